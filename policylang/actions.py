@@ -1,0 +1,158 @@
+"""Actions: what is about to happen (DESIGN §2), and the context it happens in."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Union
+
+FILE_OPS = ("read", "write", "edit", "delete", "list", "exec")
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Who acts and how: an admin principal may override high-risk denies; headless turns ask into deny."""
+
+    principal: str = "user"
+    role: str = "user"  # "admin" enables allow_admin_override
+    interactive: bool = True
+    session: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A shell string, or an argv list run without a shell."""
+
+    command: str | tuple[str, ...]
+    cwd: str | None = None
+    env: Mapping[str, str] | None = None
+    kind: str = field(default="command", init=False)
+
+    @property
+    def text(self) -> str:
+        if isinstance(self.command, str):
+            return self.command
+        import shlex
+
+        return shlex.join(self.command)
+
+
+@dataclass(frozen=True, slots=True)
+class FileOp:
+    op: str  # read | write | edit | delete | list | exec
+    path: str
+    cwd: str | None = None
+    env: Mapping[str, str] | None = None
+    kind: str = field(default="file", init=False)
+
+    @property
+    def text(self) -> str:
+        return f"{self.op} {self.path}"
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch:
+    url: str
+    method: str = "GET"
+    kind: str = field(default="fetch", init=False)
+
+    @property
+    def text(self) -> str:
+        return f"{self.method} {self.url}"
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    language: str
+    source: str
+    cwd: str | None = None
+    env: Mapping[str, str] | None = None
+    kind: str = field(default="code", init=False)
+
+    @property
+    def text(self) -> str:
+        return self.source
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    name: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+    kind: str = field(default="tool", init=False)
+
+    @property
+    def text(self) -> str:
+        import json
+
+        return f"{self.name} {json.dumps(self.args, sort_keys=True, default=str)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    text: str
+    direction: str = "out"  # out: the agent emits it; in: the agent receives it
+    kind: str = field(default="message", init=False)
+
+
+Action = Union[Command, FileOp, Fetch, Code, ToolCall, Message]
+
+
+class ActionError(ValueError):
+    """A JSON action description that cannot be turned into an Action."""
+
+
+def _str(obj: Mapping[str, Any], key: str, *, required: bool = True) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise ActionError(f"missing field {key!r}")
+        return None
+    if not isinstance(value, str):
+        raise ActionError(f"field {key!r} must be a string, not {type(value).__name__}")
+    return value
+
+
+def _env(obj: Mapping[str, Any]) -> Mapping[str, str] | None:
+    env = obj.get("env")
+    if env is None:
+        return None
+    if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+        raise ActionError("field 'env' must be an object of strings")
+    return dict(env)
+
+
+def action_from_json(value: Any) -> Action:
+    """Build an Action from the JSON form used by ``decide --jsonl`` and the hook.
+
+    A bare string is a shell command.  Raises ActionError saying what is wrong.
+    """
+    if isinstance(value, str):
+        return Command(value)
+    if not isinstance(value, dict):
+        raise ActionError(f"expected a string or an object, got {type(value).__name__}")
+    kind = value.get("kind", "command" if "command" in value else None)
+    if kind == "command":
+        cmd = value.get("command", value.get("argv"))
+        if isinstance(cmd, list):
+            if not cmd or not all(isinstance(a, str) for a in cmd):
+                raise ActionError("field 'command' as a list must be a non-empty list of strings")
+            cmd = tuple(cmd)
+        elif not isinstance(cmd, str):
+            raise ActionError("field 'command' must be a string or a list of strings")
+        return Command(cmd, cwd=_str(value, "cwd", required=False), env=_env(value))
+    if kind == "file":
+        op = _str(value, "op")
+        if op not in FILE_OPS:
+            raise ActionError(f"field 'op' must be one of {', '.join(FILE_OPS)}, not {op!r}")
+        return FileOp(op, _str(value, "path") or "", cwd=_str(value, "cwd", required=False), env=_env(value))
+    if kind == "fetch":
+        return Fetch(_str(value, "url") or "", method=_str(value, "method", required=False) or "GET")
+    if kind == "code":
+        return Code(_str(value, "language") or "", _str(value, "source") or "",
+                    cwd=_str(value, "cwd", required=False), env=_env(value))
+    if kind == "tool":
+        args = value.get("args", {})
+        if not isinstance(args, dict):
+            raise ActionError("field 'args' must be an object")
+        return ToolCall(_str(value, "name") or "", args)
+    if kind == "message":
+        return Message(_str(value, "text") or "", direction=_str(value, "direction", required=False) or "out")
+    raise ActionError(f"unknown action kind {kind!r} (expected command, file, fetch, code, tool or message)")

@@ -1,0 +1,73 @@
+"""Diagnostics: every error knows where it is.
+
+A Diagnostic keeps its position as fields; ``render`` draws ``file:line:col``, the source line and
+a caret under the span; ``to_json`` is the machine form used by ``check --format json``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from .source import Span
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    severity: str  # error | warning
+    code: str  # stable short name, e.g. "undefined-list", "syntax"
+    message: str
+    span: Span | None = None
+    line_text: str = ""
+    expected: tuple[str, ...] = ()
+    hint: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def location(self) -> str:
+        return str(self.span) if self.span else "<unknown>"
+
+    def render(self) -> str:
+        head = f"{self.location()}: {self.severity}[{self.code}]: {self.message}"
+        lines = [head]
+        if self.span is not None and self.line_text:
+            text = self.line_text.expandtabs(1) if "\t" in self.line_text else self.line_text
+            lines.append(f"    {text}")
+            width = 1
+            if self.span.end_line in (0, self.span.line) and self.span.end > self.span.start:
+                width = max(1, min(self.span.end - self.span.start, len(text) - self.span.column + 1))
+            lines.append("    " + " " * (self.span.column - 1) + "^" * width)
+        if self.expected:
+            lines.append("    expected: " + ", ".join(self.expected))
+        if self.hint:
+            lines.append(f"    hint: {self.hint}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "file": self.span.source if self.span else None,
+            "line": self.span.line if self.span else None,
+            "column": self.span.column if self.span else None,
+            "expected": list(self.expected),
+            "hint": self.hint,
+        }
+
+
+class PolicyError(Exception):
+    """Raised when a policy cannot be compiled; carries every diagnostic found."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]):
+        self.diagnostics = tuple(diagnostics)
+        super().__init__(render_all(self.diagnostics) or "policy error")
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.is_error)
+
+
+def render_all(diagnostics: Iterable[Diagnostic]) -> str:
+    return "\n".join(d.render() for d in diagnostics)

@@ -1,0 +1,77 @@
+"""Effects: what an action does, the unit that policy rules are written against (DESIGN §2)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .verdict import Risk
+
+EFFECT_KINDS = ("exec", "read", "write", "delete", "network", "code")
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """One effect.
+
+    exec:    program (normalised name), argv (normalised: argv[0] == program)
+    read/write/delete: path (absolute, normalised; may contain glob characters when ``glob``)
+    network: host
+    code:    program holds the language, text the source
+    """
+
+    kind: str
+    program: str | None = None
+    argv: tuple[str, ...] = ()
+    operands: tuple[str, ...] = ()  # exec: argv[1:] less flags and flag values (subcommand first)
+    flags: frozenset[str] = frozenset()  # exec: canonical flags, bundles split: {"-r", "-f", "--force"}
+    path: str | None = None
+    host: str | None = None
+    text: str | None = None
+    recursive: bool = False  # delete/write/read of a whole tree below path
+    glob: bool = False  # path stands for everything a glob could match
+    risk: Risk = Risk.UNKNOWN  # intrinsic risk from the command catalog (exec) or analysis
+    why: str = ""  # what raised the risk, e.g. "git push --force rewrites shared history"
+    known: bool = True  # exec: program is in the command catalog
+    opaque: bool = False  # cannot be known statically (program from $VAR, eval of a variable...)
+    segment: int = 0  # index of the segment it belongs to
+
+    def describe(self) -> str:
+        if self.kind == "exec":
+            return "exec(" + " ".join(self.argv or ((self.program or "?"),)) + ")"
+        if self.kind in ("read", "write", "delete"):
+            tail = "/**" if self.recursive and self.path not in (None, "/") else ""
+            return f"{self.kind}({self.path}{tail})"
+        if self.kind == "network":
+            return f"network({self.host})"
+        return f"code({self.program})"
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One simple command of a shell string, after unwrapping wrappers such as sudo or env."""
+
+    text: str  # the source text of the simple command
+    program: str | None  # normalised program name; None when opaque
+    argv: tuple[str, ...]  # normalised argv of what finally runs (argv[0] == program)
+    effects: tuple[Effect, ...]
+    risk: Risk = Risk.UNKNOWN
+    why: tuple[str, ...] = ()  # notes: what raised the risk, what was unwrapped
+    opaque: bool = False
+    opaque_reason: str = ""
+    wrappers: tuple[str, ...] = ()  # e.g. ("sudo", "env")
+    via: str = ""  # how it was reached: "", "$(...)", "bash -c", "python -c", "find -exec", ...
+    pipeline: int = -1  # segments sharing a pipeline id >= 0 are joined by |, in order
+    known: bool = True  # program is in the command catalog
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """The result of analysing one action into segments and effects."""
+
+    segments: tuple[Segment, ...]
+    effects: tuple[Effect, ...]
+    opaque: bool = False
+    reasons: tuple[str, ...] = ()  # why it is opaque / what failed
+    error: str | None = None  # a parse failure or internal error: fail closed
+    structured: bool = False  # the exec_strict subset: one simple command, nothing else
+    argv: tuple[str, ...] | None = None  # argv to run without a shell when structured
+    warnings: tuple[str, ...] = ()
