@@ -1,0 +1,255 @@
+"""Path sets: globs with ``**``, ``~``, workspace variables and negation, compiled once.
+
+A pattern is a root (absolute, ``~``/``$HOME``, ``$WORKSPACE``, ``$TMPDIR``, ``$CWD``, or ``**`` for
+anywhere) and a glob below it.  All positive patterns of one root become one RE2 set, so testing a
+path against a whole set, or against every path rule of an index, costs one match per root.
+
+A recursive effect (``rm -r D``, ``chmod -R``) touches everything below its path, so it is in a set
+when its path is, or when it is an ancestor of a pattern's literal prefix (deleting ``~`` deletes
+``~/.ssh``).  Unanchored ``**/name`` patterns are not matched by ancestry: ``grep -r x .`` is not a read
+of every ``.env`` on the machine.
+"""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from .regex import RegexSet
+
+ROOTS = ("abs", "home", "workspace", "tmpdir", "cwd", "any")
+_VARS = {
+    "$HOME": "home", "${HOME}": "home", "~": "home",
+    "$WORKSPACE": "workspace", "${WORKSPACE}": "workspace",
+    "$TMPDIR": "tmpdir", "${TMPDIR}": "tmpdir",
+    "$CWD": "cwd", "${CWD}": "cwd", "$PWD": "cwd", "${PWD}": "cwd",
+}
+GLOB_CHARS = frozenset("*?[")
+
+
+class GlobError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Roots:
+    """The concrete values of the pattern roots for one decision."""
+
+    home: str
+    workspace: str
+    cwd: str
+    tmpdir: str
+
+    def value(self, root: str) -> str | None:
+        if root == "abs":
+            return ""
+        if root == "any":
+            return None
+        return getattr(self, root)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class PathPattern:
+    text: str
+    negated: bool
+    root: str
+    rest: str  # glob below the root: "" or starting with "/" (for "any": the whole glob)
+    regex: str
+    prefix: str  # literal directory prefix of rest (no glob characters)
+
+
+def split_root(text: str) -> tuple[str, str]:
+    """(root, rest) of a pattern, or GlobError for a relative one."""
+    if text.startswith("/"):
+        return "abs", text
+    if text.startswith("**"):
+        return "any", text
+    for var in sorted(_VARS, key=len, reverse=True):
+        if text == var or text.startswith(var + "/"):
+            return _VARS[var], text[len(var):]
+    raise GlobError(
+        f"{text!r} is relative: start it with /, ~, $HOME, $WORKSPACE, $TMPDIR, $CWD or **/")
+
+
+def glob_to_regex(glob: str) -> str:
+    """Translate a path glob to an RE2 pattern for a whole-string match."""
+    out: list[str] = []
+    i, n = 0, len(glob)
+    while i < n:
+        c = glob[i]
+        if c == "*":
+            if glob.startswith("**", i):
+                j = i + 2
+                while j < n and glob[j] == "*":
+                    j += 1
+                before_slash = i == 0 or glob[i - 1] == "/"
+                after = glob[j] if j < n else ""
+                if before_slash and after == "/":  # "**/": zero or more directories
+                    if out and out[-1] == "/":
+                        out[-1] = "(?:/.*)?/"
+                    else:
+                        out.append("(?:.*/)?")
+                    i = j + 1
+                    continue
+                if before_slash and after == "":  # "/**" at the end: the directory and all below
+                    if out and out[-1] == "/":
+                        out[-1] = "(?:/.*)?"
+                    else:
+                        out.append(".*")
+                    i = j
+                    continue
+                out.append(".*")
+                i = j
+                continue
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            j = glob.find("]", i + 2 if glob.startswith("[!", i) or glob.startswith("[^", i) else i + 1)
+            if j < 0:
+                raise GlobError(f"unbalanced '[' in {glob!r}")
+            body = glob[i + 1:j]
+            if body.startswith(("!", "^")):
+                body = "^" + body[1:]
+            if body in ("", "^"):
+                raise GlobError(f"empty character class in {glob!r}")
+            out.append("[" + body.replace("\\", "\\\\") + "]")
+            i = j
+        elif c == "/":
+            out.append("/")
+        else:
+            out.append(_escape(c))
+        i += 1
+    return "".join(out)
+
+
+def _escape(c: str) -> str:
+    return "\\" + c if not (c.isalnum() or c == "_" or ord(c) > 127) else c
+
+
+def literal_prefix(rest: str) -> str:
+    """The directory part of ``rest`` before its first glob character."""
+    for i, c in enumerate(rest):
+        if c in GLOB_CHARS:
+            return rest[: rest.rfind("/", 0, i)] if "/" in rest[:i] else ""
+    return rest
+
+
+def compile_pattern(text: str) -> PathPattern:
+    negated = text.startswith("!")
+    body = text[1:] if negated else text
+    if not body:
+        raise GlobError("empty path pattern")
+    if "***" in body:
+        raise GlobError(f"'***' in {text!r}: use ** for any depth")
+    root, rest = split_root(body)
+    if len(rest) > 1 and rest.endswith("/") and root != "any":
+        rest = rest.rstrip("/")
+    return PathPattern(text, negated, root, rest, glob_to_regex(rest), literal_prefix(rest))
+
+
+def _remainder(path: str, base: str) -> str | None:
+    """``path`` below ``base`` ("" for base itself), or None when it is not below."""
+    if base == "":
+        return path
+    if base == "/":
+        return path if path != "/" else ""
+    if path == base:
+        return ""
+    if path.startswith(base) and path[len(base)] == "/":
+        return path[len(base):]
+    return None
+
+
+class PathIndex:
+    """Many path patterns, each tagged with an owner (a rule index or a set id).
+
+    ``owners(path, roots, recursive)`` returns every owner with a positive pattern that the path
+    matches (or, for recursive effects, lies below), less owners whose negative patterns match.
+    """
+
+    def __init__(self, tagged: Iterable[tuple[int, PathPattern]]):
+        pos: dict[str, list[tuple[int, PathPattern]]] = {r: [] for r in ROOTS}
+        neg: dict[str, list[tuple[int, PathPattern]]] = {r: [] for r in ROOTS}
+        for owner, pat in tagged:
+            (neg if pat.negated else pos)[pat.root].append((owner, pat))
+        self._pos = {r: (RegexSet([p.regex for _, p in v], anchored=True), [o for o, _ in v])
+                     for r, v in pos.items() if v}
+        self._neg = {r: (RegexSet([p.regex for _, p in v], anchored=True), [o for o, _ in v])
+                     for r, v in neg.items() if v}
+        # literal prefixes of anchored positive patterns, sorted, for the ancestry test
+        self._prefixes: dict[str, tuple[list[str], list[int]]] = {}
+        for r, v in pos.items():
+            if r == "any" or not v:
+                continue
+            pairs = sorted((p.prefix, o) for o, p in v)
+            self._prefixes[r] = ([k for k, _ in pairs], [o for _, o in pairs])
+        self.empty = not self._pos
+
+    def owners(self, path: str, roots: Roots, recursive: bool = False) -> set[int]:
+        found: set[int] = set()
+        if self.empty:
+            return found
+        for root, (rset, owners) in self._pos.items():
+            if root == "any":
+                rem: str | None = path
+            else:
+                base = roots.value(root)
+                rem = None if base is None else _remainder(path, base)
+            if rem is not None:
+                for i in rset.match(rem):
+                    found.add(owners[i])
+            if recursive and root != "any":
+                self._ancestry(root, path, roots, found)
+        if found and self._neg:
+            found -= self._negated(path, roots)
+        return found
+
+    def _ancestry(self, root: str, path: str, roots: Roots, found: set[int]) -> None:
+        entry = self._prefixes.get(root)
+        base = roots.value(root)
+        if entry is None or base is None:
+            return
+        keys, owners = entry
+        # absolute prefixes below `path`: base + prefix startswith path + "/"
+        full_base = base.rstrip("/")
+        if path == "/":
+            found.update(owners)
+            return
+        if full_base == path or full_base.startswith(path + "/"):
+            found.update(owners)  # the whole root lies below the path
+            return
+        rem = _remainder(path, full_base) if full_base else path
+        if rem is None:
+            return
+        lo = bisect.bisect_left(keys, rem + "/")
+        hi = bisect.bisect_left(keys, rem + "0")  # "0" sorts right after "/"
+        found.update(owners[lo:hi])
+
+    def _negated(self, path: str, roots: Roots) -> set[int]:
+        out: set[int] = set()
+        for root, (rset, owners) in self._neg.items():
+            base = None if root == "any" else roots.value(root)
+            rem = path if root == "any" else (None if base is None else _remainder(path, base))
+            if rem is not None:
+                out.update(owners[i] for i in rset.match(rem))
+        return out
+
+
+class PathSet:
+    """One set of path patterns (a rule's ``in ...``, the restricted paths, the safe paths)."""
+
+    def __init__(self, patterns: Sequence[str]):
+        self.patterns = tuple(compile_pattern(p) for p in patterns)
+        self._index = PathIndex((0, p) for p in self.patterns)
+
+    def contains(self, path: str, roots: Roots, recursive: bool = False) -> bool:
+        return bool(self._index.owners(path, roots, recursive))
+
+    def __bool__(self) -> bool:
+        return not self._index.empty
+
+
+def tree(dirs: Iterable[str]) -> list[str]:
+    """Directory names as patterns for the directory and everything below it."""
+    return [d.rstrip("/") + "/**" if d.rstrip("/") else "/**" for d in dirs]
