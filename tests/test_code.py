@@ -1,0 +1,914 @@
+"""Inline code analysis: commands, effects, risk and opacity of Python, Node, Perl, Ruby and PHP code."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shlex
+import tomllib
+import zlib
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from policylang.code import MAX_SOURCE, CodeFindings, analyse_code, code_language
+from policylang.verdict import Risk
+
+H, M, L, U = Risk.HIGH, Risk.MEDIUM, Risk.LOW, Risk.UNKNOWN
+# The shared corpus sits beside the repository (shared/ next to the clone).
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "commands-dev.tsv"
+
+
+def check(
+    f: CodeFindings,
+    commands: object = None,
+    effects: object = None,
+    risk: Risk | None = None,
+    opaque: bool | None = None,
+) -> None:
+    """Compare the parts of a finding a row specifies (None: not specified)."""
+    if commands is not None:
+        assert f.commands == tuple(commands), f
+    if effects is not None:
+        assert f.effects == tuple(effects), f
+    if risk is not None:
+        assert f.risk is risk, f
+    if opaque is not None:
+        assert f.opaque is opaque, f
+    if f.opaque:
+        assert f.opaque_reason, f
+    assert "internal error" not in f.opaque_reason
+
+
+# -------------------------------------------------------------------------- the brief's corpus rows
+
+
+@pytest.mark.parametrize(
+    "lang, src, commands, effects, risk, opaque",
+    [
+        ("python", "import os; os.system('rm -rf /')", ["rm -rf /"], [], L, False),
+        ("python", "import shutil; shutil.rmtree('/home/user')", [], [("delete", "/home/user", True)], H, False),
+        ("python3", "import os; os.remove('/etc/passwd')", [], [("delete", "/etc/passwd", False)], M, False),
+        ("node", "require('child_process').execSync('rm -rf /')", ["rm -rf /"], [], L, False),
+        ("ruby", "require 'fileutils'; FileUtils.rm_rf('/home/user')", [], [("delete", "/home/user", True)], H, False),
+        ("ruby", "`rm -rf /home/user`", ["rm -rf /home/user"], [], L, False),
+        ("perl", "system('rm -rf /home/user')", ["rm -rf /home/user"], [], L, False),
+        ("python", "print('hello')", [], [], L, False),
+        ("python", 'import subprocess; subprocess.run(["rm", "-rf", "/"])', [("rm", "-rf", "/")], [], L, False),
+    ],
+)
+def test_brief_rows(lang, src, commands, effects, risk, opaque):
+    check(analyse_code(lang, src), commands, effects, risk, opaque)
+
+
+def _corpus_inline_rows() -> list[tuple[str, str, str]]:
+    rows = []
+    for line in CORPUS.read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) < 2:
+            continue
+        try:
+            argv = shlex.split(parts[0])
+        except ValueError:
+            continue
+        lang = code_language(argv[0]) if argv else None
+        if lang not in ("python", "node", "perl", "ruby", "php"):
+            continue
+        for flag in ("-c", "-e", "-r"):
+            if flag in argv[1:-1]:
+                rows.append((argv[0], argv[argv.index(flag) + 1], parts[1]))
+                break
+    return rows
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="the shared corpus is not beside the repository")
+def test_corpus_interpreter_one_liners():
+    rows = _corpus_inline_rows()
+    assert len(rows) >= 10
+    for interp, src, verdict in rows:
+        f = analyse_code(interp, src)
+        notable = bool(f.commands) or f.opaque or f.risk >= Risk.MEDIUM
+        if verdict == "deny":
+            assert notable, (interp, src, f)
+        else:
+            assert not notable and not f.effects, (interp, src, f)
+
+
+# ---------------------------------------------------------------------------------------- python
+
+
+@pytest.mark.parametrize(
+    "src, commands, effects, risk, opaque",
+    [
+        # spawning, with aliases and folding
+        ("import subprocess as sp\nsp.call('ls -l /tmp', shell=True)", ["ls -l /tmp"], [], L, False),
+        ("from subprocess import check_output as co\nco(['git', 'status'])", [("git", "status")], [], L, False),
+        ("import subprocess\nsubprocess.run('rm -rf /x')", [("rm", "-rf", "/x")], [], L, False),
+        (
+            "import subprocess\nsubprocess.Popen(args=['ls', '/'], executable='/bin/rm')",
+            [("/bin/rm", "/")],
+            [],
+            L,
+            False,
+        ),
+        ("import subprocess\nsubprocess.run(['ls'], shell=True)", ["ls"], [], L, False),
+        ("import os\ncmd = 'rm -rf ' + '/'\nos.system(cmd)", ["rm -rf /"], [], L, False),
+        ("import os; os.system('%s -la' % 'ls')", ["ls -la"], [], L, False),
+        ("import os; os.system('{} -la'.format('ls'))", ["ls -la"], [], L, False),
+        ("import os; os.system(' '.join(['rm', '-rf', '/']))", ["rm -rf /"], [], L, False),
+        ("import os; os.system('/ fr- mr'[::-1])", ["rm -rf /"], [], L, False),
+        ("import os; os.system(f'{\"rm\"} -rf /')", ["rm -rf /"], [], L, False),
+        ("import codecs, os; os.system(codecs.decode('ez -es /', 'rot13'))", ["rm -rf /"], [], L, False),
+        ("import os; os.system(b'ls')", ["ls"], [], L, False),
+        ("import os; os.popen('ls').read()", ["ls"], [], L, False),
+        ("__import__('os').system('id')", ["id"], [], L, False),
+        ("getattr(__import__('os'), 'sys' + 'tem')('id')", ["id"], [], L, False),
+        ("import importlib\nimportlib.import_module('subprocess').getoutput('id')", ["id"], [], L, False),
+        ("from os import *\nsystem('id')", ["id"], [], L, False),
+        ("import posix; posix.system('id')", ["id"], [], L, False),
+        ("import os as o, subprocess\no.system('a'); subprocess.getoutput('b')", ["a", "b"], [], L, False),
+        ("import os\ns = os.system\ns('id')", ["id"], [], L, False),
+        ("import os\nos.execvp('rm', ['rm', '-rf', '/x'])", [("rm", "-rf", "/x")], [], L, False),
+        ("import os\nos.execl('/bin/rm', 'rm', '-rf', '/x')", [("/bin/rm", "-rf", "/x")], [], L, False),
+        ("import os\nos.execle('/bin/ls', 'ls', '-l', {})", [("/bin/ls", "-l")], [], L, False),
+        ("import os\nos.spawnv(os.P_WAIT, '/bin/ls', ['ls', '-a'])", [("/bin/ls", "-a")], [], L, False),
+        ("import pty; pty.spawn('/bin/sh')", [("/bin/sh",)], [], L, False),
+        ("import pty; pty.spawn(['/bin/bash', '-i'])", [("/bin/bash", "-i")], [], L, False),
+        ("import asyncio\nasyncio.create_subprocess_exec('ls', '-l')", [("ls", "-l")], [], L, False),
+        ("import asyncio\nasyncio.create_subprocess_shell('ls | wc')", ["ls | wc"], [], L, False),
+        ("import commands; commands.getoutput('uptime')", ["uptime"], [], L, False),
+        ("import os\ndef system(x): pass\nsystem('x')", [], [], L, False),  # a local function, not os.system
+        ("import os\nos = None\nos.system('x')", [], [], L, False),  # rebound: not followed
+        # nested code
+        ("exec('import os\\nos.system(\"id\")')", ["id"], [], L, False),
+        ('eval(\'__import__("os").system("id")\')', ["id"], [], L, False),
+        (
+            "code = compile('import shutil; shutil.rmtree(\"/a\")', 'x', 'exec'); exec(code)",
+            [],
+            [("delete", "/a", True)],
+            H,
+            False,
+        ),
+        ("import os\nexec('os.system(\"id\")')", ["id"], [], L, False),
+        ("eval('1 + 2')", [], [], L, False),
+        # dynamic / dangerous
+        ("import os\nos.system(cmd)", [], [], U, True),
+        ("import os\nos.system(f'rm -rf {d}')", [], [], U, True),
+        ("import subprocess\nsubprocess.run(['rm', '-rf', path])", [], [], U, True),
+        ("import subprocess\nsubprocess.run(*argv)", [], [], U, True),
+        ("exec(input())", [], [], H, True),
+        ("eval(open('x.py').read())", [], [("read", "x.py", False)], H, True),
+        ("compile(src, 'x', 'exec')", [], [], H, True),
+        ("__import__(name)", [], [], H, True),
+        ("import importlib\nimportlib.import_module('os' + suffix)", [], [], H, True),
+        ("import os\ngetattr(os, name)('id')", [], [], H, True),
+        ("import pickle\npickle.loads(data)", [], [], H, True),
+        ("import marshal; exec(marshal.loads(blob))", [], [], H, True),
+        ("import ctypes\nctypes.CDLL('libc.so.6').system(b'id')", [], [], H, True),
+        ("from ctypes import cdll\ncdll.LoadLibrary('libc.so.6')", [], [], H, True),
+        ("import yaml\nyaml.unsafe_load(s)", [], [], H, True),
+        # base64-decoded code is followed, and HIGH
+        ("import base64; exec(base64.b64decode('aW1wb3J0IG9zOyBvcy5zeXN0ZW0oJ2xzJyk='))", ["ls"], [], H, False),
+        ("import base64; exec(base64.b64decode(blob))", [], [], H, True),
+        (
+            "import zlib, base64\nexec(zlib.decompress(base64.b64decode('"
+            + base64.b64encode(zlib.compress(b"import os; os.system('id')")).decode()
+            + "')))",
+            ["id"],
+            [],
+            H,
+            False,
+        ),
+        # files
+        ("import shutil\nshutil.rmtree('build')", [], [("delete", "build", True)], H, False),
+        (
+            "import os\nos.unlink('a.txt'); os.rmdir('d')",
+            [],
+            [("delete", "a.txt", False), ("delete", "d", False)],
+            M,
+            False,
+        ),
+        ("import shutil\nshutil.move('/a', '/b')", [], [("delete", "/a", False), ("write", "/b", False)], M, False),
+        ("import shutil\nshutil.copytree('src', 'dst')", [], [("read", "src", True), ("write", "dst", True)], M, False),
+        ("import shutil\nshutil.copy('a', 'b')", [], [("read", "a", False), ("write", "b", False)], M, False),
+        ("open('/etc/hosts', 'w').write('x')", [], [("write", "/etc/hosts", False)], M, False),
+        ("open('/etc/hosts', mode='a')", [], [("write", "/etc/hosts", False)], M, False),
+        ("with open('/tmp/x') as f: print(f.read())", [], [("read", "/tmp/x", False)], L, False),
+        ("open(p, 'a')", [], [("write", None, False)], M, False),
+        ("open('x', mode)", [], [("write", "x", False)], M, False),  # an unknown mode may write
+        ("import os\nos.listdir()", [], [("read", ".", False)], L, False),
+        (
+            "import os\nfor f in os.listdir('/tmp'):\n    os.remove(f)",
+            [],
+            [("read", "/tmp", False), ("delete", None, False)],
+            M,
+            False,
+        ),
+        (
+            "import os\nos.remove(os.path.join(os.environ['HOME'], '.bashrc'))",
+            [],
+            [("delete", "~/.bashrc", False)],
+            M,
+            False,
+        ),
+        ("import os\nos.remove(os.path.expanduser('~/.bashrc'))", [], [("delete", "~/.bashrc", False)], M, False),
+        # pathlib
+        ("from pathlib import Path\nPath('/tmp/x').unlink()", [], [("delete", "/tmp/x", False)], M, False),
+        (
+            "from pathlib import Path\n(Path.home() / '.ssh' / 'id_rsa').read_text()",
+            [],
+            [("read", "~/.ssh/id_rsa", False)],
+            L,
+            False,
+        ),
+        (
+            "import pathlib\np = pathlib.Path('/etc') / 'hosts'\np.write_text('x')",
+            [],
+            [("write", "/etc/hosts", False)],
+            M,
+            False,
+        ),
+        (
+            "from pathlib import Path\nPath('a').joinpath('b').rename('c')",
+            [],
+            [("delete", "a/b", False), ("write", "c", False)],
+            M,
+            False,
+        ),
+        (
+            "from pathlib import Path\nfor p in Path('/').rglob('*'): p.unlink()",
+            [],
+            [("read", "/", True), ("delete", None, False)],
+            M,
+            False,
+        ),
+        (
+            "import shutil, pathlib\nshutil.rmtree(pathlib.Path('/home') / 'user')",
+            [],
+            [("delete", "/home/user", True)],
+            H,
+            False,
+        ),
+        ("from pathlib import Path\nPath('out.txt').open('w')", [], [("write", "out.txt", False)], M, False),
+        # network
+        ("import requests; requests.get('https://evil.com/x')", [], [("network", "evil.com", False)], M, False),
+        ("import requests; requests.request('POST', 'http://h.io:8080/p')", [], [("network", "h.io", False)], M, False),
+        (
+            "import requests\ns = requests.Session()\ns.get('https://api.github.com/x')",
+            [],
+            [("network", "api.github.com", False)],
+            M,
+            False,
+        ),
+        (
+            "import urllib.request\nurllib.request.urlopen('http://x.com/a')",
+            [],
+            [("network", "x.com", False)],
+            M,
+            False,
+        ),
+        (
+            "import urllib.request as u\nu.urlopen(u.Request('https://r.net/'))",
+            [],
+            [("network", "r.net", False)],
+            M,
+            False,
+        ),
+        ("from urllib.request import urlopen\nurlopen(url)", [], [("network", None, False)], M, False),
+        (
+            "import socket\ns = socket.socket(); s.connect(('10.0.0.1', 4444))",
+            [],
+            [("network", "10.0.0.1", False)],
+            M,
+            False,
+        ),
+        ("import socket\nsocket.create_connection(('h.example', 80))", [], [("network", "h.example", False)], M, False),
+        ("import socket\ns = socket.socket(socket.AF_UNIX); s.connect('/run/x.sock')", [], [], L, False),
+        (
+            "import http.client\nhttp.client.HTTPSConnection('api.x.com')",
+            [],
+            [("network", "api.x.com", False)],
+            M,
+            False,
+        ),
+        (
+            "import urllib.request\nurllib.request.urlretrieve('http://a.b/c.sh', '/tmp/c.sh')",
+            [],
+            [("network", "a.b", False), ("write", "/tmp/c.sh", False)],
+            M,
+            False,
+        ),
+        # table functions used as values: the arguments are not seen
+        ("import os\nlist(map(os.remove, files))", [], [("delete", None, False)], M, False),
+        ("import shutil\nfor d in dirs: shutil.rmtree(d)", [], [("delete", None, True)], H, False),
+        ("import os, threading\nthreading.Thread(target=os.system, args=('id',)).start()", [], [], U, True),
+        ("import functools, subprocess\nfunctools.partial(subprocess.run, shell=True)('id')", [], [], U, True),
+        ("f = eval\nf(x)", [], [], H, True),
+        # plain computation
+        ("import math\nprint(math.sqrt(2))", [], [], L, False),
+        ("x = [i * i for i in range(10)]\nprint(sum(x))", [], [], L, False),
+        ("x = 'a' * 10**9", [], [], L, False),
+        ("", [], [], L, False),
+    ],
+)
+def test_python(src, commands, effects, risk, opaque):
+    check(analyse_code("python", src), commands, effects, risk, opaque)
+
+
+@pytest.mark.parametrize(
+    "src, reason",
+    [
+        ("def f(:", "does not parse"),
+        ("x = '", "does not parse"),
+        ("\x00", "does not parse"),
+        ("'a' + " * 40000 + "'a'", "nested too deeply"),
+        ("(" * 300 + ")" * 300, "does not parse"),
+        ("-" * 100000 + "1", ""),
+    ],
+)
+def test_python_malformed_is_opaque(src, reason):
+    f = analyse_code("python", src)
+    assert f.opaque and reason in f.opaque_reason
+    assert f.risk is Risk.UNKNOWN and f.commands == () and f.effects == ()
+
+
+def test_python_why_names_the_call():
+    f = analyse_code("python", "import shutil; shutil.rmtree('/home/user')")
+    assert f.why == ("shutil.rmtree deletes a tree: /home/user",)
+    f = analyse_code("python", "exec('import os; os.system(\"id\")')")
+    assert f.why == ("exec(): os.system runs a shell command: 'id'",)
+
+
+def test_python_nested_exec_depth_is_bounded():
+    src = "os.system('id')"
+    for _ in range(6):
+        src = f"exec({src!r})"
+    f = analyse_code("python", "import os\n" + src)
+    assert f.opaque and "nested" in f.opaque_reason and f.commands == ()
+
+
+@pytest.mark.parametrize(
+    "lang, src",
+    [
+        ("python", "a = 'x' * 200000\nimport os; os.system(a.replace('x', a))"),
+        ("python", "a = ('x' * 200000,) * 200000\nimport os; os.system(''.join(a))"),
+        ("python", "a = 'x' * 200000\nimport os; os.system(('{0}' * 60000).format(a))"),
+        ("python", "a = 'x' * 200000\nimport os; os.system('%s' * 60000 % ((a,) * 60000))"),
+        ("python", "a = 'x' * 200000\nimport os; os.system(f'{a}{a}{a}{a}{a}{a}{a}{a}{a}{a}')"),
+        ("python", "a = 'x' * 200000\nimport os; os.system(a + a + a + a + a + a + a + a + a + a + a)"),
+        ("python", "import os; os.system('{:>{}}'.format('x', 1000000000))"),
+        ("python", "import os; os.system('%*d' % (1000000000, 1))"),
+        ("python", "import os; os.system(f'{1:{1000000000}}')"),
+        ("python", "import os; os.system('x'.center(1000000000))"),
+        ("php", "$a = '" + "x" * 100000 + "'; system($a.$a.$a.$a.$a.$a.$a.$a.$a.$a.$a.$a);"),
+        ("node", "const a = '" + "x" * 100000 + "'; require('child_process').execSync(a+a+a+a+a+a+a+a+a+a+a+a)"),
+        ("perl", "system(0x" + "f" * 20000 + ")"),
+    ],
+)
+def test_folding_bombs_give_up(lang, src):
+    f = analyse_code(lang, src)
+    assert f.opaque and f.commands == () and "internal error" not in f.opaque_reason
+
+
+def test_python_folding_is_bounded():
+    # each name doubles the string: folding must give up rather than build gigabytes
+    lines = (
+        ["a0 = 'x' * 60000"] + [f"a{i} = a{i - 1} + a{i - 1}" for i in range(1, 40)] + ["import os", "os.system(a39)"]
+    )
+    f = analyse_code("python", "\n".join(lines))
+    assert f.opaque and f.commands == ()
+
+
+# ------------------------------------------------------------------------------------------ node
+
+
+@pytest.mark.parametrize(
+    "src, commands, effects, risk, opaque",
+    [
+        (
+            "const cp = require('child_process');\ncp.exec('ls -la', (e, out) => console.log(out))",
+            ["ls -la"],
+            [],
+            L,
+            False,
+        ),
+        ("const { spawnSync } = require('child_process'); spawnSync('ls', ['-l'])", [("ls", "-l")], [], L, False),
+        (
+            "const { spawnSync } = require('child_process'); spawnSync('ls', ['-l'], {shell: true})",
+            ["ls -l"],
+            [],
+            L,
+            False,
+        ),
+        ("require('child_process')['execSync']('id')", ["id"], [], L, False),
+        ("require('child_process')?.execSync('id')", ["id"], [], L, False),
+        (
+            "const c = require('child_process'), f = require('fs'); f.unlinkSync('/a'); c.execFileSync('/bin/ls', ['-a'])",
+            [("/bin/ls", "-a")],
+            [("delete", "/a", False)],
+            M,
+            False,
+        ),
+        ("import { execSync as x } from 'node:child_process'; x('whoami')", ["whoami"], [], L, False),
+        ("import cp from 'child_process'; cp.spawn('rm', ['-rf', '/'])", [("rm", "-rf", "/")], [], L, False),
+        ("const cp = require('child_process'); const run = cp.execSync; run('id')", ["id"], [], L, False),
+        ("process.mainModule.require('child_process').execSync('id')", ["id"], [], L, False),
+        ("require('child_process').spawn('sh', ['-c', 'rm -rf /'])", [("sh", "-c", "rm -rf /")], [], L, False),
+        ("require('child_process').fork('./worker.js', ['a'])", [("node", "./worker.js", "a")], [], L, False),
+        ("const shell = require('shelljs'); shell.exec('git status')", ["git status"], [], L, False),
+        ("$`rm -rf /tmp/x`", ["rm -rf /tmp/x"], [], L, False),
+        ("require('child_process').execSync('\\x72\\x6d -rf /')", ["rm -rf /"], [], L, False),
+        ("require('child_process').execSync('rm' + ' -rf /')", ["rm -rf /"], [], L, False),
+        ("require('child_process').execSync(`ls /`)", ["ls /"], [], L, False),
+        ("import('child_process').then(m => m.execSync('id'))", ["id"], [], L, False),  # loose: module imported
+        (
+            "const util = require('util'); const run = util.promisify(require('child_process').exec); await run('ls -l')",
+            ["ls -l"],
+            [],
+            L,
+            False,
+        ),
+        (
+            "const { promisify } = require('util'); const { exec } = require('child_process'); promisify(exec)('id')",
+            ["id"],
+            [],
+            L,
+            False,
+        ),
+        # dynamic
+        ("const {execSync} = require('child_process'); execSync('rm -rf ' + dir)", [], [], U, True),
+        ("const {execSync: ex} = require('node:child_process'); ex(`ls ${x}`)", [], [], U, True),
+        ("require('child_process').spawn(cmd, args)", [], [], U, True),
+        ("require(x)", [], [], H, True),
+        ("eval(code)", [], [], H, True),
+        ("globalThis.eval(code)", [], [], H, True),
+        ("new Function(body)()", [], [], H, True),
+        ("require('vm').runInNewContext(src)", [], [], H, True),
+        ("process.binding('spawn_sync')", [], [], H, True),
+        ("setTimeout(code, 10)", [], [], L, False),  # a callback, not code text
+        ("setTimeout(`${a}`, 10)", [], [], H, True),  # a string built at run time
+        ("setTimeout(() => {}, 10)", [], [], L, False),
+        # nested code
+        ('eval(\'require("child_process").execSync("id")\')', ["id"], [], L, False),
+        ('setTimeout(\'require("fs").rmSync("/", {recursive:true})\', 10)', [], [("delete", "/", True)], H, False),
+        ("eval(atob('cmVxdWlyZSgiY2hpbGRfcHJvY2VzcyIpLmV4ZWNTeW5jKCJpZCIp'))", ["id"], [], H, False),
+        (
+            "eval(Buffer.from('cmVxdWlyZSgiY2hpbGRfcHJvY2VzcyIpLmV4ZWNTeW5jKCJpZCIp', 'base64').toString())",
+            ["id"],
+            [],
+            H,
+            False,
+        ),
+        ("require('child_process').execSync(`echo ${require('child_process').execSync('id')}`)", ["id"], [], U, True),
+        ('x = `a ${`b ${require("child_process").execSync("id")}`}`', ["id"], [], L, False),
+        ("x = `a ${ {a: 1}.a } ${\"}\"}`; require('child_process').execSync('ok')", ["ok"], [], L, False),
+        # files
+        (
+            "const fs = require('fs'); fs.rmSync('/x', {recursive: true, force: true})",
+            [],
+            [("delete", "/x", True)],
+            H,
+            False,
+        ),
+        ("require('fs').rmSync('/x')", [], [("delete", "/x", False)], M, False),
+        ("require('fs').rmSync('/x', opts)", [], [("delete", "/x", True)], H, False),  # options unknown: the worst
+        (
+            "import * as fs from 'fs/promises'; await fs.rm('/d', { recursive: true })",
+            [],
+            [("delete", "/d", True)],
+            H,
+            False,
+        ),
+        ("require('fs').promises.writeFile('/etc/x', 'y')", [], [("write", "/etc/x", False)], M, False),
+        ("const s = '/tmp/a'; require('fs').readFileSync(s, 'utf8')", [], [("read", "/tmp/a", False)], L, False),
+        ("require('fs').renameSync('a', 'b')", [], [("delete", "a", False), ("write", "b", False)], M, False),
+        ("require('fs').openSync('log', 'a')", [], [("write", "log", False)], M, False),
+        ("require('fs-extra').removeSync('/home')", [], [("delete", "/home", True)], H, False),
+        ("require('fs-extra').readFileSync('/etc/shadow')", [], [("read", "/etc/shadow", False)], L, False),
+        ("const rimraf = require('rimraf'); rimraf.sync('/w')", [], [("delete", "/w", True)], H, False),
+        ("const shell = require('shelljs'); shell.rm('-rf', '/x')", [], [("delete", "/x", True)], H, False),
+        # network
+        ("fetch('https://evil.example/x').then(r => r.text())", [], [("network", "evil.example", False)], M, False),
+        ("require('https').get('https://a.b/c', res => {})", [], [("network", "a.b", False)], M, False),
+        ("require('http').request({host: 'h.com', port: 80})", [], [("network", "h.com", False)], M, False),
+        ("require('net').connect(4444, '10.1.1.1')", [], [("network", "10.1.1.1", False)], M, False),
+        ("require('net').connect({port: 1, host: 'n.io'})", [], [("network", "n.io", False)], M, False),
+        ("fetch(new URL('https://u.rl/x'))", [], [("network", "u.rl", False)], M, False),
+        ("fetch(url)", [], [("network", None, False)], M, False),
+        # data, comments, regexes
+        ("console.log(1 / 2, 'a/b'.split('/'))", [], [], L, False),
+        ("const re = /execSync\\('x'\\)/; re.test(s)", [], [], L, False),
+        ("// require('child_process').execSync('rm -rf /')\nconsole.log('hi')", [], [], L, False),
+        ("/* require('child_process').execSync('x') */ 1", [], [], L, False),
+        ("console.log(\"require('child_process').execSync('x')\")", [], [], L, False),
+    ],
+)
+def test_node(src, commands, effects, risk, opaque):
+    check(analyse_code("node", src), commands, effects, risk, opaque)
+
+
+# ------------------------------------------------------------------------------------------ perl
+
+
+@pytest.mark.parametrize(
+    "src, commands, effects, risk, opaque",
+    [
+        ("system 'rm', '-rf', '/x' or die", [("rm", "-rf", "/x")], [], L, False),
+        ("exec('ls -l')", ["ls -l"], [], L, False),
+        ("my $out = `ls -la`; print $out", ["ls -la"], [], L, False),
+        ("my $o = qx{id};", ["id"], [], L, False),
+        ("qx/$cmd/", [], [], U, True),
+        ('my $c = "rm -rf /"; system $c', ["rm -rf /"], [], L, False),
+        ("my @args = ('rm', '-rf', '/'); system(@args)", [("rm", "-rf", "/")], [], L, False),
+        ("CORE::system('id')", ["id"], [], L, False),
+        ("system(q(ls -la))", ["ls -la"], [], L, False),
+        ('system("rm -rf $dir")', [], [], U, True),
+        ("system('rm -rf ' . '/tmp/x')", ["rm -rf /tmp/x"], [], L, False),
+        ('system("\\x72m -rf /")', ["rm -rf /"], [], L, False),
+        ("open(FH, 'ls |')", ["ls"], [], L, False),
+        ('open FH, "| mail x"', ["mail x"], [], L, False),
+        ("open(my $fh, '-|', 'ls', '-l')", [("ls", "-l")], [], L, False),
+        ("open(F, '>/etc/passwd')", [], [("write", "/etc/passwd", False)], M, False),
+        ("open(my $f, '<', '/etc/shadow')", [], [("read", "/etc/shadow", False)], L, False),
+        ("open(F, $file)", [], [], U, True),  # 2-argument open of a run-time string may run a command
+        ("eval \"system('id')\"", ["id"], [], L, False),
+        ("eval $code", [], [], H, True),
+        ("eval { die 'x' }; print 'ok'", [], [], L, False),
+        ("use MIME::Base64; eval(decode_base64('c3lzdGVtKCdpZCcp'))", ["id"], [], H, False),
+        ("unlink '/tmp/a', '/tmp/b'", [], [("delete", "/tmp/a", False), ("delete", "/tmp/b", False)], M, False),
+        ("use File::Path; rmtree('/x')", [], [("delete", "/x", True)], H, False),
+        ("File::Path::remove_tree('/home/u', {verbose => 1})", [], [("delete", "/home/u", True)], H, False),
+        ("unlink glob('*.tmp')", [], [("delete", None, False)], M, False),
+        ("use File::Copy; move('a', 'b')", [], [("delete", "a", False), ("write", "b", False)], M, False),
+        ("use LWP::Simple; get('http://evil.com/x')", [], [("network", "evil.com", False)], M, False),
+        (
+            "my $ua = LWP::UserAgent->new; $ua->get('https://a.example/')",
+            [],
+            [("network", "a.example", False)],
+            M,
+            False,
+        ),
+        ("HTTP::Tiny->new->get('https://t.example/')", [], [("network", "t.example", False)], M, False),
+        ("IO::Socket::INET->new(PeerAddr => '1.2.3.4:80')", [], [("network", "1.2.3.4", False)], M, False),
+        (
+            "IO::Socket::INET->new(PeerAddr => '1.2.3.4', PeerPort => 80, Proto => 'tcp')",
+            [],
+            [("network", "1.2.3.4", False)],
+            M,
+            False,
+        ),
+        # data that looks like code
+        ('print "hello $name\\n"; $x =~ s/system/exec/g; my %h = (a => 1)', [], [], L, False),
+        ("print 'system(\"id\")'", [], [], L, False),
+        ("# system('id')\nprint 1", [], [], L, False),
+        ("print <<EOF;\nsystem('x')\nEOF\nsystem('id')", ["id"], [], L, False),
+        ("$_ = 'a'; s{a}{b}; y/a-z/A-Z/; print", [], [], L, False),
+        ("my $x = 10 % 3; my %h; system 'true'", ["true"], [], L, False),
+        ("print 1;\n__END__\nsystem('id')", [], [], L, False),
+    ],
+)
+def test_perl(src, commands, effects, risk, opaque):
+    check(analyse_code("perl", src), commands, effects, risk, opaque)
+
+
+# ------------------------------------------------------------------------------------------ ruby
+
+
+@pytest.mark.parametrize(
+    "src, commands, effects, risk, opaque",
+    [
+        ("exec 'ls'", ["ls"], [], L, False),
+        ("system 'rm', '-rf', '/'", [("rm", "-rf", "/")], [], L, False),
+        ("Kernel.system('rm -rf /x')", ["rm -rf /x"], [], L, False),
+        ("%x(ls -l)", ["ls -l"], [], L, False),
+        ("x = %x{id}", ["id"], [], L, False),
+        ("IO.popen(['ls', '-l'])", [("ls", "-l")], [], L, False),
+        ("IO.popen('ls').read", ["ls"], [], L, False),
+        ("Open3.capture2('ls', '-l')", [("ls", "-l")], [], L, False),
+        ("Open3.popen3('git status') { |i, o, e, t| }", ["git status"], [], L, False),
+        ("system({'A' => 'b'}, 'ls', '-l', chdir: '/tmp')", [("ls", "-l")], [], L, False),
+        ("spawn('sleep 10', out: '/dev/null')", ["sleep 10"], [], L, False),
+        ("send(:system, 'id')", ["id"], [], L, False),
+        ("Object.new.send(:system, 'id')", ["id"], [], L, False),
+        ("method(:system).call('id')", ["id"], [], L, False),
+        ("x = <<~CMD\n  rm -rf /\nCMD\nsystem(x)", ["rm -rf /"], [], L, False),
+        ('puts "#{`id`}"', ["id"], [], L, False),
+        ('puts "a #{"b #{`id`}"}"', ["id"], [], L, False),  # interpolation inside interpolation
+        ("open('|ls')", ["ls"], [], L, False),
+        ('system("rm -rf #{dir}")', [], [], U, True),
+        ("`#{cmd}`", [], [], U, True),
+        ("open(path)", [], [], U, True),  # Kernel#open of a run-time string may run a command
+        ("x.send(m, 'a')", [], [], H, True),
+        ("eval(gets)", [], [], H, True),
+        ("eval('system(\"id\")')", ["id"], [], L, False),
+        ("require 'base64'; eval(Base64.decode64('c3lzdGVtKCdpZCcp'))", ["id"], [], H, False),
+        ("Marshal.load(data)", [], [], H, True),
+        ("Fiddle.dlopen('libc.so.6')", [], [], H, True),
+        ("File.delete('/tmp/a')", [], [("delete", "/tmp/a", False)], M, False),
+        ("File.write('/etc/hosts', 'x')", [], [("write", "/etc/hosts", False)], M, False),
+        ("File.read('/etc/passwd')", [], [("read", "/etc/passwd", False)], L, False),
+        ("File.open('/etc/x', 'w') { |f| f.puts 'a' }", [], [("write", "/etc/x", False)], M, False),
+        ("File.open('/etc/x') { |f| f.read }", [], [("read", "/etc/x", False)], L, False),
+        ("FileUtils.rm_rf %w[/a /b]", [], [("delete", "/a", True), ("delete", "/b", True)], H, False),
+        ("FileUtils.rm_r(['/a'])", [], [("delete", "/a", True)], H, False),
+        ("FileUtils.rm('/a')", [], [("delete", "/a", False)], M, False),
+        ("FileUtils.mv('a', 'b')", [], [("delete", "a", False), ("write", "b", False)], M, False),
+        ("Pathname.new('/tmp/d').rmtree", [], [("delete", "/tmp/d", True)], H, False),
+        (
+            "require 'net/http'; Net::HTTP.get(URI('https://evil.com/p'))",
+            [],
+            [("network", "evil.com", False)],
+            M,
+            False,
+        ),
+        ("Net::HTTP.get('example.com', '/index.html')", [], [("network", "example.com", False)], M, False),
+        ("open('http://x.com/a')", [], [("network", "x.com", False)], M, False),
+        ("TCPSocket.new('10.0.0.9', 9)", [], [("network", "10.0.0.9", False)], M, False),
+        ("x = 5 % 3; puts x", [], [], L, False),
+        ("h = {key: 'v'}; puts h[:key]", [], [], L, False),
+        ("puts 'system(\"id\")' # system('x')", [], [], L, False),
+        ("=begin\nsystem('x')\n=end\nputs 1", [], [], L, False),
+    ],
+)
+def test_ruby(src, commands, effects, risk, opaque):
+    check(analyse_code("ruby", src), commands, effects, risk, opaque)
+
+
+# ------------------------------------------------------------------------------------------- php
+
+_PHP_SHELL = base64.b64encode(zlib.compress(b"system('id');", 9)[2:-4]).decode()
+
+
+@pytest.mark.parametrize(
+    "src, commands, effects, risk, opaque",
+    [
+        ("shell_exec('ls'); passthru(\"id\"); exec('whoami', $out);", ["ls", "id", "whoami"], [], L, False),
+        ("$c = 'rm -rf ' . '/x'; system($c);", ["rm -rf /x"], [], L, False),
+        ("proc_open(['ls', '-l'], $d, $p); popen('ls', 'r');", [("ls", "-l"), "ls"], [], L, False),
+        ("pcntl_exec('/bin/ls', ['-l']);", [("/bin/ls", "-l")], [], L, False),
+        ("SYSTEM('id'); \\system('id2');", ["id", "id2"], [], L, False),
+        ("$f = 'exec'; $f('ls');", ["ls"], [], L, False),
+        ("call_user_func('system', 'id'); call_user_func_array('exec', ['ls']);", ["id", "ls"], [], L, False),
+        ("<?php echo `whoami`; ?>", ["whoami"], [], L, False),
+        ('echo "{${system("id")}}";', ["id"], [], L, False),  # code in a string's complex syntax
+        ("echo <<<EOT\nsystem('x')\nEOT;\nsystem('real');", ["real"], [], L, False),
+        ('system("rm -rf $dir");', [], [], U, True),
+        ("$f($x);", [], [], U, True),
+        ("$f = function() { return 1; }; $f();", [], [], L, False),
+        ("eval($_GET['x']);", [], [], H, True),
+        ("eval(base64_decode('c3lzdGVtKCdpZCcpOw=='));", ["id"], [], H, False),
+        (f"eval(gzinflate(base64_decode('{_PHP_SHELL}')));", ["id"], [], H, False),
+        ("eval(str_rot13('flfgrz(\"vq\");'));", ["id"], [], H, False),
+        ("unserialize($_POST['x']);", [], [], H, True),
+        ("assert('system(\"id\")');", ["id"], [], L, False),
+        ("preg_replace('/.*/e', $_GET['x'], '');", [], [], H, True),
+        ("preg_replace('/a/', 'b', $s);", [], [], L, False),
+        ("include $_GET['page'];", [], [], H, True),
+        ("require 'vendor/autoload.php';", [], [], L, False),
+        ("unlink('/tmp/x');", [], [("delete", "/tmp/x", False)], M, False),
+        ("array_map('unlink', glob('*'));", [], [("delete", None, False)], M, False),
+        ("$fh = fopen('/etc/passwd', 'r');", [], [("read", "/etc/passwd", False)], L, False),
+        ("fopen('/tmp/x', 'w');", [], [("write", "/tmp/x", False)], M, False),
+        ("file_put_contents('/var/www/x.php', $d);", [], [("write", "/var/www/x.php", False)], M, False),
+        ("file_get_contents('http://evil.com/a');", [], [("network", "evil.com", False)], M, False),
+        ("file_get_contents('/etc/passwd');", [], [("read", "/etc/passwd", False)], L, False),
+        (
+            "$ch = curl_init(); curl_setopt($ch, CURLOPT_URL, 'https://evil.com/'); curl_exec($ch);",
+            [],
+            [("network", "evil.com", False)],
+            M,
+            False,
+        ),
+        ("curl_setopt($ch, CURLOPT_TIMEOUT, 5);", [], [], L, False),
+        ("fsockopen('10.0.0.1', 4444);", [], [("network", "10.0.0.1", False)], M, False),
+        ("echo 'system(\"id\")'; // system('x')\n# exec('y')", [], [], L, False),
+    ],
+)
+def test_php(src, commands, effects, risk, opaque):
+    check(analyse_code("php", src), commands, effects, risk, opaque)
+
+
+# ------------------------------------------------------------------------------- languages, bounds
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("python", "python"),
+        ("python3", "python"),
+        ("python3.11", "python"),
+        ("/usr/bin/python2.7", "python"),
+        ("py", "python"),
+        ("pypy3", "python"),
+        ("node", "node"),
+        ("nodejs", "node"),
+        ("javascript", "node"),
+        ("perl", "perl"),
+        ("perl5.36", "perl"),
+        ("ruby", "ruby"),
+        ("ruby3.2", "ruby"),
+        ("php", "php"),
+        ("php8.2", "php"),
+        ("bash", "shell"),
+        ("sh", "shell"),
+        ("zsh", "shell"),
+        ("lua", None),
+        ("", None),
+    ],
+)
+def test_code_language(name, expected):
+    assert code_language(name) == expected
+
+
+@pytest.mark.parametrize("lang", ["shell", "bash", "sh"])
+def test_shell_is_not_ours(lang):
+    assert analyse_code(lang, "rm -rf /") == CodeFindings((), (), Risk.LOW, (), False)
+
+
+def test_unknown_language_is_opaque():
+    f = analyse_code("lua", "os.execute('rm -rf /')")
+    assert f.opaque and "lua" in f.opaque_reason and f.risk is Risk.UNKNOWN
+
+
+@pytest.mark.parametrize("lang", ["python", "node", "perl", "ruby", "php"])
+def test_oversized_source_is_opaque(lang):
+    f = analyse_code(lang, "x" * (MAX_SOURCE + 1))
+    assert f.opaque and "KiB" in f.opaque_reason and f.risk is Risk.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    "lang, src",
+    [
+        ("node", "(" * 50000 + ")" * 50000),
+        ("node", "[" * 50000),
+        ("perl", "system " * 40000 + "'x'"),
+        ("ruby", "eval(" * 30000 + "'1'" + ")" * 30000),
+        ("php", "system(" * 40000 + "'id'" + ")" * 40000),
+        ("node", "'" + "\\" * 100000),
+        ("perl", "q{" * 50000),
+        ("ruby", "<<~A\n" * 30000),
+    ],
+)
+def test_hostile_input_is_bounded(lang, src):
+    f = analyse_code(lang, src)
+    assert "internal error" not in f.opaque_reason
+
+
+def _single_quoted(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+@pytest.mark.parametrize("lang", ["ruby", "perl", "php"])
+@pytest.mark.parametrize("levels, found", [(1, True), (4, True), (5, False), (9, False)])
+def test_nested_eval_is_bounded_in_scripts(lang, levels, found):
+    src = "system('id')"
+    for _ in range(levels):
+        src = f"eval({_single_quoted(src)})"
+    f = analyse_code(lang, src + ";")
+    if found:
+        check(f, ["id"], [], L, False)
+    else:
+        assert f.opaque and "nested more than" in f.opaque_reason and f.commands == ()
+
+
+def test_tables_only_use_known_styles():
+    data = tomllib.loads(resources.files("policylang.data").joinpath("code.toml").read_text(encoding="utf-8"))
+    spawn_styles = {
+        "shell",
+        "subprocess",
+        "argv",
+        "list_or_shell",
+        "argv_or_shell",
+        "program_args",
+        "exec_list",
+        "exec_varargs",
+        "varargs",
+        "fork",
+        "pipe_open",
+    }
+    danger_styles = {"always", "code", "code_if_string", "import", "send", "preg_e"}
+    net_styles = {"url", "host", "address", "options", "port_host", "perl_socket"}
+    for lang in ("python", "node", "perl", "ruby", "php"):
+        sec = data[lang]
+        for name, spec in sec.get("spawn", {}).items():
+            assert spec["style"] in spawn_styles, (lang, name)
+        for name, spec in sec.get("files", {}).items():
+            for eff in spec.get("effects", [spec]):
+                assert eff["kind"] in ("read", "write", "delete", "open"), (lang, name)
+        for name, spec in sec.get("network", {}).items():
+            assert spec.get("style", "url") in net_styles, (lang, name)
+        for name, spec in sec.get("dangerous", {}).items():
+            assert spec.get("style", "always") in danger_styles, (lang, name)
+    for level in data["risk"].values():
+        Risk.parse(level)
+
+
+# ------------------------------------------------------------------------------------ properties
+
+LANGS = ["python", "node", "perl", "ruby", "php", "bash", "lua"]
+CODE_ALPHABET = st.sampled_from(
+    list("abcxyz_$@%#'\"`\\/(){}[]<>;:,.=+-*|&!?~^ \n\t0123456789") + ["\x00", "é", "\u2028"]
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lang=st.sampled_from(LANGS), src=st.text(max_size=300))
+def test_any_text_never_raises(lang, src):
+    f = analyse_code(lang, src)
+    assert isinstance(f, CodeFindings) and isinstance(f.risk, Risk)
+    assert "internal error" not in f.opaque_reason
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lang=st.sampled_from(LANGS[:5]), src=st.text(alphabet=CODE_ALPHABET, max_size=200))
+def test_code_like_text_never_raises(lang, src):
+    f = analyse_code(lang, src)
+    assert "internal error" not in f.opaque_reason
+    for kind, target, recursive in f.effects:
+        assert kind in ("read", "write", "delete", "network") and isinstance(recursive, bool)
+        assert target is None or isinstance(target, str)
+    for cmd in f.commands:
+        assert isinstance(cmd, str) or (isinstance(cmd, tuple) and all(isinstance(a, str) for a in cmd))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lang=st.sampled_from(LANGS[:5]),
+    snippets=st.lists(
+        st.sampled_from(
+            [
+                "system('id')",
+                "os.system('id')",
+                "eval(",
+                "exec(",
+                "require('child_process')",
+                ".execSync(",
+                "`ls`",
+                "'",
+                '"',
+                "(",
+                ")",
+                "{",
+                "}",
+                "[",
+                "]",
+                ";",
+                "\n",
+                "<<EOF\n",
+                "EOF\n",
+                "$x",
+                "=",
+                "#{",
+                "${",
+                "qx{",
+                "%x(",
+                "/",
+                "//",
+                "/*",
+                "*/",
+                "#",
+                "import os\n",
+                "  ",
+                ",",
+                "->",
+                "::",
+                ".",
+            ]
+        ),
+        max_size=40,
+    ),
+)
+def test_fragments_never_raise(lang, snippets):
+    f = analyse_code(lang, "".join(snippets))
+    assert "internal error" not in f.opaque_reason
+
+
+COMMAND_TEXT = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF), min_size=1, max_size=60).filter(
+    lambda s: s.strip() != ""
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cmd=COMMAND_TEXT)
+def test_python_literal_commands_round_trip(cmd):
+    assert analyse_code("python", f"import os\nos.system({cmd!r})").commands == (cmd,)
+    argv = tuple(cmd.split(" ")) if cmd.split(" ")[0] else ("x",)
+    assert analyse_code("python", f"import subprocess\nsubprocess.run({list(argv)!r})").commands == (argv,)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cmd=COMMAND_TEXT)
+def test_node_literal_commands_round_trip(cmd):
+    src = f"require('child_process').execSync({json.dumps(cmd)})"
+    assert analyse_code("node", src).commands == (cmd.strip() and cmd,)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cmd=COMMAND_TEXT)
+def test_perl_ruby_php_single_quoted_commands_round_trip(cmd):
+    quoted = "'" + cmd.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    assert analyse_code("perl", f"system({quoted});").commands == (cmd,)
+    assert analyse_code("ruby", f"system({quoted})").commands == (cmd,)
+    assert analyse_code("php", f"system({quoted});").commands == (cmd,)
