@@ -1,1 +1,59 @@
-"""policylang: decide whether an agent's action is allowed, sandboxed, asked or denied."""
+"""policylang: decide whether an agent's action is allowed, sandboxed, asked or denied.
+
+Compile once, decide many::
+
+    import policylang
+    policy = policylang.load()                      # the safe built-in default
+    policy = policylang.load("config.toml")         # a [security] table, presets, .policy files
+    verdict = policy.decide(policylang.Command("rm -rf build", cwd="/home/me/project"))
+    verdict.decision, verdict.risk, verdict.reasons
+
+A compiled Policy is immutable and safe to share between threads.
+"""
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+from .actions import Action, Code, Command, Context, Fetch, FileOp, Message, ToolCall, action_from_json
+from .compile import compile_policy
+from .diagnostics import Diagnostic, PolicyError
+from .engine import Explanation, Policy
+from .settings import Settings
+from .source import Source, Span
+from .verdict import Decision, Reason, Risk, SegmentVerdict, Verdict
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Action", "Code", "Command", "Context", "Decision", "Diagnostic", "Explanation", "Fetch", "FileOp",
+    "Message", "Policy", "PolicyError", "Reason", "Risk", "SegmentVerdict", "Settings", "Source", "Span",
+    "ToolCall", "Verdict", "action_from_json", "compile_policy", "from_text", "load",
+]
+
+
+def load(config: str | os.PathLike[str] | None = None, *, preset: str | Sequence[str] | None = None,
+         mode: str | None = None, policy_files: Sequence[str | os.PathLike[str]] = ()) -> Policy:
+    """Load and compile a policy: built-in layer, presets, a config.toml and extra .policy files.
+
+    With no arguments (and no POLICYLANG_CONFIG in the environment) this is the built-in default:
+    approve mode; read-only low-risk commands allowed, medium risk asked, high risk denied.
+    """
+    from .config import load_config
+
+    loaded = load_config(config, preset=preset, mode=mode)
+    sources: list[Source | object] = list(loaded.sources)
+    for f in policy_files:
+        with open(f, encoding="utf-8") as fh:
+            sources.append(Source(os.fspath(f), fh.read(), layer="user"))
+    return compile_policy(sources, loaded.settings)  # type: ignore[arg-type]
+
+
+def from_text(text: str, settings: Settings | None = None, *, name: str = "<policy>",
+              builtin: bool = True) -> Policy:
+    """Compile policy text (user layer), on top of the built-in layer unless ``builtin=False``."""
+    from .builtin import builtin_source
+
+    sources = [builtin_source()] if builtin else []
+    sources.append(Source(name, text, layer="user"))
+    return compile_policy(sources, settings)
