@@ -44,6 +44,8 @@ def compile_policy(sources: Sequence[Source | ast.PolicyFile], settings: Setting
         else:
             files.append(src)
     diagnostics.extend(validate(files, texts))
+    order = {f.name: i for i, f in enumerate(files)}
+    diagnostics.sort(key=lambda d: (order.get(d.span.source, len(order)), d.span.start) if d.span else (len(order), 0))
     if any(d.is_error for d in diagnostics):
         raise PolicyError(diagnostics)
     try:

@@ -20,6 +20,8 @@ class Diagnostic:
     line_text: str = ""
     expected: tuple[str, ...] = ()
     hint: str | None = None
+    # related places, rendered after the main one: e.g. "first defined here" for a duplicate
+    notes: tuple["Diagnostic", ...] = ()
 
     @property
     def is_error(self) -> bool:
@@ -29,7 +31,8 @@ class Diagnostic:
         return str(self.span) if self.span else "<unknown>"
 
     def render(self) -> str:
-        head = f"{self.location()}: {self.severity}[{self.code}]: {self.message}"
+        label = f"{self.severity}[{self.code}]" if self.code else self.severity
+        head = f"{self.location()}: {label}: {self.message}"
         lines = [head]
         if self.span is not None and self.line_text:
             text = self.line_text.expandtabs(1) if "\t" in self.line_text else self.line_text
@@ -42,6 +45,7 @@ class Diagnostic:
             lines.append("    expected: " + ", ".join(self.expected))
         if self.hint:
             lines.append(f"    hint: {self.hint}")
+        lines.extend(note.render() for note in self.notes)
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
@@ -54,6 +58,7 @@ class Diagnostic:
             "column": self.span.column if self.span else None,
             "expected": list(self.expected),
             "hint": self.hint,
+            "notes": [note.to_json() for note in self.notes],
         }
 
 
