@@ -1,0 +1,58 @@
+"""The built wheel works on its own: presets, schemas and the built-in policy ship inside it."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp / "dist"), str(ROOT)],
+                   check=True, timeout=600)
+    wheels = list((tmp / "dist").glob("policylang-*.whl"))
+    assert len(wheels) == 1
+    venv = tmp / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", str(wheels[0])], check=True, timeout=900)
+    return venv, tmp
+
+
+def run(venv, *args, cwd):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYLANG_")}
+    env["HOME"] = "/home/user"
+    return subprocess.run([str(venv / "bin" / "policylang"), *args], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=300)
+
+
+def test_check_runs_from_the_wheel(installed):
+    venv, tmp = installed
+    p = run(venv, "check", cwd=tmp)  # the built-in default policy and its examples
+    assert p.returncode == 0, p.stdout + p.stderr
+    for preset in ("explain_only", "approve", "execute", "strict", "relaxed"):
+        p = run(venv, "decide", "--preset", preset, "--json", "git status", cwd=tmp)
+        assert json.loads(p.stdout)["decision"] in ("allow", "ask"), p.stderr
+
+
+def test_config_schema_and_presets_from_the_wheel(installed):
+    venv, tmp = installed
+    cfg = tmp / "config.toml"
+    cfg.write_text('[security]\npreset = ["approve", "strict"]\nmode = "aprove"\n')
+    p = run(venv, "check", str(cfg), cwd=tmp)
+    assert p.returncode == 1
+    assert "did you mean 'approve'" in p.stdout
+    p = run(venv, "presets", cwd=tmp)
+    assert p.returncode == 0 and all(n in p.stdout for n in ("explain_only", "execute", "strict", "relaxed"))
+
+
+def test_the_installed_package_does_not_read_the_source_tree(installed):
+    venv, tmp = installed
+    code = "import policylang, pathlib; print(pathlib.Path(policylang.__file__).resolve())"
+    out = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, cwd=tmp,
+                         timeout=120).stdout.strip()
+    assert str(ROOT) not in out and "site-packages" in out
