@@ -86,7 +86,7 @@ def test_explain_shows_segments_effects_and_winner():
 
 def test_check_reports_errors_with_location(tmp_path):
     bad = tmp_path / "bad.policy"
-    bad.write_text('rule a: dney exec ls\nrule b: deny read in SECRTS\n')
+    bad.write_text('rule a: dney exec ls\nrule b: deny read in SECRTS\nlet SECRETS = ["~/.aws/**"]\n')
     p = run("check", str(bad))
     assert p.returncode == 1
     assert f"{bad}:1:9" in p.stdout
