@@ -209,7 +209,7 @@ def _is_flag(word: str) -> bool:
 
 
 def compile_argv(t: ast.ExecTarget, lists: dict[str, ast.ListLiteral]) -> ArgvPattern:
-    from .commands import canonical_flags, normalise_program
+    from .commands import canonical_flags
 
     text = Regex(t.text.pattern) if t.text else None
     if not t.argv:
@@ -225,9 +225,9 @@ def compile_argv(t: ast.ExecTarget, lists: dict[str, ast.ListLiteral]) -> ArgvPa
         if isinstance(item, ast.Regex):
             prog_regexes.append(Regex(item.pattern))
         elif isinstance(item, ast.ListRef):
-            programs.update(normalise_program(w) for w in expand_list(item.name, lists))
+            programs.update(_program_names(w) for w in expand_list(item.name, lists))
         elif isinstance(item, ast.Word):
-            programs.add(normalise_program(item.value))
+            programs.add(_program_names(item.value))
     tokens: list[Token] = []
     flag_items: list[ast.ArgItem] = []
     for item in rest:
@@ -257,6 +257,14 @@ def compile_argv(t: ast.ExecTarget, lists: dict[str, ast.ListLiteral]) -> ArgvPa
         text=text,
         first_words=first_words,
     )
+
+
+def _program_names(word: str) -> str:
+    """A program as a rule names it: normalised, and by family (``python3`` is ``python``)."""
+    from .commands import normalise_program
+    from .matcher import program_family
+
+    return program_family(normalise_program(word))
 
 
 def _alternatives(item: ast.ArgItem) -> tuple[Any, ...]:

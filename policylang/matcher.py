@@ -103,7 +103,7 @@ class ArgvPattern:
             return False
         if self.programs is None and not self.program_regexes:
             return True
-        if self.programs is not None and program in self.programs:
+        if self.programs is not None and (program in self.programs or program_family(program) in self.programs):
             return True
         return any(r.full(program) for r in self.program_regexes)
 
@@ -125,6 +125,22 @@ class ArgvPattern:
             if not match_positional(self.tokens, ops, folded, ctx, bool(flags & RECURSIVE_FLAGS)):
                 return False
         return True
+
+
+def program_family(program: str) -> str:
+    """The catalog's name for a program's family: python3.11 -> python, mkfs.ext4 -> mkfs, pip3 -> pip."""
+    family = _FAMILY.get(program)
+    if family is None:
+        from .commands import lookup
+
+        model = lookup(program)
+        family = model.name if model is not None else program
+        if len(_FAMILY) < 65536:
+            _FAMILY[program] = family
+    return family
+
+
+_FAMILY: dict[str, str] = {}
 
 
 # ---- targets -----------------------------------------------------------------------------------
@@ -362,14 +378,17 @@ class RuleIndex:
         if kind == "exec":
             if effect.opaque:
                 return list(self._by_kind.get("opaque", ()))
-            entry = self._by_program.get(effect.program or "")
-            if entry is not None:
-                by_first, rest = entry
-                if effect.operands and by_first:
-                    out.extend(by_first.get(effect.operands[0].casefold(), ()))
-                out.extend(rest)
+            program = effect.program or ""
+            family = program_family(program)
+            for name in (program, family) if family != program else (program,):
+                entry = self._by_program.get(name)
+                if entry is not None:
+                    by_first, rest = entry
+                    if effect.operands and by_first:
+                        out.extend(by_first.get(effect.operands[0].casefold(), ()))
+                    out.extend(rest)
             out.extend(self._any_program)
-            return out
+            return list(dict.fromkeys(out)) if family != program else out
         if kind in ("read", "write", "delete"):
             index = self._path_index.get(kind)
             if index is None or effect.path is None:
