@@ -13,20 +13,23 @@ import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 from urllib.parse import urlsplit
 
 from . import ast
 from .actions import Action, Code, Command, Context, Fetch, FileOp, Message, ToolCall
 from .diagnostics import Diagnostic
 from .effects import Analysis, Effect, Segment
-from .matcher import CompiledRule, MatchContext, RuleIndex, effect_path
+from .matcher import CompiledRule, MatchContext, RuleIndex, effect_path, json_text
+from .resolve import normalise_path
+from .shell import analyse_argv, analyse_command
 from .paths import PathSet, Roots, tree
 from .settings import Settings
 from .source import Source
 from .verdict import Decision, Reason, Risk, SegmentVerdict, Verdict, combine_risk
 
 DEFAULT_CONTEXT = Context()
+_CWD_CACHE: dict[tuple[str, str], str] = {}
 MAX_ACTION_TEXT = 4096
 # Devices that are safe to write: everything else under /dev is a disk, a terminal of another
 # user, or kernel memory.
@@ -35,8 +38,7 @@ SAFE_DEVICES = frozenset({"/dev/null", "/dev/zero", "/dev/stdout", "/dev/stderr"
 SAFE_DEVICE_DIRS = ("/dev/fd/", "/dev/shm/", "/dev/pts/")
 
 
-@dataclass(frozen=True, slots=True)
-class Judged:
+class Judged(NamedTuple):
     """One effect with its risk, the rules that matched it and the decision it got."""
 
     effect: Effect
@@ -71,6 +73,8 @@ class Policy:
         self._restricted = PathSet(tree(settings.restricted_paths))
         self._safe = PathSet(tree(settings.safe_paths))
         self._cache: OrderedDict[Any, Verdict] = OrderedDict()
+        self._roots: dict[tuple[str, str, str], Roots] = {}
+        self._cache_size = settings.cache_size
         self._cache_lock = threading.Lock()
 
     def with_settings(self, **changes: Any) -> "Policy":
@@ -81,17 +85,18 @@ class Policy:
 
     def decide(self, action: Action | str | Sequence[str], context: Context | None = None) -> Verdict:
         """The verdict for one action.  Never raises; an internal error yields a fail-closed verdict."""
-        act = _coerce(action)
+        act = action if type(action) in _ACTION_TYPES else _coerce(action)  # type: ignore[arg-type]
         ctx = context or DEFAULT_CONTEXT
         key = None
-        if self.settings.cache_size > 0:
-            key = _cache_key(act, ctx)
-            if key is not None:
-                with self._cache_lock:
-                    hit = self._cache.get(key)
-                    if hit is not None:
-                        self._cache.move_to_end(key)
-                        return hit
+        if self._cache_size > 0:
+            key = _cache_key(act, ctx)  # type: ignore[arg-type]
+            hit = self._cache.get(key)  # a dict read is atomic; only writes take the lock
+            if hit is not None:
+                try:
+                    self._cache.move_to_end(key)
+                except KeyError:  # evicted by another thread in between
+                    pass
+                return hit
         try:
             verdict = self._explain(act, ctx).verdict
         except Exception as exc:  # fail closed, and say why
@@ -99,7 +104,7 @@ class Policy:
         if key is not None:
             with self._cache_lock:
                 self._cache[key] = verdict
-                if len(self._cache) > self.settings.cache_size:
+                while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
         return verdict
 
@@ -118,8 +123,12 @@ class Policy:
     def _explain(self, act: Action, ctx: Context, matching: Any = None) -> Explanation:
         s = self.settings
         cwd, env, home = self._where(act)
-        roots = Roots(home=home, workspace=self._workspace(cwd, home), cwd=cwd,
-                      tmpdir=env.get("TMPDIR") or "/tmp")
+        rkey = (home, cwd, env.get("TMPDIR") or "/tmp")
+        roots = self._roots.get(rkey)
+        if roots is None:
+            roots = Roots(home=home, workspace=self._workspace(cwd, home), cwd=cwd, tmpdir=rkey[2])
+            if len(self._roots) < 1024:
+                self._roots[rkey] = roots
         analysis = analyse(act, cwd=cwd, env=env, home=home)
         mctx = MatchContext(roots=roots, cwd=cwd, env=env, home=home, segments=analysis.segments,
                             action=act, context=ctx)
@@ -297,23 +306,26 @@ class Policy:
 
     # ---- helpers ---------------------------------------------------------------------------
 
-    def _where(self, act: Action) -> tuple[str, dict[str, str], str]:
+    def _where(self, act: Action) -> tuple[str, Mapping[str, str], str]:
         env_in = getattr(act, "env", None)
-        env = dict(os.environ if env_in is None else env_in)
-        home = env.get("HOME") or os.path.expanduser("~")
-        env.setdefault("HOME", home)
+        env: Mapping[str, str] = os.environ if env_in is None else env_in
+        home = env.get("HOME")
+        if not home:
+            home = os.path.expanduser("~")
+            env = {**env, "HOME": home}
         cwd = getattr(act, "cwd", None) or self.settings.workspace or os.getcwd()
-        from .resolve import normalise_path
-
-        cwd = normalise_path(_expand_home(cwd, home))
-        return cwd, env, home
+        key = (cwd, home)
+        norm = _CWD_CACHE.get(key)
+        if norm is None:
+            norm = normalise_path(_expand_home(cwd, home))
+            if len(_CWD_CACHE) < 4096:
+                _CWD_CACHE[key] = norm
+        return norm, env, home
 
     def _workspace(self, cwd: str, home: str) -> str:
         ws = self.settings.workspace
         if not ws:
             return cwd
-        from .resolve import normalise_path
-
         return normalise_path(_expand_home(ws, home))
 
     def _failure(self, act: Any, ctx: Context, why: str) -> Verdict:
@@ -367,8 +379,6 @@ def example_action(ex: ast.Example) -> Action:
 def analyse(act: Action, *, cwd: str, env: Mapping[str, str], home: str) -> Analysis:
     """Turn any action into segments and effects."""
     if isinstance(act, Command):
-        from .shell import analyse_argv, analyse_command
-
         if isinstance(act.command, str):
             return analyse_command(act.command, cwd=cwd, env=env, home=home)
         return analyse_argv(act.command, cwd=cwd, env=env, home=home)
@@ -379,8 +389,6 @@ def analyse(act: Action, *, cwd: str, env: Mapping[str, str], home: str) -> Anal
     if isinstance(act, Code):
         return _code_analysis(act, cwd=cwd, env=env, home=home)
     if isinstance(act, ToolCall):
-        from .matcher import json_text
-
         e = Effect("tool", program=act.name, text=json_text(dict(act.args)))
         return Analysis((Segment(act.text, None, (), (e,)),), (e,), structured=False)
     if isinstance(act, Message):
@@ -389,15 +397,23 @@ def analyse(act: Action, *, cwd: str, env: Mapping[str, str], home: str) -> Anal
     return Analysis((), (), error=f"unsupported action {type(act).__name__}")
 
 
+def literal_path(path: str, *, cwd: str, home: str) -> str | None:
+    """A path given as data (a file tool's argument, a string in code): no shell expansion, only a
+    leading ``~``; made absolute against cwd and normalised.  None for an empty path or a NUL byte."""
+    if not path or "\x00" in path:
+        return None
+    if path == "~" or path.startswith("~/"):
+        path = home + path[1:]
+    elif not path.startswith("/"):
+        path = cwd + "/" + path
+    return normalise_path(path)
+
+
 def _file_analysis(act: FileOp, *, cwd: str, env: Mapping[str, str], home: str) -> Analysis:
-    from .resolve import resolve_path
-
-    path = resolve_path(act.path, cwd=cwd, env=env, home=home) if act.path else None
+    path = literal_path(act.path, cwd=cwd, home=home)
     if path is None:
-        return Analysis((), (), error=f"cannot resolve the path {act.path!r}")
+        return Analysis((), (), error=f"cannot use the path {act.path!r}: empty or with a NUL byte")
     if act.op == "exec":
-        from .shell import analyse_argv
-
         return analyse_argv([path], cwd=cwd, env=env, home=home)
     kind = {"read": "read", "list": "read", "write": "write", "edit": "write", "delete": "delete"}[act.op]
     e = Effect(kind, path=path, why=f"{act.op} {path}")
@@ -421,8 +437,6 @@ def _fetch_analysis(act: Fetch, *, cwd: str, env: Mapping[str, str], home: str) 
 
 def _code_analysis(act: Code, *, cwd: str, env: Mapping[str, str], home: str) -> Analysis:
     from .code import analyse_code
-    from .resolve import resolve_path
-    from .shell import analyse_argv, analyse_command
 
     found = analyse_code(act.language, act.source)
     lang = act.language.casefold()
@@ -436,7 +450,7 @@ def _code_analysis(act: Code, *, cwd: str, env: Mapping[str, str], home: str) ->
         if kind == "network":
             e = Effect("network", host=target, segment=0)
         else:
-            p = resolve_path(target, cwd=cwd, env=env, home=home) if target else None
+            p = literal_path(target, cwd=cwd, home=home) if target else None
             e = Effect(kind, path=p, recursive=recursive, segment=0, risk=found.risk if recursive else Risk.UNKNOWN,
                        why="; ".join(found.why))
         effects.append(e)
@@ -496,16 +510,25 @@ def _coerce(action: Action | str | Sequence[str]) -> Action:
     raise TypeError(f"not an action: {type(action).__name__}")
 
 
+_ACTION_TYPES = frozenset({Command, FileOp, Fetch, Code, ToolCall, Message})
+_EXPANDS = frozenset("$~`")
+
+
 def _cache_key(act: Action, ctx: Context) -> Any:
+    """The normalised action and every piece of context its verdict depends on.
+
+    A verdict depends on the text, the cwd, HOME and TMPDIR (roots of path classes), the context,
+    and — when the text can expand variables — on the whole environment.
+    """
     env = getattr(act, "env", None)
-    text = act.text
-    if isinstance(act, (Command, Code)) and ("$" in text or "~" in text or "`" in text):
-        env_key: Any = frozenset((env if env is not None else os.environ).items())
+    e = os.environ if env is None else env
+    text = act.command if type(act) is Command else act.text  # type: ignore[union-attr]
+    if type(act) in (Command, Code) and not isinstance(text, tuple) and not _EXPANDS.isdisjoint(text):
+        env_key: Any = frozenset(e.items())
     else:
-        e = env if env is not None else os.environ
         env_key = (e.get("HOME"), e.get("TMPDIR"))
     cwd = getattr(act, "cwd", None) or os.getcwd()
-    return (type(act), getattr(act, "command", None) or text, cwd, env_key, ctx)
+    return (type(act), text, getattr(act, "direction", None), cwd, env_key, ctx)
 
 
 def _is_admin(context: Any) -> bool:

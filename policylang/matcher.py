@@ -19,17 +19,24 @@ from .verdict import Decision, Risk
 RECURSIVE_FLAGS = frozenset({"-r", "-R", "--recursive"})
 
 
-@dataclass(frozen=True, slots=True)
 class MatchContext:
-    """What a match may need besides the effect: the analysis and where the action runs."""
+    """What a match may need besides the effect: the analysis and where the action runs.
 
-    roots: Roots
-    cwd: str
-    env: Mapping[str, str]
-    home: str
-    segments: Sequence[Segment] = ()
-    action: Any = None
-    context: Any = None
+    A plain slotted class rather than a frozen dataclass: one is built per decision, and a frozen
+    dataclass's __init__ costs a microsecond in per-field object.__setattr__ calls.
+    """
+
+    __slots__ = ("roots", "cwd", "env", "home", "segments", "action", "context")
+
+    def __init__(self, roots: Roots, cwd: str, env: Mapping[str, str], home: str,
+                 segments: Sequence[Segment] = (), action: Any = None, context: Any = None):
+        self.roots = roots
+        self.cwd = cwd
+        self.env = env
+        self.home = home
+        self.segments = segments
+        self.action = action
+        self.context = context
 
 
 # ---- argv items --------------------------------------------------------------------------------
