@@ -1382,6 +1382,18 @@ def _sub_via(call: _Call, what: str) -> str:
     return f"{call.via} > {what}" if call.via else what
 
 
+def _own_segment(a: "_Analyser", model: CommandModel, prog: str, words: list[W], call: "_Call"
+                 ) -> tuple[list[W], Parsed, "_Seg"]:
+    """The start every runner handler shares: parse the arguments, open the command's own segment
+    with its exec effect, and finish it (wrappers, redirections)."""
+    args = words[1:]
+    p = parse(model, [w.text for w in args], [w.static for w in args])
+    seg = a.new_seg(call.text, call.via, call.pipe)
+    a.exec_effect(seg, model, prog, words, p)
+    a._finish(seg, call.wrap, call.redirects)
+    return args, p, seg
+
+
 # ---- handlers: the special kinds of command a catalog entry can declare ---------------------------
 
 def _h_wrapper(a: _Analyser, model: CommandModel, prog: str, words: list[W], call: _Call
@@ -1586,11 +1598,7 @@ def _h_interpreter(a: _Analyser, model: CommandModel, prog: str, words: list[W],
 def _h_eval(a: _Analyser, model: CommandModel, prog: str, words: list[W], call: _Call
             ) -> tuple[Cwds, Cwds, Stream | None]:
     """eval: the words joined by spaces are shell text, run in this shell."""
-    args = words[1:]
-    p = parse(model, [w.text for w in args], [w.static for w in args])
-    seg = a.new_seg(call.text, call.via, call.pipe)
-    a.exec_effect(seg, model, prog, words, p)
-    a._finish(seg, call.wrap, call.redirects)
+    args, p, seg = _own_segment(a, model, prog, words, call)
     a.note("runs a shell string")
     if not args:
         return call.cwds, call.cwds, None
@@ -1614,11 +1622,7 @@ def _h_eval(a: _Analyser, model: CommandModel, prog: str, words: list[W], call: 
 def _h_source(a: _Analyser, model: CommandModel, prog: str, words: list[W], call: _Call
               ) -> tuple[Cwds, Cwds, Stream | None]:
     """source / . FILE: runs the file in this shell; ``. <(curl ...)`` is remote code."""
-    args = words[1:]
-    p = parse(model, [w.text for w in args], [w.static for w in args])
-    seg = a.new_seg(call.text, call.via, call.pipe)
-    a.exec_effect(seg, model, prog, words, p)
-    a._finish(seg, call.wrap, call.redirects)
+    args, p, seg = _own_segment(a, model, prog, words, call)
     ops = [args[i] for i in p.operands]
     if not ops:
         return call.cwds, call.cwds, None
@@ -1717,11 +1721,7 @@ def _h_find(a: _Analyser, model: CommandModel, prog: str, words: list[W], call: 
 def _h_parallel(a: _Analyser, model: CommandModel, prog: str, words: list[W], call: _Call
                 ) -> tuple[Cwds, Cwds, Stream | None]:
     """GNU parallel CMD ::: ARGS: each command line is run by a shell."""
-    args = words[1:]
-    p = parse(model, [w.text for w in args], [w.static for w in args])
-    seg = a.new_seg(call.text, call.via, call.pipe)
-    a.exec_effect(seg, model, prog, words, p)
-    a._finish(seg, call.wrap, call.redirects)
+    args, p, seg = _own_segment(a, model, prog, words, call)
     a.note("runs a shell string")
     rest = list(args[p.stopped:]) if p.stopped is not None else []
     seps = (":::", "::::", ":::+", "::::+")
