@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
+from .ast import PolicyFile
 from .actions import Action, Code, Command, Context, Fetch, FileOp, Message, ToolCall, action_from_json
 from .compile import compile_policy
 from .diagnostics import Diagnostic, PolicyError
@@ -42,11 +43,11 @@ def load(config: str | os.PathLike[str] | None = None, *, preset: str | Sequence
     from .config import load_config
 
     loaded = load_config(config, preset=preset, mode=mode)
-    sources: list[Source | object] = list(loaded.sources)
+    sources: list[Source | PolicyFile] = list(loaded.sources)
     for f in policy_files:
         with open(f, encoding="utf-8") as fh:
             sources.append(Source(os.fspath(f), fh.read(), layer="user"))
-    return compile_policy(sources, loaded.settings)  # type: ignore[arg-type]
+    return compile_policy(sources, loaded.settings)
 
 
 def from_text(text: str, settings: Settings | None = None, *, name: str = "<policy>",

@@ -256,7 +256,7 @@ def _check_preset_file(path: str) -> list[Diagnostic]:
         text = fh.read()
     preset, diags = parse_preset(text, path)
     if preset is None:
-        return diags
+        return list(diags)
     try:
         return check_preset_examples(preset)
     except PolicyError as exc:

@@ -8,7 +8,7 @@ may disable or loosen a rule of the admin layer.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from . import ast
 from .diagnostics import Diagnostic, PolicyError
@@ -20,6 +20,9 @@ from .regex import Regex
 from .settings import Settings
 from .source import Source, Span
 from .verdict import Decision, Risk
+
+if TYPE_CHECKING:
+    from .engine import Policy
 
 LAYERS = ("builtin", "preset", "user", "project", "admin")
 
@@ -307,18 +310,31 @@ def _token(item: ast.ArgItem, lists: dict[str, ast.ListLiteral]) -> Token:
 # ---- CEL -------------------------------------------------------------------------------------
 
 def compile_cel(expr: str) -> Any:
-    """Compile a CEL condition once; the returned callable evaluates it for one effect."""
-    import celpy
+    """Compile a CEL condition once; the returned callable evaluates it for one effect.
 
-    env = celpy.Environment()
-    program = env.program(env.compile(expr))
+    The callable raises ``policylang.cel.CELError`` when the condition cannot be evaluated; the
+    matcher treats that as "no loosening".
+    """
+    from .cel import compile_condition  # imported here: cel-python costs more to load than a policy
+
+    condition = compile_condition(expr)
 
     def evaluate(effect: Any, ctx: MatchContext) -> bool:
-        from .engine import cel_activation
-
-        result = program.evaluate(cel_activation(effect, ctx))
-        if isinstance(result, Exception):
-            raise result
-        return bool(result)
+        return condition(cel_activation(effect, ctx))
 
     return evaluate
+
+
+def cel_activation(effect: Any, ctx: MatchContext) -> dict[str, Any]:
+    """What a CEL ``when`` condition sees, as plain data: action, effect, env (with WORKSPACE and
+    HOME) and context."""
+    act = ctx.action
+    context = ctx.context
+    return {
+        "action": {"kind": getattr(act, "kind", ""), "text": getattr(act, "text", ""), "cwd": ctx.cwd},
+        "effect": {"kind": effect.kind, "program": effect.program or "", "argv": list(effect.argv),
+                   "path": effect.path or "", "host": effect.host or "", "recursive": effect.recursive},
+        "env": {**ctx.env, "WORKSPACE": ctx.roots.workspace, "HOME": ctx.home},
+        "context": {"principal": getattr(context, "principal", ""), "role": getattr(context, "role", ""),
+                    "interactive": bool(getattr(context, "interactive", True))},
+    }

@@ -444,7 +444,7 @@ class _Loader:
             ok.append((KINDS.index(preset.kind), preset))
         ordered = [p for _, p in sorted(ok, key=lambda t: t[0])]
         try:
-            return expand([p.name for p in ordered])
+            return list(expand([p.name for p in ordered]))
         except PolicyError as err:
             self.diags.extend(err.diagnostics)
             return []

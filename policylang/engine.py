@@ -85,11 +85,11 @@ class Policy:
 
     def decide(self, action: Action | str | Sequence[str], context: Context | None = None) -> Verdict:
         """The verdict for one action.  Never raises; an internal error yields a fail-closed verdict."""
-        act = action if type(action) in _ACTION_TYPES else _coerce(action)  # type: ignore[arg-type]
+        act: Action = action if type(action) in _ACTION_TYPES else _coerce(action)  # type: ignore[assignment]
         ctx = context or DEFAULT_CONTEXT
         key = None
         if self._cache_size > 0:
-            key = _cache_key(act, ctx)  # type: ignore[arg-type]
+            key = _cache_key(act, ctx)
             hit = self._cache.get(key)  # a dict read is atomic; only writes take the lock
             if hit is not None:
                 try:
@@ -149,7 +149,7 @@ class Policy:
             decision = max(decision, d)
             risks.append(Risk.UNKNOWN)
         argv = analysis.argv if analysis.structured else None
-        if s.exec_strict and isinstance(act, (Command, Code)) and not analysis.structured:
+        if s.exec_strict and isinstance(act, Command) and not analysis.structured:
             why = "; ".join(analysis.reasons) or "not a single simple command"
             reasons.append(Reason("exec-strict", f"exec_strict admits only one simple command without shell "
                                   f"syntax: {why}", Decision.DENY, Risk.UNKNOWN))
@@ -522,7 +522,7 @@ def _cache_key(act: Action, ctx: Context) -> Any:
     """
     env = getattr(act, "env", None)
     e = os.environ if env is None else env
-    text = act.command if type(act) is Command else act.text  # type: ignore[union-attr]
+    text = act.command if isinstance(act, Command) else act.text
     if type(act) in (Command, Code) and not isinstance(text, tuple) and not _EXPANDS.isdisjoint(text):
         env_key: Any = frozenset(e.items())
     else:
@@ -582,20 +582,3 @@ def _dedupe(reasons: Iterable[Reason]) -> list[Reason]:
 def _action_text(act: Any) -> str:
     text = act.text if hasattr(act, "text") else str(act)
     return text if len(text) <= MAX_ACTION_TEXT else text[:MAX_ACTION_TEXT] + f"... ({len(text)} characters)"
-
-
-def cel_activation(effect: Effect, ctx: MatchContext) -> dict[str, Any]:
-    """What a CEL ``when`` condition sees: action, effect, env (with WORKSPACE and HOME) and context."""
-    import celpy
-
-    act = ctx.action
-    context = ctx.context
-    data = {
-        "action": {"kind": getattr(act, "kind", ""), "text": getattr(act, "text", ""), "cwd": ctx.cwd},
-        "effect": {"kind": effect.kind, "program": effect.program or "", "argv": list(effect.argv),
-                   "path": effect.path or "", "host": effect.host or "", "recursive": effect.recursive},
-        "env": {**{k: v for k, v in ctx.env.items()}, "WORKSPACE": ctx.roots.workspace, "HOME": ctx.home},
-        "context": {"principal": getattr(context, "principal", ""), "role": getattr(context, "role", ""),
-                    "interactive": bool(getattr(context, "interactive", True))},
-    }
-    return {k: celpy.json_to_cel(v) for k, v in data.items()}

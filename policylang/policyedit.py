@@ -93,7 +93,7 @@ def _kind(name: str) -> str | None:
     if name not in preset_names():
         return None
     try:
-        return load_preset(name).kind
+        return str(load_preset(name).kind)
     except PolicyError:
         return None
 

@@ -6,9 +6,9 @@ google-re2's Python wrapper costs several microseconds per call in bookkeeping; 
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
-import re2
+import re2  # type: ignore[import-untyped]
 from re2 import _re2
 
 _ANCHOR = _re2.RE2.Anchor
@@ -28,7 +28,7 @@ def _options() -> re2.Options:
 _OPTS = _options()
 
 
-def _error(rx: "_re2.RE2") -> str:
+def _error(rx: Any) -> str:
     err = rx.error()
     return err.decode("utf-8", "replace") if isinstance(err, bytes) else str(err)
 
@@ -53,11 +53,11 @@ class Regex:
 
     def full(self, text: str) -> bool:
         b = text.encode("utf-8", "surrogatepass")
-        return self._rx.Match(_ANCHOR.ANCHOR_BOTH, b, 0, len(b))[0] != _NULL
+        return bool(self._rx.Match(_ANCHOR.ANCHOR_BOTH, b, 0, len(b))[0] != _NULL)
 
     def search(self, text: str) -> bool:
         b = text.encode("utf-8", "surrogatepass")
-        return self._rx.Match(_ANCHOR.UNANCHORED, b, 0, len(b))[0] != _NULL
+        return bool(self._rx.Match(_ANCHOR.UNANCHORED, b, 0, len(b))[0] != _NULL)
 
     def __repr__(self) -> str:
         return f"Regex({self.pattern!r})"
