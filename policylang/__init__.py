@@ -24,7 +24,7 @@ from .settings import Settings
 from .source import Source, Span
 from .verdict import Decision, Reason, Risk, SegmentVerdict, Verdict
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "Action", "Code", "Command", "Context", "Decision", "Diagnostic", "Explanation", "Fetch", "FileOp",

@@ -427,8 +427,10 @@ def load_catalog(text: str) -> tuple[dict[str, CommandModel], tuple[tuple[str, C
 
 
 def _load_default() -> tuple[dict[str, CommandModel], tuple[tuple[str, CommandModel], ...]]:
+    from .cache import cached, key_of
+
     text = resources.files("policylang.data").joinpath("commands.toml").read_text(encoding="utf-8")
-    return load_catalog(text)
+    return cached("catalog", key_of(text), lambda: load_catalog(text))
 
 
 _CATALOG, _FAMILIES = _load_default()

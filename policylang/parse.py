@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Iterable, Iterator, Sequence
 
+from lark import __version__ as lark_version
 from lark import Lark, Transformer
 
 from .ast import (Alternatives, AnyArgs, AnyOne, ArgItem, Cel, CodeTarget, Example, Except, ExecTarget,
@@ -617,7 +618,13 @@ class _Machine:
     """
 
     def __init__(self) -> None:
-        lark = Lark(_grammar_text(), parser="lalr", lexer="basic", maybe_placeholders=False)
+        from .cache import key_of, path_for
+
+        text = _grammar_text()
+        # Lark stores its tables at this path (a private directory, see cache.py) and checks the
+        # grammar's hash inside the file before using them.
+        lark = Lark(text, parser="lalr", lexer="basic", maybe_placeholders=False,
+                    cache=path_for("grammar", key_of(text, lark_version)) or False)
         table = lark.parser.parser.parser.parse_table
         builder = _Builder()
         self.start_state: int = table.start_states["start"]

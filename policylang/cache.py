@@ -1,0 +1,85 @@
+"""A private on-disk cache for what is costly to rebuild at every process start.
+
+The CLI and the hook start once per action, so the command catalog (a TOML parse) and the
+policy grammar's parse tables (Lark's LALR construction) are kept between runs.  Entries are
+pickles, and a pickle runs code when loaded, so the cache lives only in a directory that belongs
+to the current user and that nobody else can write: ``$POLICYLANG_CACHE_DIR``, else
+``$XDG_CACHE_HOME/policylang``, else ``~/.cache/policylang``.  If no such directory can be had,
+nothing is cached and everything is rebuilt.  Every entry is keyed by a hash of its inputs and the
+package version, and is written atomically.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import stat
+import tempfile
+from typing import Any, Callable, TypeVar
+
+from ._version import __version__ as VERSION
+
+T = TypeVar("T")
+
+
+def cache_dir() -> str | None:
+    """The private cache directory, created if needed; None when no safe one is available."""
+    if os.environ.get("POLICYLANG_NO_CACHE"):
+        return None
+    base = os.environ.get("POLICYLANG_CACHE_DIR")
+    if not base:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        base = os.path.join(xdg, "policylang")
+    try:
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        st = os.lstat(base)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return None  # a link, someone else's, or writable by others: never load pickles from it
+    return base
+
+
+def key_of(*parts: str | bytes) -> str:
+    h = hashlib.sha256(VERSION.encode())
+    for p in parts:
+        h.update(b"\0")
+        h.update(p.encode("utf-8") if isinstance(p, str) else p)
+    return h.hexdigest()[:32]
+
+
+def path_for(name: str, key: str) -> str | None:
+    d = cache_dir()
+    return None if d is None else os.path.join(d, f"{name}-{key}.pickle")
+
+
+def cached(name: str, key: str, build: Callable[[], T]) -> T:
+    """``build()``'s value, from the cache when an entry for ``key`` exists; stored after a build."""
+    path = path_for(name, key)
+    if path is not None:
+        try:
+            st = os.lstat(path)
+            if stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid():
+                with open(path, "rb") as fh:
+                    return pickle.load(fh)  # type: ignore[no-any-return]
+        except FileNotFoundError:
+            pass
+        except Exception:  # a torn or stale entry: rebuild and overwrite it
+            pass
+    value = build()
+    if path is not None:
+        _store(path, value)
+    return value
+
+
+def _store(path: str, value: Any) -> None:
+    try:
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except Exception:
+        try:
+            os.unlink(tmp)
+        except Exception:
+            pass

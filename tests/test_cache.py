@@ -1,0 +1,62 @@
+"""The private on-disk cache: only a directory of our own, rebuilt when torn, off on request."""
+import os
+import pickle
+
+import pytest
+
+from policylang import cache
+
+
+@pytest.fixture()
+def private(tmp_path, monkeypatch):
+    d = tmp_path / "c"
+    monkeypatch.setenv("POLICYLANG_CACHE_DIR", str(d))
+    monkeypatch.delenv("POLICYLANG_NO_CACHE", raising=False)
+    return d
+
+
+def test_builds_once_then_reads(private):
+    calls = []
+    build = lambda: calls.append(1) or {"v": 1}  # noqa: E731
+    assert cache.cached("t", "k1", build) == {"v": 1}
+    assert cache.cached("t", "k1", build) == {"v": 1}
+    assert calls == [1]
+    assert oct(os.stat(private).st_mode & 0o777) == "0o700"
+    assert cache.cached("t", "k2", build) == {"v": 1} and calls == [1, 1]  # another key, another entry
+
+
+def test_torn_entry_is_rebuilt(private):
+    cache.cached("t", "k", lambda: 1)
+    path = cache.path_for("t", "k")
+    with open(path, "wb") as fh:
+        fh.write(b"\x80\x05garbage")
+    assert cache.cached("t", "k", lambda: 2) == 2
+    with open(path, "rb") as fh:
+        assert pickle.load(fh) == 2
+
+
+def test_a_directory_others_can_write_is_never_used(private):
+    private.mkdir(mode=0o700)
+    os.chmod(private, 0o777)
+    assert cache.cache_dir() is None
+    assert cache.cached("t", "k", lambda: 3) == 3
+    assert not list(private.iterdir())
+
+
+def test_a_symlinked_directory_is_never_used(tmp_path, monkeypatch):
+    real = tmp_path / "real"
+    real.mkdir(mode=0o700)
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    monkeypatch.setenv("POLICYLANG_CACHE_DIR", str(link))
+    assert cache.cache_dir() is None
+
+
+def test_switched_off(private, monkeypatch):
+    monkeypatch.setenv("POLICYLANG_NO_CACHE", "1")
+    assert cache.cache_dir() is None
+
+
+def test_keys_change_with_inputs():
+    assert cache.key_of("a", "b") != cache.key_of("ab")
+    assert cache.key_of("a") == cache.key_of("a")
