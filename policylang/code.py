@@ -509,11 +509,31 @@ class _Out:
         self.note(why)
 
     def finish(self) -> CodeFindings:
+        shells = [c for c in self.commands if _interactive_shell(c)]
+        if shells:
+            # A shell started without a script reads whatever input the code gave it.
+            if any(kind == "network" for kind, _, _ in self.effects):
+                self.risks.append(Risk.CRITICAL)
+                self.why.append("starts a shell in code that also opens a network connection: a reverse shell")
+            else:
+                self.risks.append(Risk.HIGH)
+                self.why.append("starts a shell whose input the code controls")
         risk = combine_risk(self.risks) if self.risks else Risk.LOW
         if risk is Risk.UNKNOWN and not self.opaque:
             risk = Risk.LOW
         reason = "; ".join(self.opaque[:3]) + ("; …" if len(self.opaque) > 3 else "")
         return CodeFindings(tuple(self.commands), tuple(self.effects), risk, tuple(self.why), bool(self.opaque), reason)
+
+
+_SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish", "csh", "tcsh", "ash", "busybox"})
+
+
+def _interactive_shell(command: str | tuple[str, ...]) -> bool:
+    """A shell run with no command string or script: ``/bin/sh -i``, ``bash``, ``"sh"``."""
+    argv = command.split() if isinstance(command, str) else list(command)
+    if not argv or argv[0].rsplit("/", 1)[-1] not in _SHELLS:
+        return False
+    return all(a.startswith("-") and "c" not in a.lstrip("-") for a in argv[1:]) and "-c" not in argv
 
 
 def _analyse_into(lang: str, source: str, out: _Out, depth: int, parent: object) -> None:

@@ -297,7 +297,8 @@ class Policy:
             return Risk.CRITICAL, f"{verb} {path} recursively, which holds restricted paths"
         ws = roots.workspace.rstrip("/") or "/"
         if path == ws or path.startswith(ws + "/"):
-            if effect.recursive and (path == ws or effect.glob and _matches_everything_in(effect.path or "", ws)):
+            if effect.kind == "delete" and effect.recursive and (
+                    path == ws or effect.glob and _matches_everything_in(effect.path or "", ws)):
                 return Risk.HIGH, f"{verb} the whole workspace {ws}"
             return Risk.MEDIUM, f"{verb} {path} in the workspace"
         if self._safe.contains(path, roots, False):

@@ -222,9 +222,14 @@ class PathIndex:
         rem = _remainder(path, full_base) if full_base else path
         if rem is None:
             return
-        lo = bisect.bisect_left(keys, rem + "/")
-        hi = bisect.bisect_left(keys, rem + "0")  # "0" sorts right after "/"
-        found.update(owners[lo:hi])
+        # prefixes equal to the path (~/.ssh for "~/.ssh/id_*") or below it; "0" sorts right after "/",
+        # and the range also holds siblings such as "rem-x", which the test below leaves out
+        lo = bisect.bisect_left(keys, rem)
+        hi = bisect.bisect_left(keys, rem + "0")
+        below = rem + "/"
+        for i in range(lo, hi):
+            if keys[i] == rem or keys[i].startswith(below):
+                found.add(owners[i])
 
     def _negated(self, path: str, roots: Roots) -> set[int]:
         out: set[int] = set()

@@ -1182,6 +1182,13 @@ class _Analyser:
                                   segment=segment))
                 continue
             out.append(Effect(role, path=path, recursive=recursive, glob=w.glob, why=why, segment=segment))
+            if w.text == "~" or w.text.startswith("~/"):
+                # A ~ inside a word (curl -d @~/.aws/credentials, of=~/x) is not expanded by the shell,
+                # but it is what the author meant: judge the home path too.
+                home_path = normalise_path(self.home + w.text[1:])
+                if home_path != path:
+                    out.append(Effect(role, path=home_path, recursive=recursive, glob=w.glob,
+                                      why=why or f"{w.text} as the home directory", segment=segment))
             if w.glob:
                 for alt in _dotdot_variants(path):
                     out.append(Effect(role, path=alt, recursive=True, why=f"{w.text} also matches ..",

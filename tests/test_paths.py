@@ -86,3 +86,13 @@ def test_ancestor_of_a_pattern_matches_only_recursively(parts):
 def test_glob_translation_is_anchored_pieces():
     assert glob_to_regex("/x/*.txt") == "/x/[^/]*\\.txt"
     assert glob_to_regex("**/.env") == "(?:.*/)?\\.env"
+
+
+@pytest.mark.parametrize("path, recursive, expected", [
+    ("/home/u/.ssh", True, True),        # the directory of "~/.ssh/id_*" itself, as a tree
+    ("/home/u/.ssh", False, False),      # listing the directory is not reading a key
+    ("/home/u/.ssh-backup", True, False),  # a sibling whose name only starts alike
+])
+def test_tree_effect_on_the_directory_of_a_glob(path, recursive, expected):
+    keys = PathSet(["~/.ssh/id_*"])
+    assert keys.contains(path, ROOTS, recursive) is expected
