@@ -169,7 +169,8 @@ class Policy:
         verdict = Verdict(
             decision=final,
             risk=combine_risk(risks) if risks else Risk.LOW,
-            reasons=tuple(_dedupe(reasons)) or (Reason("default:empty", "the action does nothing", final, Risk.LOW),),
+            reasons=tuple(sorted(_dedupe(reasons), key=_severity))
+            or (Reason("default:empty", "the action does nothing", final, Risk.LOW),),
             segments=seg_verdicts,
             warnings=tuple(dict.fromkeys(warnings)),
             argv=tuple(argv) if argv is not None else None,
@@ -198,6 +199,9 @@ class Policy:
                     r_risk = rule.risk if rule.risk is not None else risk
                     reasons.append(Reason(rule.id, rule.message, decision, r_risk, rule.location,
                                           rule.alternative, effect.describe()))
+            if why and risk > max(r.risk for r in reasons):
+                # the effect is worse than the rule that decided it says: keep that finding too
+                reasons.append(Reason(f"default:{risk.label}", why, decision, risk, None, None, effect.describe()))
             if decision is Decision.DENY and s.allow_admin_override and _is_admin(mctx.context):
                 if all(r.layer != "admin" and (r.risk or risk) <= Risk.HIGH for r in deciding
                        if r.decision is Decision.DENY) and risk <= Risk.HIGH:
@@ -567,6 +571,11 @@ def _realpath(path: str) -> str | None:
     except (OSError, ValueError):
         return None
     return None
+
+
+def _severity(reason: Reason) -> int:
+    """Sort key: the most severe reason first (stable among equals)."""
+    return -int(reason.risk)
 
 
 def _dedupe(reasons: Iterable[Reason]) -> list[Reason]:

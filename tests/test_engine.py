@@ -161,3 +161,11 @@ def test_verdict_json_shape(policy):
     assert j["decision"] == "deny" and j["risk"] == "high"
     assert {"rule", "message", "location"} <= set(j["reasons"][0])
     assert j["segments"][0]["program"] == "git"
+
+
+def test_reasons_put_the_most_severe_first(policy):
+    """A rule decides the delete of ~ (credentials), but the verdict leads with what is worse."""
+    v = decide(policy, "rm -rf ~")
+    assert v.risk.label == "critical"
+    assert v.reasons[0].risk.label == "critical" and "home directory" in v.reasons[0].message
+    assert any(r.rule == "builtin.secrets.delete" for r in v.reasons)
