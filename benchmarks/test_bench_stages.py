@@ -1,0 +1,264 @@
+"""What each stage costs: shell analysis (fast path, tree-sitter path, cache), analysis and decision
+over the whole corpus, the compile pipeline for 1,000 rules stage by stage, the issue's targets under
+the strict preset with 1,000 extra rules, and cold CLI start.
+
+Run: .venv/bin/python -m pytest benchmarks --benchmark-columns=min,median,mean,ops
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import policylang
+from policylang import Command, FileOp, Settings, Source, compile_policy, shell
+from policylang.builtin import builtin_source
+from policylang.compile import build_rules
+from policylang.engine import Policy
+from policylang.parse import parse_policy
+from policylang.validate import validate
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE.parent / "tests" / "data" / "commands-dev.tsv"
+HOME, CWD = "/home/user", "/home/user/project"
+ENV = {"HOME": HOME, "PATH": "/usr/bin:/bin"}
+PLAIN = "git status"
+
+
+def corpus_rows() -> list[tuple[str, str]]:
+    """(command, expected decision) for every row of the labelled corpus."""
+    out = []
+    with CORPUS.open(encoding="utf-8") as fh:
+        next(fh)
+        for line in fh:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) >= 2:
+                out.append((parts[0], parts[1]))
+    return out
+
+
+def generated_policy(n: int) -> str:
+    """n rules over distinct programs and paths (the shape of test_bench_decide.generated_policy)."""
+    lines = []
+    for i in range(n):
+        if i % 2:
+            lines.append(f"rule gen.exec.{i}: deny exec tool{i} sub{i % 7} ... --flag{i % 5} ...")
+        else:
+            lines.append(f'rule gen.path.{i}: deny write in ["/srv/data{i}/**"]')
+    return "\n".join(lines)
+
+
+def _exec_programs(analysis: Any) -> list[str]:
+    return [e.program for e in analysis.effects if e.kind == "exec"]
+
+
+# ---- shell analysis: fast path vs tree-sitter ---------------------------------------------------
+
+
+def test_analyse_fast_path_uncached(benchmark: Any) -> None:
+    """A plain string, split on blanks (tokenize.py), analysed afresh every call."""
+    benchmark.group = "stage-shell"
+    a = benchmark(shell._analyse, PLAIN, CWD, ENV, HOME, True)
+    assert _exec_programs(a) == ["git"] and not a.opaque and a.argv == ("git", "status")
+
+
+def test_analyse_fast_path_cached(benchmark: Any) -> None:
+    """The public entry point: a plain string's analysis comes from its LRU after the first call."""
+    benchmark.group = "stage-shell"
+    shell.analyse_command(PLAIN, cwd=CWD, env=ENV, home=HOME)
+    a = benchmark(shell.analyse_command, PLAIN, cwd=CWD, env=ENV, home=HOME)
+    assert _exec_programs(a) == ["git"] and not a.opaque
+
+
+def test_analyse_tree_sitter_path(benchmark: Any) -> None:
+    """The same plain string forced through tree-sitter: what the fast path saves."""
+    benchmark.group = "stage-shell"
+    a = benchmark(shell._analyse, PLAIN, CWD, ENV, HOME, False)
+    assert a == shell._analyse(PLAIN, CWD, ENV, HOME, True)
+
+
+def test_analyse_harmless_metacharacter(benchmark: Any) -> None:
+    """The public entry point on ``git status;``: one metacharacter sends it to tree-sitter, uncached."""
+    benchmark.group = "stage-shell"
+    a = benchmark(shell.analyse_command, PLAIN + ";", cwd=CWD, env=ENV, home=HOME)
+    assert _exec_programs(a) == ["git"] and not a.opaque
+
+
+def test_analyse_compound(benchmark: Any) -> None:
+    benchmark.group = "stage-shell"
+    text = "git status && ls -la | grep x; echo $(pwd)"
+    a = benchmark(shell.analyse_command, text, cwd=CWD, env=ENV, home=HOME)
+    assert _exec_programs(a) == ["git", "ls", "grep", "pwd", "echo"]  # $(pwd) runs before echo and not a.opaque
+
+
+# ---- over the whole corpus ----------------------------------------------------------------------
+
+
+def test_analyse_corpus(benchmark: Any) -> None:
+    """Analysis of every corpus command per round, uncached (the fast path where it applies)."""
+    commands = [c for c, _ in corpus_rows()]
+    benchmark.group = "stage-corpus"
+    benchmark.extra_info["commands"] = len(commands)
+    out = benchmark(lambda: [shell._analyse(c, CWD, ENV, HOME) for c in commands])
+    assert len(out) == len(commands)
+    assert sum(1 for a in out if a.error is None and a.effects) >= 0.95 * len(commands)
+
+
+def test_decide_corpus_uncached(benchmark: Any) -> None:
+    """The decision for every corpus command per round: execute preset, verdict cache off."""
+    rows = [(c, e) for c, e in corpus_rows() if e in ("allow", "deny")]
+    policy = policylang.load(preset="execute").with_settings(cache_size=0)
+    actions = [Command(c, cwd=CWD, env=ENV) for c, _ in rows]
+    benchmark.group = "stage-corpus"
+    benchmark.extra_info["commands"] = len(actions)
+    got = benchmark(lambda: [policy.decide(a).decision.label for a in actions])
+    missed = [c for (c, e), d in zip(rows, got) if e == "deny" and d in ("allow", "sandbox")]
+    blocked = [c for (c, e), d in zip(rows, got) if e == "allow" and d == "deny"]
+    assert not missed
+    assert len(blocked) <= 0.02 * sum(1 for _, e in rows if e == "allow")
+
+
+# ---- compile: 1,000 rules, stage by stage -------------------------------------------------------
+
+RULES = 1000
+
+
+@pytest.fixture(scope="module")
+def sources() -> list[Source]:
+    return [builtin_source(), Source("<generated>", generated_policy(RULES), layer="user")]
+
+
+def test_compile_stage_parse(benchmark: Any, sources: list[Source]) -> None:
+    benchmark.group = "stage-compile-1000"
+    tree, diags = benchmark(parse_policy, sources[1])
+    assert len(tree.statements) == RULES and not diags
+
+
+def test_compile_stage_validate(benchmark: Any, sources: list[Source]) -> None:
+    benchmark.group = "stage-compile-1000"
+    files = [parse_policy(s)[0] for s in sources]
+    texts = {s.name: s for s in sources}
+    diags = benchmark(validate, files, texts)
+    assert not any(d.is_error for d in diags)
+
+
+def test_compile_stage_build_rules(benchmark: Any, sources: list[Source]) -> None:
+    benchmark.group = "stage-compile-1000"
+    files = [parse_policy(s)[0] for s in sources]
+    texts = {s.name: s for s in sources}
+    rules, _examples, _diags = benchmark(build_rules, files, texts)
+    assert sum(1 for r in rules if r.id.startswith("gen.")) == RULES
+
+
+def test_compile_stage_index(benchmark: Any, sources: list[Source]) -> None:
+    """Policy construction: the rule index and the path sets."""
+    benchmark.group = "stage-compile-1000"
+    files = [parse_policy(s)[0] for s in sources]
+    rules, examples, _ = build_rules(files, {s.name: s for s in sources})
+    policy = benchmark(Policy, Settings(), rules, examples)
+    assert len(policy.rules) == len(rules)
+
+
+def test_compile_1000_rules_whole(benchmark: Any, sources: list[Source]) -> None:
+    """The whole pipeline, source to matcher (target: at most 150 ms)."""
+    benchmark.group = "stage-compile-1000"
+    policy = benchmark.pedantic(compile_policy, args=(sources,), rounds=5, iterations=1)
+    assert policy.decide(FileOp("write", "/srv/data4/x.txt", cwd=CWD, env=ENV)).decision.label == "deny"
+
+
+# ---- the issue's targets: a preset + 1,000 extra rules -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rules_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("rules") / "generated.policy"
+    path.write_text(generated_policy(RULES), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def strict_1000(rules_file: Path) -> Policy:
+    return policylang.load(preset="strict", policy_files=[rules_file])
+
+
+@pytest.fixture(scope="module")
+def execute_1000(rules_file: Path) -> Policy:
+    """Compound commands need a preset that runs them: strict's exec_strict denies any shell syntax."""
+    return policylang.load(preset="execute", policy_files=[rules_file])
+
+
+def test_target_simple_uncached(benchmark: Any, strict_1000: Policy) -> None:
+    """Target: at most 3 µs."""
+    benchmark.group = "target-1000-rules"
+    policy = strict_1000.with_settings(cache_size=0)
+    v = benchmark(policy.decide, Command(PLAIN, cwd=CWD, env=ENV))
+    assert v.decision.label == "allow"
+
+
+def test_target_simple_cache_hit(benchmark: Any, strict_1000: Policy) -> None:
+    """Target: at most 0.5 µs."""
+    benchmark.group = "target-1000-rules"
+    policy = strict_1000.with_settings(cache_size=1024)
+    action = Command(PLAIN, cwd=CWD, env=ENV)
+    policy.decide(action)
+    v = benchmark(policy.decide, action)
+    assert v.decision.label == "allow"
+
+
+def test_target_compound_uncached(benchmark: Any, execute_1000: Policy) -> None:
+    """Target: at most 40 µs (execute preset + 1,000 rules)."""
+    benchmark.group = "target-1000-rules"
+    policy = execute_1000.with_settings(cache_size=0)
+    v = benchmark(policy.decide, Command("git status && ls -la | grep x; echo $(pwd)", cwd=CWD, env=ENV))
+    assert v.decision.label == "allow"
+
+
+def test_target_adversarial_uncached(benchmark: Any, execute_1000: Policy) -> None:
+    """Target: at most 40 µs (execute preset + 1,000 rules)."""
+    benchmark.group = "target-1000-rules"
+    policy = execute_1000.with_settings(cache_size=0)
+    v = benchmark(policy.decide, Command("env FOO=1 bash -c \"sudo /usr/bin/../bin/rm -rf '/'\"", cwd=CWD, env=ENV))
+    assert v.decision.label == "deny"
+
+
+@pytest.mark.parametrize("op,path,want", [
+    ("write", "/srv/data4/x.txt", "deny"),
+    ("read", "/home/user/project/src/main.py", "allow"),
+])
+def test_target_file_op_uncached(benchmark: Any, strict_1000: Policy, op: str, path: str, want: str) -> None:
+    """Target: at most 2 µs."""
+    benchmark.group = "target-1000-rules"
+    policy = strict_1000.with_settings(cache_size=0)
+    v = benchmark(policy.decide, FileOp(op, path, cwd=CWD, env=ENV))
+    assert v.decision.label == want
+
+
+# ---- cold start ---------------------------------------------------------------------------------
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_cold_start_python(benchmark: Any) -> None:
+    """The interpreter alone: the floor under every cold start."""
+    benchmark.group = "stage-cold-start"
+    out = benchmark.pedantic(_run, args=("-c", "pass"), rounds=5, iterations=1)
+    assert out.returncode == 0
+
+
+def test_cold_start_import(benchmark: Any) -> None:
+    benchmark.group = "stage-cold-start"
+    out = benchmark.pedantic(_run, args=("-c", "import policylang"), rounds=5, iterations=1)
+    assert out.returncode == 0, out.stderr
+
+
+def test_cold_start_cli_decide(benchmark: Any) -> None:
+    """``python -m policylang decide "git status"`` (target: at most 80 ms)."""
+    benchmark.group = "stage-cold-start"
+    out = benchmark.pedantic(_run, args=("-m", "policylang", "decide", PLAIN), rounds=5, iterations=1)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("allow")
