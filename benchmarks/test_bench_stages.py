@@ -20,6 +20,7 @@ from policylang.compile import build_rules
 from policylang.engine import Policy
 from policylang.parse import parse_policy
 from policylang.validate import validate
+from policies import generated_policy
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE.parent / "tests" / "data" / "commands-dev.tsv"
@@ -38,17 +39,6 @@ def corpus_rows() -> list[tuple[str, str]]:
             if len(parts) >= 2:
                 out.append((parts[0], parts[1]))
     return out
-
-
-def generated_policy(n: int) -> str:
-    """n rules over distinct programs and paths (the shape of test_bench_decide.generated_policy)."""
-    lines = []
-    for i in range(n):
-        if i % 2:
-            lines.append(f"rule gen.exec.{i}: deny exec tool{i} sub{i % 7} ... --flag{i % 5} ...")
-        else:
-            lines.append(f'rule gen.path.{i}: deny write in ["/srv/data{i}/**"]')
-    return "\n".join(lines)
 
 
 def _exec_programs(analysis: Any) -> list[str]:
