@@ -27,12 +27,12 @@ import pytest
 
 import policylang
 from policylang import Command
+from policies import corpus_rows
 
 HERE = Path(__file__).resolve().parent
 PATTERNS = HERE / "data" / "naive_patterns.txt"
 CEDAR_POLICY = HERE / "data" / "peers.cedar"
 CEDAR_ENTITIES = HERE / "data" / "peers_entities.json"
-CORPUS = HERE.parent / "tests" / "data" / "commands-dev.tsv"
 HOME, CWD = "/home/user", "/home/user/project"
 ENV = {"HOME": HOME, "PATH": "/usr/bin:/bin"}
 
@@ -68,16 +68,6 @@ COMPOUND: list[tuple[str, str, str]] = [
 ]
 
 
-def corpus_rows() -> list[tuple[str, str, str]]:
-    """(command, expected, category) for every row of the labelled corpus."""
-    out = []
-    with CORPUS.open(encoding="utf-8") as fh:
-        next(fh)
-        for line in fh:
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) >= 3:
-                out.append((parts[0], parts[1], parts[2]))
-    return out
 
 
 def adversarial() -> list[str]:

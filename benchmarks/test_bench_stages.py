@@ -20,25 +20,14 @@ from policylang.compile import build_rules
 from policylang.engine import Policy
 from policylang.parse import parse_policy
 from policylang.validate import validate
-from policies import generated_policy
+from policies import corpus_rows, generated_policy
 
 HERE = Path(__file__).resolve().parent
-CORPUS = HERE.parent / "tests" / "data" / "commands-dev.tsv"
 HOME, CWD = "/home/user", "/home/user/project"
 ENV = {"HOME": HOME, "PATH": "/usr/bin:/bin"}
 PLAIN = "git status"
 
 
-def corpus_rows() -> list[tuple[str, str]]:
-    """(command, expected decision) for every row of the labelled corpus."""
-    out = []
-    with CORPUS.open(encoding="utf-8") as fh:
-        next(fh)
-        for line in fh:
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) >= 2:
-                out.append((parts[0], parts[1]))
-    return out
 
 
 def _exec_programs(analysis: Any) -> list[str]:
@@ -89,7 +78,7 @@ def test_analyse_compound(benchmark: Any) -> None:
 
 def test_analyse_corpus(benchmark: Any) -> None:
     """Analysis of every corpus command per round, uncached (the fast path where it applies)."""
-    commands = [c for c, _ in corpus_rows()]
+    commands = [c for c, _, _ in corpus_rows()]
     benchmark.group = "stage-corpus"
     benchmark.extra_info["commands"] = len(commands)
     out = benchmark(lambda: [shell._analyse(c, CWD, ENV, HOME) for c in commands])
@@ -99,7 +88,7 @@ def test_analyse_corpus(benchmark: Any) -> None:
 
 def test_decide_corpus_uncached(benchmark: Any) -> None:
     """The decision for every corpus command per round: execute preset, verdict cache off."""
-    rows = [(c, e) for c, e in corpus_rows() if e in ("allow", "deny")]
+    rows = [(c, e) for c, e, _ in corpus_rows() if e in ("allow", "deny")]
     policy = policylang.load(preset="execute").with_settings(cache_size=0)
     actions = [Command(c, cwd=CWD, env=ENV) for c, _ in rows]
     benchmark.group = "stage-corpus"
