@@ -22,7 +22,6 @@ from policylang.parse import parse_policy
 from policylang.validate import validate
 from policies import corpus_rows, generated_policy
 
-HERE = Path(__file__).resolve().parent
 HOME, CWD = "/home/user", "/home/user/project"
 ENV = {"HOME": HOME, "PATH": "/usr/bin:/bin"}
 PLAIN = "git status"
