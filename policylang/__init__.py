@@ -22,14 +22,13 @@ from .diagnostics import Diagnostic, PolicyError
 from .engine import Explanation, Policy
 from .settings import Settings
 from .source import Source, Span
-from .verdict import Decision, Reason, Risk, SegmentVerdict, Verdict
-
 from ._version import __version__
+from .verdict import Decision, Reason, Risk, SegmentVerdict, Verdict
 
 __all__ = [
     "Action", "Code", "Command", "Context", "Decision", "Diagnostic", "Explanation", "Fetch", "FileOp",
     "Message", "Policy", "PolicyError", "Reason", "Risk", "SegmentVerdict", "Settings", "Source", "Span",
-    "ToolCall", "Verdict", "action_from_json", "compile_policy", "from_text", "load",
+    "ToolCall", "Verdict", "__version__", "action_from_json", "compile_policy", "from_text", "load",
 ]
 
 
