@@ -558,28 +558,18 @@ def parse(model: CommandModel, args: Sequence[str], static: Sequence[bool] | Non
             dashdash = len(operands)
             i += 1
             continue
-        if a.startswith("--"):
-            name, eq, _ = a.partition("=")
-            name = name.casefold()
+        whole = a.startswith("--")
+        # a single dash: one long flag (find -name), a number (head -10), or a bundle (-rf, below)
+        if whole or cur.single_dash_long or a in cur.value_flags or a[1:].isdigit():
+            name, eq, _ = a.partition("=") if whole or cur.single_dash_long else (a, "", "")
+            if whole:
+                name = name.casefold()
             canon = _canon(chain, name)
             flags |= canon
-            key = next(iter(canon)) if len(canon) == 1 else name
-            if eq:
+            key = next(iter(canon)) if len(canon) == 1 or not whole else name
+            if eq:  # --flag=value: the value is in the same word, after the "="
                 values.setdefault(key, []).append((i, len(name) + 1))
-            elif name in cur.value_flags and i + 1 < n:
-                values.setdefault(key, []).append((i + 1, 0))
-                i += 1
-            i += 1
-            continue
-        # a single dash: one long flag (find -name), a number (head -10), or a bundle (-rf)
-        if cur.single_dash_long or a in cur.value_flags or a[1:].isdigit():
-            name, eq, _ = a.partition("=") if cur.single_dash_long else (a, "", "")
-            canon = _canon(chain, name)
-            flags |= canon
-            key = next(iter(canon))
-            if eq:
-                values.setdefault(key, []).append((i, len(name) + 1))
-            elif name in cur.value_flags and i + 1 < n:
+            elif name in cur.value_flags and i + 1 < n:  # --flag value: the next word
                 values.setdefault(key, []).append((i + 1, 0))
                 i += 1
             i += 1
