@@ -23,7 +23,7 @@ from .effects import Analysis, Effect, Segment
 from .matcher import CompiledRule, MatchContext, RuleIndex, effect_path, json_text
 from .resolve import normalise_path
 from .shell import analyse_argv, analyse_command
-from .paths import PathSet, Roots, tree
+from .paths import GlobError, PathSet, Roots, split_root, tree
 from .settings import Settings
 from .source import Source
 from .verdict import Decision, Reason, Risk, SegmentVerdict, Verdict, combine_risk
@@ -407,9 +407,8 @@ def literal_path(path: str, *, cwd: str, home: str) -> str | None:
     leading ``~``; made absolute against cwd and normalised.  None for an empty path or a NUL byte."""
     if not path or "\x00" in path:
         return None
-    if path == "~" or path.startswith("~/"):
-        path = home + path[1:]
-    elif not path.startswith("/"):
+    path = _expand_home(path, home)
+    if not path.startswith("/"):
         path = cwd + "/" + path
     return normalise_path(path)
 
@@ -541,12 +540,16 @@ def _is_admin(context: Any) -> bool:
 
 
 def _is_root_of_restricted(path: str, restricted: Iterable[str], roots: Roots) -> bool:
+    """Is ``path`` a restricted directory itself, or an ancestor of one?"""
     for r in restricted:
-        base = r
-        for var, val in (("~", roots.home), ("$HOME", roots.home), ("$TMPDIR", roots.tmpdir)):
-            if base == var or base.startswith(var + "/"):
-                base = val + base[len(var):]
-        base = base.rstrip("/") or "/"
+        try:
+            root, rest = split_root(r)
+        except GlobError:
+            continue
+        value = roots.value(root)
+        if value is None:
+            continue  # "**/x": anywhere, no single directory to be the root of
+        base = (value + rest).rstrip("/") or "/"
         if path == base or base.startswith(path.rstrip("/") + "/"):
             return True
     return False

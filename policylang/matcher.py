@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 from .effects import Effect, Segment
 from .paths import PathIndex, PathSet, Roots
 from .regex import Regex, RegexSet
+from .resolve import resolve_path
 from .verdict import Decision, Risk
 
 RECURSIVE_FLAGS = frozenset({"-r", "-R", "--recursive"})
@@ -58,8 +59,6 @@ class Token:
         if self.kind == "one":
             return True
         if self.kind == "path":
-            from .resolve import resolve_path
-
             assert self.paths is not None
             p = resolve_path(operand, cwd=ctx.cwd, env=ctx.env, home=ctx.home)
             return p is not None and self.paths.contains(p, ctx.roots, recursive)
