@@ -1,13 +1,15 @@
 """Actions: what is about to happen (DESIGN §2), and the context it happens in."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Mapping, Union
+
+from .frozen import frozen
 
 FILE_OPS = ("read", "write", "edit", "delete", "list", "exec")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Context:
     """Who acts and how: an admin principal may override high-risk denies; headless turns ask into deny."""
 
@@ -17,7 +19,7 @@ class Context:
     session: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Command:
     """A shell string, or an argv list run without a shell."""
 
@@ -35,7 +37,7 @@ class Command:
         return shlex.join(self.command)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FileOp:
     op: str  # read | write | edit | delete | list | exec
     path: str
@@ -48,7 +50,7 @@ class FileOp:
         return f"{self.op} {self.path}"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Fetch:
     url: str
     method: str = "GET"
@@ -59,7 +61,7 @@ class Fetch:
         return f"{self.method} {self.url}"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Code:
     language: str
     source: str
@@ -72,7 +74,7 @@ class Code:
         return self.source
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ToolCall:
     name: str
     args: Mapping[str, Any] = field(default_factory=dict)
@@ -85,7 +87,7 @@ class ToolCall:
         return f"{self.name} {json.dumps(self.args, sort_keys=True, default=str)}"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Message:
     text: str
     direction: str = "out"  # out: the agent emits it; in: the agent receives it

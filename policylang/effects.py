@@ -1,14 +1,13 @@
 """Effects: what an action does, the unit that policy rules are written against (DESIGN §2)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from .frozen import frozen
 from .verdict import Risk
 
 EFFECT_KINDS = ("exec", "read", "write", "delete", "network", "code")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Effect:
     """One effect.
 
@@ -45,7 +44,7 @@ class Effect:
         return f"code({self.program})"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Segment:
     """One simple command of a shell string, after unwrapping wrappers such as sudo or env."""
 
@@ -63,7 +62,7 @@ class Segment:
     known: bool = True  # program is in the command catalog
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Analysis:
     """The result of analysing one action into segments and effects."""
 

@@ -11,22 +11,38 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass, replace
-from typing import Any, Iterable, Mapping, NamedTuple, Sequence
+from dataclasses import replace
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 from urllib.parse import urlsplit
 
 from . import ast
 from .actions import Action, Code, Command, Context, Fetch, FileOp, Message, ToolCall
 from .diagnostics import Diagnostic
 from .effects import Analysis, Effect, Segment
+from .frozen import frozen
 from .matcher import CompiledRule, MatchContext, RuleIndex, effect_path, json_text
-from .resolve import normalise_path
-from .shell import analyse_argv, analyse_command
 from .paths import GlobError, PathSet, Roots, split_root, tree
+from .resolve import normalise_path
 from .settings import Settings
+from .shell import analyse_argv, analyse_command
 from .source import Source
-from .verdict import Decision, Reason, Risk, SegmentVerdict, Verdict, combine_risk
+from .verdict import (
+    ALLOW,
+    ASK,
+    CRITICAL,
+    DENY,
+    HIGH,
+    LOW,
+    MEDIUM,
+    SANDBOX,
+    UNKNOWN,
+    Decision,
+    Reason,
+    Risk,
+    SegmentVerdict,
+    Verdict,
+    combine_risk,
+)
 
 DEFAULT_CONTEXT = Context()
 _CWD_CACHE: dict[tuple[str, str], str] = {}
@@ -50,7 +66,7 @@ class Judged(NamedTuple):
     deciding: tuple[CompiledRule, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Explanation:
     """Everything ``explain`` shows: the analysis, every effect's judgement, and the verdict."""
 
@@ -72,10 +88,13 @@ class Policy:
         self.index = RuleIndex(self.rules)
         self._restricted = PathSet(tree(settings.restricted_paths))
         self._safe = PathSet(tree(settings.safe_paths))
-        self._cache: OrderedDict[Any, Verdict] = OrderedDict()
+        self._recent: dict[Any, Verdict] = {}
+        self._older: dict[Any, Verdict] = {}
         self._roots: dict[tuple[str, str, str], Roots] = {}
         self._cache_size = settings.cache_size
+        self._generation = max(1, settings.cache_size // 2)
         self._cache_lock = threading.Lock()
+        self._default_cwd = settings.workspace
 
     def with_settings(self, **changes: Any) -> "Policy":
         """The same rules under changed settings (a new Policy; this one is unchanged)."""
@@ -85,28 +104,81 @@ class Policy:
 
     def decide(self, action: Action | str | Sequence[str], context: Context | None = None) -> Verdict:
         """The verdict for one action.  Never raises; an internal error yields a fail-closed verdict."""
-        act: Action = action if type(action) in _ACTION_TYPES else _coerce(action)  # type: ignore[assignment]
-        ctx = context or DEFAULT_CONTEXT
+        ctx = DEFAULT_CONTEXT if context is None else context
         key = None
-        if self._cache_size > 0:
-            key = _cache_key(act, ctx)
-            hit = self._cache.get(key)  # a dict read is atomic; only writes take the lock
-            if hit is not None:
-                try:
-                    self._cache.move_to_end(key)
-                except KeyError:  # evicted by another thread in between
-                    pass
-                return hit
+        if self._cache_size:
+            try:
+                key = self._cache_key(action, ctx)
+            except Exception:  # an unhashable or odd action: decide it without the cache
+                key = None
+            if key is not None:
+                hit = self._recent.get(key)  # dict reads are atomic; only writes take the lock
+                if hit is not None:
+                    return hit
+                hit = self._older.get(key)
+                if hit is not None:
+                    self._remember(key, hit)
+                    return hit
+        act: Action = action if type(action) in _ACTION_TYPES else _coerce(action)  # type: ignore[assignment]
         try:
             verdict = self._explain(act, ctx).verdict
         except Exception as exc:  # fail closed, and say why
             return self._failure(act, ctx, f"internal error: {type(exc).__name__}: {exc}")
         if key is not None:
-            with self._cache_lock:
-                self._cache[key] = verdict
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+            self._remember(key, verdict)
         return verdict
+
+    def _remember(self, key: Any, verdict: Verdict) -> None:
+        """Store a verdict in the two-generation cache.
+
+        An LRU's bookkeeping on every hit (``move_to_end``) costs as much as the lookup itself, so
+        the cache keeps two generations instead: new entries and entries used again go into the
+        recent one; when it holds half the capacity it becomes the older one and the previous older
+        one is dropped.  At most ``cache_size`` entries are held, and an entry used since the last
+        rotation always survives the next one (the guarantee an LRU gives, at generation grain).
+        """
+        with self._cache_lock:
+            recent = self._recent
+            recent[key] = verdict
+            if len(recent) >= self._generation:
+                self._older = recent
+                self._recent = {}
+
+    def _cache_key(self, action: Any, ctx: Context) -> Any:
+        """The normalised action and every piece of context its verdict depends on; None: do not cache.
+
+        A verdict depends on the policy (fixed for this object), the action's text, its cwd, HOME
+        and TMPDIR (the roots of the path classes), the context, and -- when the text can expand
+        variables -- on the whole environment.
+        """
+        t = type(action)
+        if t is Command:
+            text: Any = action.command
+            cwd = action.cwd
+            env = action.env
+        elif t is str:
+            t = Command
+            text = action
+            cwd = env = None
+        elif t in _ACTION_TYPES:
+            text = _key_text(action)
+            cwd = getattr(action, "cwd", None)
+            env = getattr(action, "env", None)
+        elif isinstance(action, (list, tuple)):
+            t = Command
+            text = tuple(action)
+            cwd = env = None
+        else:
+            return None  # not an action: decide reports it
+        if not cwd:
+            cwd = self._default_cwd or os.getcwd()
+        c = None if ctx is DEFAULT_CONTEXT else ctx
+        if type(text) is str and ("$" in text or "`" in text or "~" in text) or t is Code:
+            # the text can expand variables: every variable is part of the key
+            return (t, text, cwd, frozenset((os.environ if env is None else env).items()), None, c)
+        if env is None:
+            return (t, text, cwd, _environ_get(b"HOME"), _environ_get(b"TMPDIR"), c)
+        return (t, text, cwd, env.get("HOME"), env.get("TMPDIR"), c)
 
     def explain(self, action: Action | str | Sequence[str], context: Context | None = None) -> Explanation:
         """Segments, effects, every rule that matched and why the winner won."""
@@ -123,102 +195,105 @@ class Policy:
     def _explain(self, act: Action, ctx: Context, matching: Any = None) -> Explanation:
         s = self.settings
         cwd, env, home = self._where(act)
-        rkey = (home, cwd, env.get("TMPDIR") or "/tmp")
-        roots = self._roots.get(rkey)
+        tmpdir = env.get("TMPDIR") or "/tmp"
+        roots = self._roots.get((home, cwd, tmpdir))
         if roots is None:
-            roots = Roots(home=home, workspace=self._workspace(cwd, home), cwd=cwd, tmpdir=rkey[2])
+            roots = Roots(home=home, workspace=self._workspace(cwd, home), cwd=cwd, tmpdir=tmpdir)
             if len(self._roots) < 1024:
-                self._roots[rkey] = roots
+                self._roots[(home, cwd, tmpdir)] = roots
         analysis = analyse(act, cwd=cwd, env=env, home=home)
-        mctx = MatchContext(roots=roots, cwd=cwd, env=env, home=home, segments=analysis.segments,
-                            action=act, context=ctx)
-        find = matching or (lambda rules, effect, c: self.index.matching(effect, c))
-        judged: list[Judged] = []
-        for effect in _effects_to_judge(analysis):
-            judged.append(self._judge(effect, mctx, find))
-        reasons: list[Reason] = []
-        warnings = list(analysis.warnings)
-        decision = Decision.ALLOW
+        mctx = MatchContext(roots, cwd, env, home, analysis.segments, act, ctx)
+        find: Callable[[Effect, MatchContext], Sequence[CompiledRule]] = self.index.matching
+        if matching is not None:
+            rules = self.rules
+            find = lambda effect, c: matching(rules, effect, c)  # noqa: E731
+        judge = self._judge
+        judged = [judge(effect, mctx, find) for effect in _effects_to_judge(analysis)]
+        decision = ALLOW
         risks: list[Risk] = []
         for j in judged:
             risks.append(j.risk)
-            decision = max(decision, j.decision)
+            if j.decision > decision:
+                decision = j.decision
+        reasons: list[Reason] = []
         if analysis.error is not None:
-            d = max(Decision.ASK, s.opaque_decision)
-            reasons.append(Reason("error:analysis", f"cannot analyse the action: {analysis.error}", d, Risk.UNKNOWN))
-            decision = max(decision, d)
-            risks.append(Risk.UNKNOWN)
-        argv = analysis.argv if analysis.structured else None
-        if s.exec_strict and isinstance(act, Command) and not analysis.structured:
+            d = max(ASK, s.opaque_decision)
+            reasons.append(Reason("error:analysis", f"cannot analyse the action: {analysis.error}", d, UNKNOWN))
+            if d > decision:
+                decision = d
+            risks.append(UNKNOWN)
+        if s.exec_strict and type(act) is Command and not analysis.structured:
             why = "; ".join(analysis.reasons) or "not a single simple command"
             reasons.append(Reason("exec-strict", f"exec_strict admits only one simple command without shell "
-                                  f"syntax: {why}", Decision.DENY, Risk.UNKNOWN))
-            decision = Decision.DENY
+                                  f"syntax: {why}", DENY, UNKNOWN))
+            decision = DENY
         for j in judged:
             if j.decision == decision:
                 reasons.extend(j.reasons)
         final = decision
-        if final is Decision.ASK and (s.headless or not ctx.interactive):
-            final = Decision.DENY
+        if final is ASK and (s.headless or not ctx.interactive):
+            final = DENY
             reasons.append(Reason("default:headless", "no person can answer here (headless): ask becomes deny",
-                                  Decision.DENY, Risk.UNKNOWN))
-        for j in judged:
-            if j.effect.kind == "exec" and not j.effect.known and not j.effect.opaque and j.decision is Decision.ALLOW:
-                warnings.append(f"unknown command {j.effect.program!r} allowed by the {s.posture} posture")
-        seg_verdicts = _segment_verdicts(analysis, judged)
+                                  DENY, UNKNOWN))
+        warnings = analysis.warnings
+        unknown = [j.effect.program for j in judged if j.decision is ALLOW and not j.effect.known
+                   and j.effect.kind == "exec" and not j.effect.opaque]
+        if unknown:
+            warnings = warnings + tuple(f"unknown command {p!r} allowed by the {s.posture} posture" for p in unknown)
+        if len(reasons) > 1:
+            reasons = sorted(_dedupe(reasons), key=_severity)
         verdict = Verdict(
-            decision=final,
-            risk=combine_risk(risks) if risks else Risk.LOW,
-            reasons=tuple(sorted(_dedupe(reasons), key=_severity))
-            or (Reason("default:empty", "the action does nothing", final, Risk.LOW),),
-            segments=seg_verdicts,
-            warnings=tuple(dict.fromkeys(warnings)),
-            argv=tuple(argv) if argv is not None else None,
-            action=_action_text(act),
-            kind=act.kind,
-            matched=tuple(dict.fromkeys(r.id for j in judged for r in j.matched)),
+            final,
+            combine_risk(risks) if risks else LOW,
+            tuple(reasons) or (Reason("default:empty", "the action does nothing", final, LOW),),
+            _segment_verdicts(analysis, judged),
+            tuple(dict.fromkeys(warnings)) if len(warnings) > 1 else warnings,
+            analysis.argv if analysis.structured and analysis.argv is not None else None,
+            _action_text(act),
+            act.kind,
+            _matched_ids(judged),
         )
         return Explanation(analysis, tuple(judged), verdict)
 
     def _judge(self, effect: Effect, mctx: MatchContext, find: Any) -> Judged:
         s = self.settings
         risk, why = self.effect_risk(effect, mctx.roots)
-        matched = tuple(find(self.rules, effect, mctx))
+        matched = find(effect, mctx)
         deciding: list[CompiledRule] = []
         reasons: list[Reason] = []
         for rule in matched:
-            if rule.decision <= Decision.SANDBOX:
-                ceiling = rule.risk if rule.risk is not None else Risk.MEDIUM
+            if rule.decision <= SANDBOX:
+                ceiling = rule.risk if rule.risk is not None else MEDIUM
                 if risk > ceiling:
                     continue  # an allow rule never allows more risk than it declares
             deciding.append(rule)
         if deciding:
             decision = max(r.decision for r in deciding)
+            described = effect.describe()
             for rule in deciding:
                 if rule.decision == decision:
                     r_risk = rule.risk if rule.risk is not None else risk
                     reasons.append(Reason(rule.id, rule.message, decision, r_risk, rule.location,
-                                          rule.alternative, effect.describe()))
+                                          rule.alternative, described))
             if why and risk > max(r.risk for r in reasons):
                 # the effect is worse than the rule that decided it says: keep that finding too
-                reasons.append(Reason(f"default:{risk.label}", why, decision, risk, None, None, effect.describe()))
-            if decision is Decision.DENY and s.allow_admin_override and _is_admin(mctx.context):
-                if all(r.layer != "admin" and (r.risk or risk) <= Risk.HIGH for r in deciding
-                       if r.decision is Decision.DENY) and risk <= Risk.HIGH:
-                    decision = Decision.ASK
+                reasons.append(Reason(f"default:{risk.label}", why, decision, risk, None, None, described))
+            if decision is DENY and s.allow_admin_override and _is_admin(mctx.context):
+                if all(r.layer != "admin" and (r.risk or risk) <= HIGH for r in deciding
+                       if r.decision is DENY) and risk <= HIGH:
+                    decision = ASK
                     reasons = [replace(r, decision=decision, message=r.message + " (admin override: ask)")
                                for r in reasons]
-            risk = max(risk, max((r.risk for r in deciding if r.risk is not None and r.decision >= Decision.ASK),
-                                 default=Risk.UNKNOWN))
+            risk = max(risk, max((r.risk for r in deciding if r.risk is not None and r.decision >= ASK),
+                                 default=UNKNOWN))
         else:
             decision, rule_id, message = self.default_decision(effect, risk, why, mctx.context)
             reasons.append(Reason(rule_id, message, decision, risk, None, None, effect.describe()))
-        if decision is Decision.ASK and s.sandbox_mode and s.sandbox_available and risk <= Risk.MEDIUM \
-                and risk is not Risk.UNKNOWN:
-            decision = Decision.SANDBOX
+        if decision is ASK and s.sandbox_mode and s.sandbox_available and risk <= MEDIUM and risk is not UNKNOWN:
+            decision = SANDBOX
             reasons = [replace(r, decision=decision, message=r.message + " (sandbox mode: run isolated)")
                        for r in reasons]
-        return Judged(effect, risk, why, decision, tuple(reasons), matched, tuple(deciding))
+        return Judged(effect, risk, why, decision, tuple(reasons), tuple(matched), tuple(deciding))
 
     def default_decision(self, effect: Effect, risk: Risk, why: str, context: Any) -> tuple[Decision, str, str]:
         """The mode × risk table of DESIGN §3 for an effect no rule decides."""
@@ -227,27 +302,27 @@ class Policy:
         if effect.opaque:
             d = s.opaque_decision
             if explain:
-                d = max(d, Decision.ASK)
+                d = max(d, ASK)
             return d, "default:opaque", f"cannot be known statically ({why or 'opaque'}): {s.posture} posture"
-        if risk >= Risk.HIGH:
+        if risk >= HIGH:
             if s.block_high_risk:
-                if s.allow_admin_override and risk is Risk.HIGH and _is_admin(context):
-                    return Decision.ASK, f"default:{risk.label}", f"{why or risk.label + ' risk'} (admin override: ask)"
-                return Decision.DENY, f"default:{risk.label}", why or f"{risk.label} risk"
-            return Decision.ASK, f"default:{risk.label}", why or f"{risk.label} risk"
-        if effect.kind == "exec" and not effect.known or risk is Risk.UNKNOWN:
+                if s.allow_admin_override and risk is HIGH and _is_admin(context):
+                    return ASK, f"default:{risk.label}", f"{why or risk.label + ' risk'} (admin override: ask)"
+                return DENY, f"default:{risk.label}", why or f"{risk.label} risk"
+            return ASK, f"default:{risk.label}", why or f"{risk.label} risk"
+        if effect.kind == "exec" and not effect.known or risk is UNKNOWN:
             d = s.unknown_decision
             if explain:
-                d = max(d, Decision.ASK)
+                d = max(d, ASK)
             what = f"unknown command {effect.program!r}" if effect.kind == "exec" else f"unclassified {effect.kind}"
             return d, "default:unknown", f"{what}: {s.posture} posture"
         if explain:
-            return Decision.ASK, "default:explain-only", f"{risk.label} risk; explain_only mode asks for everything"
-        if risk is Risk.MEDIUM:
+            return ASK, "default:explain-only", f"{risk.label} risk; explain_only mode asks for everything"
+        if risk is MEDIUM:
             if s.mode == "approve" and s.require_approval_for_medium:
-                return Decision.ASK, "default:medium", f"{why or 'medium risk'}: approval required for medium risk"
-            return Decision.ALLOW, "default:medium", why or "medium risk"
-        return Decision.ALLOW, "default:low", why or "low risk"
+                return ASK, "default:medium", f"{why or 'medium risk'}: approval required for medium risk"
+            return ALLOW, "default:medium", why or "medium risk"
+        return ALLOW, "default:low", why or "low risk"
 
     # ---- risk of effects -------------------------------------------------------------------
 
@@ -259,13 +334,13 @@ class Policy:
                 return effect.risk, effect.why or why
             return risk, why
         if kind == "read":
-            return max(effect.risk, Risk.LOW), effect.why or "read"
+            return max(effect.risk, LOW), effect.why or "read"
         if kind == "network":
-            return max(effect.risk, Risk.MEDIUM), effect.why or f"network access to {effect.host}"
+            return max(effect.risk, MEDIUM), effect.why or f"network access to {effect.host}"
         if kind in ("tool",):
             return effect.risk, effect.why
         if kind == "message":
-            return max(effect.risk, Risk.LOW), effect.why
+            return max(effect.risk, LOW), effect.why
         return effect.risk, effect.why
 
     def path_risk(self, effect: Effect, roots: Roots) -> tuple[Risk, str]:
@@ -273,11 +348,11 @@ class Policy:
         verb = "deletes" if effect.kind == "delete" else "writes"
         if effect.path is None:
             if effect.kind == "delete" and effect.recursive:
-                return Risk.HIGH, "recursive delete of a target that cannot be known statically"
-            return Risk.MEDIUM, f"{verb} a path that cannot be known statically"
+                return HIGH, "recursive delete of a target that cannot be known statically"
+            return MEDIUM, f"{verb} a path that cannot be known statically"
         path, recursive = effect_path(effect)
         risk, why = self._classify(path, recursive, effect, roots, verb)
-        if not effect.glob and risk < Risk.CRITICAL:
+        if not effect.glob and risk < CRITICAL:
             real = _realpath(path)
             if real is not None and real != path:
                 r2, w2 = self._classify(real, recursive, effect, roots, verb)
@@ -288,26 +363,26 @@ class Policy:
     def _classify(self, path: str, recursive: bool, effect: Effect, roots: Roots, verb: str) -> tuple[Risk, str]:
         if path.startswith("/dev/"):
             if path in SAFE_DEVICES or path.startswith(SAFE_DEVICE_DIRS):
-                return Risk.LOW, f"{verb} {path}"
-            return Risk.CRITICAL, f"{verb} the device {path}"
+                return LOW, f"{verb} {path}"
+            return CRITICAL, f"{verb} the device {path}"
         home = roots.home.rstrip("/") or "/"
         if recursive and (path == "/" or home == path or home.startswith(path.rstrip("/") + "/")):
-            return Risk.CRITICAL, f"{verb} {path} recursively: the whole {'filesystem' if path == '/' else 'home directory'}"
+            return CRITICAL, f"{verb} {path} recursively: the whole {'filesystem' if path == '/' else 'home directory'}"
         if self._restricted.contains(path, roots, False):
             if recursive and _is_root_of_restricted(path, self.settings.restricted_paths, roots):
-                return Risk.CRITICAL, f"{verb} the restricted directory {path} recursively"
-            return Risk.HIGH, f"{verb} {path}, a restricted path"
+                return CRITICAL, f"{verb} the restricted directory {path} recursively"
+            return HIGH, f"{verb} {path}, a restricted path"
         if recursive and self._restricted.contains(path, roots, True):
-            return Risk.CRITICAL, f"{verb} {path} recursively, which holds restricted paths"
+            return CRITICAL, f"{verb} {path} recursively, which holds restricted paths"
         ws = roots.workspace.rstrip("/") or "/"
         if path == ws or path.startswith(ws + "/"):
             if effect.kind == "delete" and effect.recursive and (
                     path == ws or effect.glob and _matches_everything_in(effect.path or "", ws)):
-                return Risk.HIGH, f"{verb} the whole workspace {ws}"
-            return Risk.MEDIUM, f"{verb} {path} in the workspace"
+                return HIGH, f"{verb} the whole workspace {ws}"
+            return MEDIUM, f"{verb} {path} in the workspace"
         if self._safe.contains(path, roots, False):
-            return Risk.LOW, f"{verb} {path} in a safe path"
-        return Risk.HIGH, f"{verb} {path}, outside the workspace and the safe paths"
+            return LOW, f"{verb} {path} in a safe path"
+        return HIGH, f"{verb} {path}, outside the workspace and the safe paths"
 
     # ---- helpers ---------------------------------------------------------------------------
 
@@ -334,11 +409,11 @@ class Policy:
         return normalise_path(_expand_home(ws, home))
 
     def _failure(self, act: Any, ctx: Context, why: str) -> Verdict:
-        d = max(Decision.ASK, self.settings.opaque_decision)
-        if d is Decision.ASK and (self.settings.headless or not ctx.interactive):
-            d = Decision.DENY
+        d = max(ASK, self.settings.opaque_decision)
+        if d is ASK and (self.settings.headless or not ctx.interactive):
+            d = DENY
         text = _action_text(act) if act is not None else ""
-        return Verdict(d, Risk.UNKNOWN, (Reason("error:internal", why, d, Risk.UNKNOWN),), action=text,
+        return Verdict(d, UNKNOWN, (Reason("error:internal", why, d, UNKNOWN),), action=text,
                        kind=getattr(act, "kind", "command"))
 
     def check_examples(self, layers: Iterable[str] | None = None) -> list[Diagnostic]:
@@ -397,7 +472,7 @@ def analyse(act: Action, *, cwd: str, env: Mapping[str, str], home: str) -> Anal
         e = Effect("tool", program=act.name, text=json_text(dict(act.args)))
         return Analysis((Segment(act.text, None, (), (e,)),), (e,), structured=False)
     if isinstance(act, Message):
-        e = Effect("message", text=act.text, risk=Risk.LOW)
+        e = Effect("message", text=act.text, risk=LOW)
         return Analysis((Segment("message", None, (), (e,)),), (e,))
     return Analysis((), (), error=f"unsupported action {type(act).__name__}")
 
@@ -433,7 +508,7 @@ def _fetch_analysis(act: Fetch, *, cwd: str, env: Mapping[str, str], home: str) 
         e = Effect("read", path=parts.path or "/", why=f"fetch of a local file {parts.path}")
     elif parts.scheme in ("http", "https") and parts.hostname:
         method = act.method.upper()
-        e = Effect("network", host=parts.hostname, risk=Risk.MEDIUM, why=f"{method} {parts.scheme}://{parts.hostname}")
+        e = Effect("network", host=parts.hostname, risk=MEDIUM, why=f"{method} {parts.scheme}://{parts.hostname}")
     else:
         return Analysis((), (), error=f"unsupported URL {act.url!r} (expected http, https or file)")
     return Analysis((Segment(act.text, None, (), (e,)),), (e,))
@@ -455,7 +530,7 @@ def _code_analysis(act: Code, *, cwd: str, env: Mapping[str, str], home: str) ->
             e = Effect("network", host=target, segment=0)
         else:
             p = literal_path(target, cwd=cwd, home=home) if target else None
-            e = Effect(kind, path=p, recursive=recursive, segment=0, risk=found.risk if recursive else Risk.UNKNOWN,
+            e = Effect(kind, path=p, recursive=recursive, segment=0, risk=found.risk if recursive else UNKNOWN,
                        why="; ".join(found.why))
         effects.append(e)
     segments[0] = replace(segments[0], effects=tuple(effects))
@@ -475,8 +550,10 @@ def _code_analysis(act: Code, *, cwd: str, env: Mapping[str, str], home: str) ->
                     error="; ".join(errors) or None)
 
 
-def _effects_to_judge(analysis: Analysis) -> list[Effect]:
+def _effects_to_judge(analysis: Analysis) -> Sequence[Effect]:
     """Every effect, plus a stand-in exec effect for an opaque segment that has none."""
+    if not analysis.opaque and not any(seg.opaque for seg in analysis.segments):
+        return analysis.effects
     out = list(analysis.effects)
     has_exec = {e.segment for e in out if e.kind == "exec"}
     for i, seg in enumerate(analysis.segments):
@@ -487,19 +564,34 @@ def _effects_to_judge(analysis: Analysis) -> list[Effect]:
 
 
 def _segment_verdicts(analysis: Analysis, judged: Sequence[Judged]) -> tuple[SegmentVerdict, ...]:
-    by_seg: dict[int, list[Judged]] = {}
-    for j in judged:
-        by_seg.setdefault(j.effect.segment, []).append(j)
+    segments = analysis.segments
+    if len(segments) == 1:  # the common case: every judgement belongs to the one segment
+        by_seg: dict[int, list[Judged]] = {0: [j for j in judged if j.effect.segment == 0]}
+    else:
+        by_seg = {}
+        for j in judged:
+            by_seg.setdefault(j.effect.segment, []).append(j)
     out = []
-    for i, seg in enumerate(analysis.segments):
-        js = by_seg.get(i, [])
-        decision = max((j.decision for j in js), default=Decision.ALLOW)
+    for i, seg in enumerate(segments):
+        js = by_seg.get(i, ())
+        decision = ALLOW
+        for j in js:
+            if j.decision > decision:
+                decision = j.decision
         reasons = [r for j in js if j.decision == decision for r in j.reasons]
+        text = seg.text
         out.append(SegmentVerdict(
-            text=seg.text[:MAX_ACTION_TEXT], program=seg.program, decision=decision,
-            risk=combine_risk([j.risk for j in js]) if js else seg.risk,
-            effects=tuple(j.effect.describe() for j in js), reasons=tuple(_dedupe(reasons)), opaque=seg.opaque))
+            text if len(text) <= MAX_ACTION_TEXT else text[:MAX_ACTION_TEXT], seg.program, decision,
+            combine_risk([j.risk for j in js]) if js else seg.risk,
+            tuple([j.effect.describe() for j in js]), tuple(_dedupe(reasons)) if len(reasons) > 1 else tuple(reasons),
+            seg.opaque))
     return tuple(out)
+
+
+def _matched_ids(judged: Sequence[Judged]) -> tuple[str, ...]:
+    """Ids of every rule that matched any effect, in order, once each."""
+    ids = [r.id for j in judged for r in j.matched]
+    return tuple(dict.fromkeys(ids)) if len(ids) > 1 else tuple(ids)
 
 
 # ---- small helpers ---------------------------------------------------------------------------
@@ -518,21 +610,31 @@ _ACTION_TYPES = frozenset({Command, FileOp, Fetch, Code, ToolCall, Message})
 _EXPANDS = frozenset("$~`")
 
 
-def _cache_key(act: Action, ctx: Context) -> Any:
-    """The normalised action and every piece of context its verdict depends on.
+def _key_text(act: Action) -> Any:
+    """What distinguishes one action from another of its type, for the verdict cache."""
+    if isinstance(act, FileOp):
+        return (act.op, act.path)
+    if isinstance(act, Fetch):
+        return (act.method, act.url)
+    if isinstance(act, Code):
+        return (act.language, act.source)
+    if isinstance(act, ToolCall):
+        return (act.name, json_text(dict(act.args)))
+    if isinstance(act, Message):
+        return (act.direction, act.text)
+    return act.command if isinstance(act, Command) else None
 
-    A verdict depends on the text, the cwd, HOME and TMPDIR (roots of path classes), the context,
-    and — when the text can expand variables — on the whole environment.
-    """
-    env = getattr(act, "env", None)
-    e = os.environ if env is None else env
-    text = act.command if isinstance(act, Command) else act.text
-    if type(act) in (Command, Code) and not isinstance(text, tuple) and not _EXPANDS.isdisjoint(text):
-        env_key: Any = frozenset(e.items())
-    else:
-        env_key = (e.get("HOME"), e.get("TMPDIR"))
-    cwd = getattr(act, "cwd", None) or os.getcwd()
-    return (type(act), text, getattr(act, "direction", None), cwd, env_key, ctx)
+
+def _environ_getter() -> Any:
+    """A fast reader of one variable of os.environ for cache keys (its value only needs to compare
+    equal): the byte-keyed dict behind os.environ on POSIX, else os.environ itself."""
+    data = getattr(os.environ, "_data", None)
+    if os.name == "posix" and isinstance(data, dict) and all(type(k) is bytes for k in data):
+        return data.get
+    return lambda name: os.environ.get(name.decode())
+
+
+_environ_get = _environ_getter()
 
 
 def _is_admin(context: Any) -> bool:

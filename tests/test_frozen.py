@@ -1,0 +1,80 @@
+"""policylang.frozen: the same dataclass as @dataclass(frozen=True, slots=True), with a fast __init__."""
+from __future__ import annotations
+
+import dataclasses
+import pickle
+
+import pytest
+
+from policylang.frozen import fast_init, frozen
+from policylang.verdict import Decision, Reason
+
+
+@frozen
+class Sample:
+    name: str
+    count: int = 0
+    tags: tuple[str, ...] = ()
+    extra: dict[str, int] = dataclasses.field(default_factory=dict)
+    kind: str = dataclasses.field(default="sample", init=False)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Reference:
+    name: str
+    count: int = 0
+    tags: tuple[str, ...] = ()
+    extra: dict[str, int] = dataclasses.field(default_factory=dict)
+    kind: str = dataclasses.field(default="sample", init=False)
+
+
+@pytest.mark.parametrize("args,kwargs", [
+    (("a",), {}),
+    (("a", 2), {}),
+    (("a", 2, ("x",)), {}),
+    (("a",), {"extra": {"k": 1}}),
+    ((), {"name": "b", "tags": ("y", "z"), "count": 5}),
+])
+def test_fields_defaults_and_repr_match_the_plain_dataclass(args: tuple, kwargs: dict) -> None:
+    s, r = Sample(*args, **kwargs), Reference(*args, **kwargs)
+    assert [getattr(s, f.name) for f in dataclasses.fields(s)] == [getattr(r, f.name) for f in dataclasses.fields(r)]
+    assert repr(s).replace("Sample", "Reference") == repr(r)
+
+
+def test_still_frozen_hashable_comparable_replaceable_and_picklable() -> None:
+    s = Sample("a", 1, ("t",))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.name = "b"  # type: ignore[misc]
+    assert s == Sample("a", 1, ("t",)) and s != Sample("a", 2, ("t",))
+    assert dataclasses.replace(s, count=3) == Sample("a", 3, ("t",))
+    assert pickle.loads(pickle.dumps(s)) == s
+    assert hash(s) == hash(Sample("a", 1, ("t",)))
+    assert hash(Reason("r", "m", Decision.DENY)) == hash(Reason("r", "m", Decision.DENY))
+
+
+def test_a_default_factory_gives_a_fresh_value_each_time() -> None:
+    assert Sample("a").extra is not Sample("a").extra
+
+
+def test_missing_and_unknown_arguments_are_errors_as_before() -> None:
+    with pytest.raises(TypeError):
+        Sample()  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        Sample("a", kind="x")  # type: ignore[call-arg]
+
+
+def test_refuses_what_it_cannot_reproduce() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class NoSlots:
+        a: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class PostInit:
+        a: int
+
+        def __post_init__(self) -> None:
+            pass
+
+    for cls in (NoSlots, PostInit):
+        with pytest.raises(TypeError):
+            fast_init(cls)
