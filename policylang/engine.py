@@ -246,7 +246,7 @@ class Policy:
             final,
             combine_risk(risks) if risks else LOW,
             tuple(reasons) or (Reason("default:empty", "the action does nothing", final, LOW),),
-            _segment_verdicts(analysis, judged),
+            lambda: _segment_verdicts(analysis, judged),
             tuple(dict.fromkeys(warnings)) if len(warnings) > 1 else warnings,
             analysis.argv if analysis.structured and analysis.argv is not None else None,
             _action_text(act),

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import field
-from typing import Any
+from dataclasses import FrozenInstanceError
+from typing import Any, Callable, ClassVar
 
 from .frozen import frozen
 
@@ -116,23 +116,89 @@ class SegmentVerdict:
         }
 
 
-@frozen
 class Verdict:
-    """The answer for one action."""
+    """The answer for one action.  Immutable.
+
+    ``segments`` (the verdict on each simple command) is built on first read: most callers look
+    only at the decision and the reasons, and building a verdict per segment costs more than the
+    rest of a plain decision.  Equality, hashing, ``repr``, ``to_json`` and pickling see it as an
+    ordinary field.
+    """
+
+    __slots__ = ("decision", "risk", "reasons", "_segments", "warnings", "argv", "action", "kind", "matched",
+                 "_pending")
+    FIELDS: ClassVar[tuple[str, ...]] = ("decision", "risk", "reasons", "segments", "warnings", "argv", "action",
+                                         "kind", "matched")
 
     decision: Decision
     risk: Risk
     reasons: tuple[Reason, ...]
-    segments: tuple[SegmentVerdict, ...] = ()
-    warnings: tuple[str, ...] = ()
-    argv: tuple[str, ...] | None = None  # set when the command can run without a shell
-    action: str = ""  # the action's text, secrets redacted
-    kind: str = "command"
-    matched: tuple[str, ...] = field(default=())  # ids of every rule that matched
+    warnings: tuple[str, ...]
+    argv: tuple[str, ...] | None  # set when the command can run without a shell
+    action: str  # the action's text, secrets redacted
+    kind: str
+    matched: tuple[str, ...]  # ids of every rule that matched
+    _segments: tuple[SegmentVerdict, ...] | None
+    _pending: Callable[[], tuple[SegmentVerdict, ...]] | None
+
+    def __init__(self, decision: Decision, risk: Risk, reasons: tuple[Reason, ...],
+                 segments: tuple[SegmentVerdict, ...] | Callable[[], tuple[SegmentVerdict, ...]] = (),
+                 warnings: tuple[str, ...] = (), argv: tuple[str, ...] | None = None, action: str = "",
+                 kind: str = "command", matched: tuple[str, ...] = ()):
+        _set = object.__setattr__
+        _set(self, "decision", decision)
+        _set(self, "risk", risk)
+        _set(self, "reasons", reasons)
+        if callable(segments):
+            _set(self, "_segments", None)
+            _set(self, "_pending", segments)
+        else:
+            _set(self, "_segments", segments)
+            _set(self, "_pending", None)
+        _set(self, "warnings", warnings)
+        _set(self, "argv", argv)
+        _set(self, "action", action)
+        _set(self, "kind", kind)
+        _set(self, "matched", matched)
+
+    @property
+    def segments(self) -> tuple[SegmentVerdict, ...]:
+        """The verdict on each simple command of the action, in order."""
+        segments = self._segments
+        if segments is None:
+            # Two threads may both build it: the same value, so the race is harmless.
+            assert self._pending is not None
+            segments = self._pending()
+            object.__setattr__(self, "_segments", segments)
+            object.__setattr__(self, "_pending", None)
+        return segments
 
     @property
     def allowed(self) -> bool:
         return self.decision is ALLOW
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Verdict):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return "Verdict(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self.FIELDS) + ")"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Verdict, self._values())
 
     def to_json(self) -> dict[str, Any]:
         return {

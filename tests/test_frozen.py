@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 from policylang.frozen import fast_init, frozen
-from policylang.verdict import Decision, Reason
+from policylang.verdict import Decision, Reason, Verdict
 
 
 @frozen
@@ -77,3 +77,25 @@ def test_refuses_what_it_cannot_reproduce() -> None:
     for cls in (NoSlots, PostInit):
         with pytest.raises(TypeError):
             fast_init(cls)
+
+
+def test_a_verdicts_lazy_segments_behave_as_a_field() -> None:
+    from policylang.verdict import Risk, SegmentVerdict
+
+    seg = SegmentVerdict("ls", "ls", Decision.ALLOW, Risk.LOW, ("exec(ls)",), ())
+    built: list[int] = []
+
+    def build() -> tuple[SegmentVerdict, ...]:
+        built.append(1)
+        return (seg,)
+
+    lazy = Verdict(Decision.ALLOW, Risk.LOW, (), build, action="ls")
+    eager = Verdict(Decision.ALLOW, Risk.LOW, (), (seg,), action="ls")
+    assert not built
+    assert lazy == eager and hash(lazy) == hash(eager) and repr(lazy) == repr(eager)
+    assert lazy.segments == (seg,) and built == [1]  # built once, then kept
+    assert pickle.loads(pickle.dumps(Verdict(Decision.DENY, Risk.HIGH, (), build))) == \
+        Verdict(Decision.DENY, Risk.HIGH, (), (seg,))
+    assert lazy.to_json() == eager.to_json()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        lazy.decision = Decision.DENY  # type: ignore[misc]
