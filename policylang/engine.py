@@ -670,12 +670,12 @@ def _expand_home(path: str, home: str) -> str:
 
 
 def _realpath(path: str) -> str | None:
+    """Where a write or delete of ``path`` really lands: symlinks resolved in every component that
+    exists (one lstat per component), the rest kept as written.  None if it cannot be resolved."""
     try:
-        if os.path.lexists(path) or os.path.lexists(os.path.dirname(path)):
-            return os.path.realpath(path)
+        return os.path.realpath(path)
     except (OSError, ValueError):
         return None
-    return None
 
 
 def _severity(reason: Reason) -> int:

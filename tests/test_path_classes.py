@@ -51,6 +51,14 @@ def test_symlink_into_a_restricted_directory_is_judged_as_its_target(ws):
     assert v.decision is Decision.DENY
 
 
+def test_a_symlink_above_a_directory_that_does_not_exist_yet_is_still_followed(ws):
+    """conf -> /etc: conf/new/dir/x lands under /etc although conf/new does not exist yet."""
+    os.symlink("/etc", ws / "conf")
+    p = policy()
+    v = decide(p, FileOp("write", "conf/new/dir/x", cwd=str(ws), env={"HOME": str(ws.parent)}))
+    assert v.decision is Decision.DENY and "symlink" in v.reasons[0].message
+
+
 def test_safe_and_restricted_paths_from_settings(ws):
     home = str(ws.parent)
     p = policy(safe_paths=("/srv/cache",), restricted_paths=("/etc", str(ws / "secrets")))
