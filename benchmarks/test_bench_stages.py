@@ -6,6 +6,7 @@ Run: .venv/bin/python -m pytest benchmarks --benchmark-columns=min,median,mean,o
 """
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -212,6 +213,52 @@ def test_target_file_op_uncached(benchmark: Any, strict_1000: Policy, op: str, p
     policy = strict_1000.with_settings(cache_size=0)
     v = benchmark(policy.decide, FileOp(op, path, cwd=CWD, env=ENV))
     assert v.decision.label == want
+
+
+# ---- the same targets at first sight: every call a command the process has never seen ----------
+#
+# The figures above decide one action over and over with the verdict cache off; the shell analysis
+# still memoises the text.  Here each call takes the next of 50,000 distinct commands of the same
+# shape, so neither memo can answer: what an agent's first use of a command costs.
+
+FRESH = 50_000
+
+
+def _fresh(policy: Policy, make: Any) -> Any:
+    actions = itertools.cycle([make(i) for i in range(FRESH)])
+    return lambda: policy.decide(next(actions))
+
+
+def test_target_simple_first_sight(benchmark: Any, strict_1000: Policy) -> None:
+    benchmark.group = "target-1000-rules-first-sight"
+    run = _fresh(strict_1000.with_settings(cache_size=0),
+                 lambda i: Command(f"git log --oneline -n {i}", cwd=CWD, env=ENV))
+    v = benchmark(run)
+    assert v.decision.label == "allow"
+
+
+def test_target_compound_first_sight(benchmark: Any, execute_1000: Policy) -> None:
+    benchmark.group = "target-1000-rules-first-sight"
+    run = _fresh(execute_1000.with_settings(cache_size=0),
+                 lambda i: Command(f"git status && ls -la | grep x{i}; echo $(pwd)", cwd=CWD, env=ENV))
+    v = benchmark(run)
+    assert v.decision.label == "allow"
+
+
+def test_target_adversarial_first_sight(benchmark: Any, execute_1000: Policy) -> None:
+    benchmark.group = "target-1000-rules-first-sight"
+    run = _fresh(execute_1000.with_settings(cache_size=0),
+                 lambda i: Command(f"env FOO={i} bash -c \"sudo /usr/bin/../bin/rm -rf '/'\"", cwd=CWD, env=ENV))
+    v = benchmark(run)
+    assert v.decision.label == "deny"
+
+
+def test_target_file_op_first_sight(benchmark: Any, strict_1000: Policy) -> None:
+    benchmark.group = "target-1000-rules-first-sight"
+    run = _fresh(strict_1000.with_settings(cache_size=0),
+                 lambda i: FileOp("read", f"/home/user/project/src/m{i}.py", cwd=CWD, env=ENV))
+    v = benchmark(run)
+    assert v.decision.label == "allow"
 
 
 # ---- cold start ---------------------------------------------------------------------------------
