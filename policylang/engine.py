@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import replace
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 from urllib.parse import urlsplit
 
@@ -19,7 +18,7 @@ from . import ast
 from .actions import Action, Code, Command, Context, Fetch, FileOp, Message, ToolCall
 from .diagnostics import Diagnostic
 from .effects import Analysis, Effect, Segment
-from .frozen import frozen
+from .frozen import frozen, replace
 from .matcher import CompiledRule, MatchContext, RuleIndex, effect_path, json_text
 from .paths import GlobError, PathSet, Roots, split_root, tree
 from .resolve import normalise_path

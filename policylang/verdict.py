@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import FrozenInstanceError
 from typing import Any, Callable, ClassVar
 
-from .frozen import frozen
+from .frozen import record
 
 
 class Decision(enum.IntEnum):
@@ -65,7 +64,7 @@ def combine_risk(risks: "list[Risk] | tuple[Risk, ...]") -> Risk:
     return top
 
 
-@frozen
+@record
 class Reason:
     """Why a decision was taken: a rule (with its source location) or a built-in default."""
 
@@ -92,7 +91,7 @@ class Reason:
         return out
 
 
-@frozen
+@record
 class SegmentVerdict:
     """The verdict on one simple command of a shell string."""
 
@@ -117,7 +116,7 @@ class SegmentVerdict:
 
 
 class Verdict:
-    """The answer for one action.  Immutable.
+    """The answer for one action.  Immutable (its fields are read-only properties).
 
     ``segments`` (the verdict on each simple command) is built on first read: most callers look
     only at the decision and the reasons, and building a verdict per segment costs more than the
@@ -125,52 +124,68 @@ class Verdict:
     ordinary field.
     """
 
-    __slots__ = ("decision", "risk", "reasons", "_segments", "warnings", "argv", "action", "kind", "matched",
-                 "_pending")
+    __slots__ = ("_decision", "_risk", "_reasons", "_segments", "_warnings", "_argv", "_action", "_kind",
+                 "_matched")
     FIELDS: ClassVar[tuple[str, ...]] = ("decision", "risk", "reasons", "segments", "warnings", "argv", "action",
                                          "kind", "matched")
-
-    decision: Decision
-    risk: Risk
-    reasons: tuple[Reason, ...]
-    warnings: tuple[str, ...]
-    argv: tuple[str, ...] | None  # set when the command can run without a shell
-    action: str  # the action's text, secrets redacted
-    kind: str
-    matched: tuple[str, ...]  # ids of every rule that matched
-    _segments: tuple[SegmentVerdict, ...] | None
-    _pending: Callable[[], tuple[SegmentVerdict, ...]] | None
 
     def __init__(self, decision: Decision, risk: Risk, reasons: tuple[Reason, ...],
                  segments: tuple[SegmentVerdict, ...] | Callable[[], tuple[SegmentVerdict, ...]] = (),
                  warnings: tuple[str, ...] = (), argv: tuple[str, ...] | None = None, action: str = "",
                  kind: str = "command", matched: tuple[str, ...] = ()):
-        _set = object.__setattr__
-        _set(self, "decision", decision)
-        _set(self, "risk", risk)
-        _set(self, "reasons", reasons)
-        if callable(segments):
-            _set(self, "_segments", None)
-            _set(self, "_pending", segments)
-        else:
-            _set(self, "_segments", segments)
-            _set(self, "_pending", None)
-        _set(self, "warnings", warnings)
-        _set(self, "argv", argv)
-        _set(self, "action", action)
-        _set(self, "kind", kind)
-        _set(self, "matched", matched)
+        self._decision = decision
+        self._risk = risk
+        self._reasons = reasons
+        self._segments: tuple[SegmentVerdict, ...] | Callable[[], tuple[SegmentVerdict, ...]] = segments
+        self._warnings = warnings
+        self._argv = argv
+        self._action = action
+        self._kind = kind
+        self._matched = matched
+
+    @property
+    def decision(self) -> Decision:
+        return self._decision
+
+    @property
+    def risk(self) -> Risk:
+        return self._risk
+
+    @property
+    def reasons(self) -> tuple[Reason, ...]:
+        return self._reasons
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self._warnings
+
+    @property
+    def argv(self) -> tuple[str, ...] | None:
+        """Set when the command can run without a shell."""
+        return self._argv
+
+    @property
+    def action(self) -> str:
+        """The action's text, secrets redacted."""
+        return self._action
+
+    @property
+    def kind(self) -> str:
+        return self._kind
+
+    @property
+    def matched(self) -> tuple[str, ...]:
+        """Ids of every rule that matched."""
+        return self._matched
 
     @property
     def segments(self) -> tuple[SegmentVerdict, ...]:
         """The verdict on each simple command of the action, in order."""
         segments = self._segments
-        if segments is None:
+        if callable(segments):
             # Two threads may both build it: the same value, so the race is harmless.
-            assert self._pending is not None
-            segments = self._pending()
-            object.__setattr__(self, "_segments", segments)
-            object.__setattr__(self, "_pending", None)
+            segments = segments()
+            self._segments = segments
         return segments
 
     @property
@@ -190,12 +205,6 @@ class Verdict:
 
     def __repr__(self) -> str:
         return "Verdict(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self.FIELDS) + ")"
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Verdict, self._values())

@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from policylang.frozen import fast_init, frozen
+from policylang.frozen import fast_init, frozen, record, replace
 from policylang.verdict import Decision, Reason, Verdict
 
 
@@ -97,5 +97,42 @@ def test_a_verdicts_lazy_segments_behave_as_a_field() -> None:
     assert pickle.loads(pickle.dumps(Verdict(Decision.DENY, Risk.HIGH, (), build))) == \
         Verdict(Decision.DENY, Risk.HIGH, (), (seg,))
     assert lazy.to_json() == eager.to_json()
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         lazy.decision = Decision.DENY  # type: ignore[misc]
+
+
+@record
+class Row:
+    name: str
+    count: int = 0
+    tags: tuple[str, ...] = ()
+
+
+def test_a_record_is_a_read_only_value() -> None:
+    r = Row("a", 2)
+    assert (r.name, r.count, r.tags) == ("a", 2, ())
+    assert r == Row("a", 2) and r != Row("a", 3) and r != ("a", 2, ())
+    assert hash(r) == hash(Row("a", 2)) and len({r, Row("a", 2)}) == 1
+    assert repr(r) == "Row(name='a', count=2, tags=())"
+    assert pickle.loads(pickle.dumps(r)) == r
+    assert replace(r, tags=("x",)) == Row("a", 2, ("x",)) and r.tags == ()
+    with pytest.raises(AttributeError):
+        r.name = "b"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        r.other = 1  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        replace(r, nope=1)
+    with pytest.raises(TypeError):
+        Row()  # type: ignore[call-arg]
+
+
+def test_replace_still_works_on_dataclasses() -> None:
+    assert replace(Sample("a"), count=4) == Sample("a", 4)
+
+
+def test_a_record_refuses_a_required_field_after_a_default() -> None:
+    with pytest.raises(TypeError):
+        @record
+        class Bad:
+            a: int = 0
+            b: int
