@@ -25,14 +25,22 @@ ERROR = "error"
 celpy.Environment()  # it raises the recursion limit; do it before hypothesis records the limit
 
 
+class ReferenceCrash(Exception):
+    """cel-python itself failed (a Python exception that is not a CEL error): no reference answer."""
+
+
 def reference(expr: str, activation: dict[str, Any]) -> bool | str:
     """cel-python's interpreter, as a policy would have used it: a bool, or ERROR."""
     env = celpy.Environment()
     try:
         result = env.program(env.compile(expr)).evaluate(
             {k: celpy.json_to_cel(v) for k, v in activation.items()})
-    except Exception:
+    except (celpy.CELEvalError, celpy.CELParseError):
         return ERROR
+    except Exception as exc:
+        # e.g. IndexError "pop from empty list" for `true || !('' in [string((0 / (l + [string(0 / 0)]).size()))])`,
+        # where CEL says `true || <error>` is true
+        raise ReferenceCrash(f"{type(exc).__name__}: {exc}") from exc
     return bool(result) if isinstance(result, celtypes.BoolType) else ERROR
 
 
@@ -47,6 +55,8 @@ def compiled(expr: str, activation: dict[str, Any]) -> bool | str:
 
 
 TABLE: list[tuple[str, bool | str]] = [
+    # `true || <error>` is true even where cel-python's interpreter crashes on the error branch
+    ("true || !('' in [string((0 / (effect.argv + [string((0 / ([]).size()))]).size()))])", True),
     # literals and variables
     ("true", True),
     ("false", False),
@@ -162,7 +172,11 @@ TABLE: list[tuple[str, bool | str]] = [
 @pytest.mark.parametrize("expr, expected", TABLE)
 def test_expression_table(expr: str, expected: bool | str) -> None:
     assert compiled(expr, ACT) == expected
-    assert reference(expr, ACT) == expected
+    try:
+        ref = reference(expr, ACT)
+    except ReferenceCrash:
+        return  # cel-python's interpreter crashes on it; the row states what CEL specifies
+    assert ref == expected
 
 
 @pytest.mark.parametrize("expr, subset", [
@@ -315,14 +329,22 @@ TYPED = _typed(False)["bool"]
 @given(expr=TYPED, activation=ACTIVATIONS)
 def test_typed_closures_agree_with_cel_python(expr: str, activation: dict[str, Any]) -> None:
     assert in_subset(expr), expr
-    assert compiled(expr, activation) == reference(expr, activation), expr
+    assert compiled(expr, activation) == _reference_or_skip(expr, activation), expr
+
+
+def _reference_or_skip(expr: str, activation: dict[str, Any]) -> bool | str:
+    try:
+        return reference(expr, activation)
+    except ReferenceCrash:
+        assume(False)  # cel-python has no answer here; TABLE pins what CEL says for such cases
+        raise
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expr=EXPRESSIONS, activation=ACTIVATIONS)
 def test_closures_agree_with_cel_python(expr: str, activation: dict[str, Any]) -> None:
     assert in_subset(expr), expr
-    assert compiled(expr, activation) == reference(expr, activation), expr
+    assert compiled(expr, activation) == _reference_or_skip(expr, activation), expr
 
 
 def _shape(v: Any, mine: bool) -> Any:
