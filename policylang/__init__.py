@@ -9,27 +9,59 @@ Compile once, decide many::
     verdict.decision, verdict.risk, verdict.reasons
 
 A compiled Policy is immutable and safe to share between threads.
+
+The public names are imported on first use (PEP 562): ``import policylang`` costs next to nothing,
+so a process that only decides (the CLI, a hook) never loads the policy parser or the config
+validator unless it compiles a policy.
 """
 from __future__ import annotations
 
+import importlib
 import os
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from .ast import PolicyFile
-from .actions import Action, Code, Command, Context, Fetch, FileOp, Message, ToolCall, action_from_json
-from .compile import compile_policy
-from .diagnostics import Diagnostic, PolicyError
-from .engine import Explanation, Policy
-from .settings import Settings
-from .source import Source, Span
 from ._version import __version__
-from .verdict import Decision, Reason, Risk, SegmentVerdict, Verdict
+
+if TYPE_CHECKING:
+    from .actions import Action, Code, Command, Context, Fetch, FileOp, Message, ToolCall, action_from_json
+    from .ast import PolicyFile
+    from .compile import compile_policy
+    from .diagnostics import Diagnostic, PolicyError
+    from .engine import Explanation, Policy
+    from .settings import Settings
+    from .source import Source, Span
+    from .verdict import Decision, Reason, Risk, SegmentVerdict, Verdict
 
 __all__ = [
     "Action", "Code", "Command", "Context", "Decision", "Diagnostic", "Explanation", "Fetch", "FileOp",
     "Message", "Policy", "PolicyError", "Reason", "Risk", "SegmentVerdict", "Settings", "Source", "Span",
     "ToolCall", "Verdict", "__version__", "action_from_json", "compile_policy", "from_text", "load",
 ]
+
+# public name -> the submodule that defines it
+_LAZY = {
+    **dict.fromkeys(("Action", "Code", "Command", "Context", "Fetch", "FileOp", "Message", "ToolCall",
+                     "action_from_json"), "actions"),
+    "compile_policy": "compile",
+    "Diagnostic": "diagnostics", "PolicyError": "diagnostics",
+    "Explanation": "engine", "Policy": "engine",
+    "Settings": "settings",
+    "Source": "source", "Span": "source",
+    **dict.fromkeys(("Decision", "Reason", "Risk", "SegmentVerdict", "Verdict"), "verdict"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def load(config: str | os.PathLike[str] | None = None, *, preset: str | Sequence[str] | None = None,
@@ -39,7 +71,9 @@ def load(config: str | os.PathLike[str] | None = None, *, preset: str | Sequence
     With no arguments (and no POLICYLANG_CONFIG in the environment) this is the built-in default:
     approve mode; read-only low-risk commands allowed, medium risk asked, high risk denied.
     """
+    from .compile import compile_policy
     from .config import load_config
+    from .source import Source
 
     loaded = load_config(config, preset=preset, mode=mode)
     sources: list[Source | PolicyFile] = list(loaded.sources)
@@ -53,6 +87,8 @@ def from_text(text: str, settings: Settings | None = None, *, name: str = "<poli
               builtin: bool = True) -> Policy:
     """Compile policy text (user layer), on top of the built-in layer unless ``builtin=False``."""
     from .builtin import builtin_source
+    from .compile import compile_policy
+    from .source import Source
 
     sources = [builtin_source()] if builtin else []
     sources.append(Source(name, text, layer="user"))

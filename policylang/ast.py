@@ -2,65 +2,130 @@
 
 The parser (parse.py) only builds these nodes; validate.py checks them; compile.py turns them
 into the runtime matcher.  Nothing at runtime imports this module's producer (the parser).
+
+Every node class is a frozen dataclass, made one on first use: generating a dataclass's methods
+costs about a millisecond a class, and a process that starts from the compiled-policy cache
+(policylang.precompiled) unpickles nodes and reads their fields without ever building, comparing
+or printing one, so it never pays for the twenty-five classes here.  A node class behaves exactly
+as ``@dataclass(frozen=True)`` from the first construction, comparison, hash, repr, assignment
+or ``dataclasses.fields`` call on it or on an instance (see ``realise``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Union
+import dataclasses
+import threading
+from typing import Any, TypeVar, Union, dataclass_transform
 
 from .source import Span
+
+_N = TypeVar("_N", bound=type)
+_LOCK = threading.Lock()
+
+
+class Node:
+    """The base of every AST node: each method here makes the node's class a dataclass, then
+    calls the method the dataclass defines."""
+
+    __slots__ = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        realise(type(self)).__init__(self, *args, **kwargs)
+
+    def __eq__(self, other: object) -> bool:
+        result: bool = realise(type(self)).__eq__(self, other)
+        return result
+
+    def __hash__(self) -> int:
+        return realise(type(self)).__hash__(self)
+
+    def __repr__(self) -> str:
+        return realise(type(self)).__repr__(self)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        realise(type(self)).__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        realise(type(self)).__delattr__(self, name)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__dataclass_fields__ = _FieldsOnDemand()  # type: ignore[attr-defined]
+
+
+class _FieldsOnDemand:
+    """Stands for ``__dataclass_fields__`` until the class is realised (``dataclasses.fields``,
+    ``is_dataclass`` and ``replace`` look the attribute up on the class)."""
+
+    def __get__(self, obj: object, owner: type) -> Any:
+        return realise(owner).__dict__["__dataclass_fields__"]
+
+
+def realise(cls: _N) -> _N:
+    """Make the node class ``cls`` a frozen dataclass (once; later calls return at once)."""
+    if isinstance(cls.__dict__.get("__dataclass_fields__"), _FieldsOnDemand):
+        with _LOCK:
+            if isinstance(cls.__dict__.get("__dataclass_fields__"), _FieldsOnDemand):
+                delattr(cls, "__dataclass_fields__")
+                dataclasses.dataclass(frozen=True)(cls)
+    return cls
+
+
+@dataclass_transform(frozen_default=True)
+def node(cls: _N) -> _N:
+    """Mark an AST node class (a subclass of Node): a frozen dataclass, made on first use."""
+    return cls
 
 
 # ---- argv patterns -------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class Word:
+@node
+class Word(Node):
     """A literal argv token: ``git``, ``push``, ``"--force"``, ``-rf`` (a flag when it starts with -)."""
 
     value: str
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class ListRef:
+@node
+class ListRef(Node):
     """A reference to a named list declared with ``let``: ``SHELLS``."""
 
     name: str
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class Regex:
+@node
+class Regex(Node):
     """``re"..."``: one token that fully matches an RE2 pattern."""
 
     pattern: str
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class Alternatives:
+@node
+class Alternatives(Node):
     """``{a, b, LIST, re"..."}``: one token matching any alternative."""
 
     items: tuple["Word | ListRef | Regex", ...]
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class AnyOne:
+@node
+class AnyOne(Node):
     """``?``: exactly one operand."""
 
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class AnyArgs:
+@node
+class AnyArgs(Node):
     """``...``: any number of operands, zero included."""
 
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class PathIn:
+@node
+class PathIn(Node):
     """``in LIST`` / ``in ["/etc/**"]`` as an argv item: one operand whose resolved path is in the set."""
 
     paths: "PathSet"
@@ -72,22 +137,22 @@ ArgItem = Union[Word, ListRef, Regex, Alternatives, AnyOne, AnyArgs, PathIn]
 
 # ---- path and host sets --------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class StringItem:
+@node
+class StringItem(Node):
     """One string of a list literal; for path sets a leading ``!`` negates it."""
 
     value: str
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class ListLiteral:
+@node
+class ListLiteral(Node):
     items: tuple["StringItem | ListRef", ...]
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class PathSet:
+@node
+class PathSet(Node):
     """A set of paths: a list literal, a list name, or several joined by ``+``."""
 
     parts: tuple["ListLiteral | ListRef", ...]
@@ -96,8 +161,8 @@ class PathSet:
 
 # ---- targets -------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class ExecTarget:
+@node
+class ExecTarget(Node):
     """``exec PROGRAM ARGS...``: argv[0] is the program pattern.
 
     ``exec matching re"..."`` (argv empty, ``text`` set) matches the normalised text of one segment
@@ -109,16 +174,16 @@ class ExecTarget:
     text: "Regex | None" = None
 
 
-@dataclass(frozen=True, slots=True)
-class PipeTarget:
+@node
+class PipeTarget(Node):
     """``exec A ... | exec B ...``: a segment matching A followed later in the same pipeline by B."""
 
     stages: tuple[ExecTarget, ...]
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class PathTarget:
+@node
+class PathTarget(Node):
     """``read in SECRETS``, ``write in SYSTEM``, ``delete in ["/"]``; ``recursive`` narrows to tree operations."""
 
     kind: str  # read | write | delete
@@ -127,16 +192,16 @@ class PathTarget:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkTarget:
+@node
+class NetworkTarget(Node):
     """``network to HOSTS`` (host globs such as ``*.example.com``); ``network`` alone is any host."""
 
     hosts: PathSet | None
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class CodeTarget:
+@node
+class CodeTarget(Node):
     """``code python``, ``code {python, node} matching re"os\\.system"``."""
 
     languages: tuple["Word | ListRef", ...]  # empty: any language
@@ -144,8 +209,8 @@ class CodeTarget:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class ToolTarget:
+@node
+class ToolTarget(Node):
     """``tool NAME`` / ``tool {a, b}`` / ``tool re"mcp__.*"``, optionally ``matching re"..."`` on its JSON args."""
 
     names: tuple["Word | ListRef | Regex", ...]
@@ -153,16 +218,16 @@ class ToolTarget:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class MessageTarget:
+@node
+class MessageTarget(Node):
     """``message matching re"..."``."""
 
     pattern: Regex
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class OpaqueTarget:
+@node
+class OpaqueTarget(Node):
     """``opaque``: a command part that cannot be known statically."""
 
     span: Span
@@ -173,23 +238,23 @@ Target = Union[ExecTarget, PipeTarget, PathTarget, NetworkTarget, CodeTarget, To
 
 # ---- statements ----------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class Let:
+@node
+class Let(Node):
     name: str
     value: ListLiteral
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class Cel:
+@node
+class Cel(Node):
     """``when cel "expr"``: a CEL condition over ``action``, ``effect``, ``env`` and ``context``."""
 
     expr: str
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+@node
+class Rule(Node):
     id: str
     decision: str  # allow | sandbox | ask | deny
     target: Target
@@ -202,8 +267,8 @@ class Rule:
     id_span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class Example:
+@node
+class Example(Node):
     """``example deny "sudo rm -rf /"``, ``example deny read "~/.ssh/id_rsa"``, ``... by rule.id``."""
 
     decision: str
@@ -213,16 +278,16 @@ class Example:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class Disable:
+@node
+class Disable(Node):
     """``disable RULE-ID``: switch off a lower layer's rule."""
 
     rule: str
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class Except:
+@node
+class Except(Node):
     """``except RULE-ID unless TARGET``: add an exception to a lower layer's rule."""
 
     rule: str
@@ -233,8 +298,8 @@ class Except:
 Statement = Union[Let, Rule, Example, Disable, Except]
 
 
-@dataclass(frozen=True, slots=True)
-class PolicyFile:
+@node
+class PolicyFile(Node):
     name: str
     layer: str
     statements: tuple[Statement, ...]

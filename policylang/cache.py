@@ -10,14 +10,21 @@ package version, and is written atomically.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import stat
-import tempfile
 from typing import Any, Callable, TypeVar
 
 from ._version import __version__ as VERSION
+
+# CPython's own SHA-256 module: ``hashlib`` loads OpenSSL first, about 4 ms of every process start.
+try:
+    from _sha256 import sha256  # type: ignore[import-not-found,unused-ignore]  # CPython 3.11
+except ImportError:  # pragma: no cover - another version or implementation
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]  # CPython 3.12+
+    except ImportError:
+        from hashlib import sha256  # type: ignore[assignment,unused-ignore]
 
 T = TypeVar("T")
 
@@ -41,11 +48,17 @@ def cache_dir() -> str | None:
 
 
 def key_of(*parts: str | bytes) -> str:
-    h = hashlib.sha256(VERSION.encode())
+    """A short hex digest of the package version and ``parts`` (kept apart, so ("a", "b") != ("ab",))."""
+    h = sha256(VERSION.encode())
     for p in parts:
         h.update(b"\0")
         h.update(p.encode("utf-8") if isinstance(p, str) else p)
-    return h.hexdigest()[:32]
+    return str(h.hexdigest())[:32]
+
+
+def digest(data: bytes) -> str:
+    """The SHA-256 of ``data``, in hex."""
+    return str(sha256(data).hexdigest())
 
 
 def path_for(name: str, key: str) -> str | None:
@@ -53,26 +66,44 @@ def path_for(name: str, key: str) -> str | None:
     return None if d is None else os.path.join(d, f"{name}-{key}.pickle")
 
 
-def cached(name: str, key: str, build: Callable[[], T]) -> T:
-    """``build()``'s value, from the cache when an entry for ``key`` exists; stored after a build."""
+def load(name: str, key: str) -> Any | None:
+    """The value stored for ``key``, or None when there is none, the cache is off, or the entry
+    is torn, unreadable or not a regular file of ours (the caller then rebuilds it)."""
+    path = path_for(name, key)
+    if path is None:
+        return None
+    try:
+        st = os.lstat(path)
+        if stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid():
+            with open(path, "rb") as fh:
+                return pickle.load(fh)
+    except FileNotFoundError:
+        pass
+    except Exception:  # a torn or stale entry: the caller rebuilds and overwrites it
+        pass
+    return None
+
+
+def store(name: str, key: str, value: Any) -> None:
+    """Keep ``value`` for ``key`` (atomically; nothing happens when the cache is off)."""
     path = path_for(name, key)
     if path is not None:
-        try:
-            st = os.lstat(path)
-            if stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid():
-                with open(path, "rb") as fh:
-                    return pickle.load(fh)  # type: ignore[no-any-return]
-        except FileNotFoundError:
-            pass
-        except Exception:  # a torn or stale entry: rebuild and overwrite it
-            pass
-    value = build()
-    if path is not None:
         _store(path, value)
+
+
+def cached(name: str, key: str, build: Callable[[], T]) -> T:
+    """``build()``'s value, from the cache when an entry for ``key`` exists; stored after a build."""
+    value = load(name, key)
+    if value is not None:
+        return value  # type: ignore[no-any-return]
+    value = build()
+    store(name, key, value)
     return value
 
 
 def _store(path: str, value: Any) -> None:
+    import tempfile  # only a build writes; a process that finds its entries never needs it
+
     try:
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
         with os.fdopen(fd, "wb") as fh:

@@ -12,11 +12,11 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import replace
 from typing import Any, Callable, Iterable, Sequence, TextIO
 
 from .actions import ActionError, Command, Context, action_from_json
 from .diagnostics import Diagnostic, PolicyError
+from .frozen import replace
 from .verdict import Decision, Reason, Risk, Verdict
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ASK = 0, 1, 2, 3
@@ -129,19 +129,23 @@ def _presets(values: Sequence[str] | None) -> list[str] | None:
 
 
 def load_policy_for(args: argparse.Namespace) -> Any:
-    """Compile the policy the options name: config, presets, mode and extra files."""
-    from .compile import compile_policy
-    from .config import load_config
-    from .source import Source
+    """Compile the policy the options name: config, presets, mode and extra files.
+
+    Through the compiled-policy cache (policylang.precompiled): when nothing it was built from has
+    changed, no policy text or TOML is parsed."""
+    from .precompiled import load_policy
 
     config = getattr(args, "config", None)
     if config is not None and not os.path.isfile(config):
         raise UsageError(f"cannot read the config file {config!r}")
-    loaded = load_config(config, preset=_presets(getattr(args, "preset", None)), mode=getattr(args, "mode", None))
-    sources = list(loaded.sources)
-    for f in getattr(args, "policy", None) or []:
-        sources.append(Source(f, _read(f), layer="user"))
-    return compile_policy(sources, loaded.settings)
+    files = list(getattr(args, "policy", None) or [])
+    for f in files:
+        _read(f)  # an unreadable file is a usage error, reported before the config is loaded
+    try:
+        return load_policy(config, preset=_presets(getattr(args, "preset", None)), mode=getattr(args, "mode", None),
+                           policy_files=files)
+    except (OSError, UnicodeDecodeError) as exc:  # a --policy file went away since _read
+        raise UsageError(f"cannot read {getattr(exc, 'filename', None) or ', '.join(files)}: {exc}") from None
 
 
 def _read(path: str) -> str:
@@ -210,9 +214,7 @@ def _batch_line(policy: Any, n: int, line: str, cwd: str, context: Context) -> d
         except ActionError as exc:
             return _refused(n, str(exc))
         if getattr(action, "cwd", "unset") is None:
-            import dataclasses
-
-            action = dataclasses.replace(action, cwd=cwd)  # type: ignore[arg-type]
+            action = replace(action, cwd=cwd)
         result: dict[str, Any] = policy.decide(action, context).to_json()
         return result
     except Exception as exc:  # never stop the batch

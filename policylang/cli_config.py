@@ -9,18 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tomllib
 from dataclasses import replace
 from typing import Any, Sequence, TextIO
 
-from .config import ENV_CONFIG, SETTING_KEYS, check_preset_examples, load_config, show_value
 from .diagnostics import Diagnostic, PolicyError
-from .lint import lint_config
-from .policyedit import edit_preset_text, write_atomic
-from .presets import list_presets, load_preset, parse_preset
-from .source import Source
+
+# The config machinery (TOML schemas, presets, tomlkit) is imported by the handlers that use it,
+# not here: ``register`` runs for every command line, ``policylang decide`` included.
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+ENV_CONFIG = "POLICYLANG_CONFIG"  # config.ENV_CONFIG; a test keeps the two equal
 
 
 def register(subparsers: Any) -> None:
@@ -48,6 +46,8 @@ def register(subparsers: Any) -> None:
 def cmd_presets(args: argparse.Namespace, *, stdin: TextIO | None = None, stdout: TextIO,
                 stderr: TextIO | None = None) -> int:
     """``policylang presets``: every preset with its kind, version and description."""
+    from .presets import list_presets
+
     infos = list_presets()
     if args.format == "json":
         stdout.write(json.dumps([{"name": i.name, "kind": i.kind, "version": i.version,
@@ -84,6 +84,9 @@ def _presets_arg(values: Sequence[str] | None) -> list[str] | None:
 
 
 def _show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .config import SETTING_KEYS, load_config, show_value
+    from .source import Source
+
     try:
         loaded = load_config(args.config, preset=_presets_arg(args.preset), mode=args.mode)
     except PolicyError as exc:
@@ -138,6 +141,11 @@ def _toml_value(value: Any) -> str:
 
 
 def _switch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import tomllib
+
+    from .policyedit import edit_preset_text, write_atomic
+    from .presets import load_preset
+
     path = args.config or os.environ.get(ENV_CONFIG) or "config.toml"
     try:
         load_preset(args.name)
@@ -177,6 +185,10 @@ def _switch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _overridden(text: str, name: str) -> list[str]:
     """Keys written in [security] that override a setting the preset sets."""
+    import tomllib
+
+    from .presets import load_preset
+
     security = tomllib.loads(text).get("security", {})
     preset = load_preset(name)
     notes = []
@@ -229,6 +241,8 @@ def check_config(path: str, strict: bool, out: TextIO, fmt: str) -> int:
 def config_diagnostics(path: str, strict: bool = False) -> tuple[str, list[Diagnostic]]:
     """("preset" or "config", every diagnostic) for a TOML file: a preset's schema and examples, or a
     config's schema, sources and hardening lint.  ``strict`` turns warnings into errors."""
+    from .lint import lint_config
+
     kind = _toml_kind(path)
     if kind == "preset":
         diags = _check_preset_file(path)
@@ -241,6 +255,8 @@ def config_diagnostics(path: str, strict: bool = False) -> tuple[str, list[Diagn
 
 def _toml_kind(path: str) -> str:
     """"preset" for a preset file (top-level name/kind/examples and no [security]), else "config"."""
+    import tomllib
+
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
@@ -252,6 +268,9 @@ def _toml_kind(path: str) -> str:
 
 
 def _check_preset_file(path: str) -> list[Diagnostic]:
+    from .config import check_preset_examples
+    from .presets import parse_preset
+
     with open(path, encoding="utf-8", errors="replace") as fh:
         text = fh.read()
     preset, diags = parse_preset(text, path)

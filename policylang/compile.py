@@ -32,6 +32,16 @@ def compile_policy(sources: Sequence[Source | ast.PolicyFile], settings: Setting
 
     Raises PolicyError with every diagnostic found when any of them is an error.
     """
+    files, texts, diagnostics = check_sources(sources)
+    return link_policy(files, texts, diagnostics, settings)
+
+
+def check_sources(sources: Sequence[Source | ast.PolicyFile]
+                  ) -> tuple[list[ast.PolicyFile], dict[str, Source], list[Diagnostic]]:
+    """The front half of ``compile_policy``: parse and validate.  Returns the checked ASTs, the
+    source texts by name and the warnings; raises PolicyError when there is an error.
+
+    Its result is plain data (it pickles), which is what the compiled-policy cache keeps."""
     from .parse import parse_policy
     from .validate import validate
 
@@ -51,16 +61,24 @@ def compile_policy(sources: Sequence[Source | ast.PolicyFile], settings: Setting
     diagnostics.sort(key=lambda d: (order.get(d.span.source, len(order)), d.span.start) if d.span else (len(order), 0))
     if any(d.is_error for d in diagnostics):
         raise PolicyError(diagnostics)
+    return files, texts, diagnostics
+
+
+def link_policy(files: Sequence[ast.PolicyFile], texts: dict[str, Source], diagnostics: Sequence[Diagnostic],
+                settings: Settings | None = None) -> "Policy":
+    """The back half of ``compile_policy``: layers applied, rules compiled and indexed.  ``files``
+    must come from ``check_sources`` (parsed and validated); raises PolicyError on a layer error."""
+    found = list(diagnostics)
     try:
         rules, examples, layer_diags = build_rules(files, texts)
     except PolicyError as err:
-        raise PolicyError(diagnostics + list(err.diagnostics)) from None
-    diagnostics.extend(layer_diags)
-    if any(d.is_error for d in diagnostics):
-        raise PolicyError(diagnostics)
+        raise PolicyError(found + list(err.diagnostics)) from None
+    found.extend(layer_diags)
+    if any(d.is_error for d in found):
+        raise PolicyError(found)
     from .engine import Policy
 
-    return Policy(settings or Settings(), rules, examples, tuple(diagnostics), texts)
+    return Policy(settings or Settings(), rules, examples, tuple(found), texts)
 
 
 # ---- rules -----------------------------------------------------------------------------------

@@ -17,12 +17,14 @@ from __future__ import annotations
 import glob
 import os
 import posixpath
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, Sequence
 
 from . import ast
 from .diagnostics import Diagnostic, PolicyError
+from .frozen import replace
+from .precompiled import note_file, note_glob
 from .presets import (KINDS, Preset, embedded_source, expand, flatten_settings, load_preset, preset_names,
                       unknown_preset_message)
 from .settings import MODES, POSTURES, Settings
@@ -643,9 +645,11 @@ class _Loader:
             with open(full, "rb") as fh:
                 raw = fh.read(MAX_POLICY_BYTES + 1)
         except OSError as err:
+            note_file(full, MAX_POLICY_BYTES + 1, None)
             self.error("missing-file", f"{dotted(path) + ': ' if path else ''}cannot read policy file {shown}: "
                        f"{err.strerror or err}", doc, path)
             return None
+        note_file(full, MAX_POLICY_BYTES + 1, raw)
         if len(raw) > MAX_POLICY_BYTES:
             self.error("too-large", f"policy file {shown} is larger than {MAX_POLICY_BYTES} bytes", doc, path)
             return None
@@ -657,7 +661,9 @@ class _Loader:
 
     def _project_sources(self) -> list[Source]:
         root = self.values["workspace"] or self.cwd
-        found = sorted(glob.glob(os.path.join(glob.escape(root), ".policylang", "*.policy")))
+        pattern = os.path.join(glob.escape(root), ".policylang", "*.policy")
+        found = sorted(glob.glob(pattern))
+        note_glob(pattern, found)
         out: list[Source] = []
         for full in found:
             src = self._read_policy(full, full, "project", None, ())

@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from .diagnostics import Diagnostic
+from .precompiled import note_file
 from .source import Span
 
 MAX_TOML_BYTES = 2 * 1024 * 1024
@@ -385,9 +386,11 @@ def read_toml(path: str, name: str | None = None) -> tuple[TomlDocument, list[Di
         with open(path, "rb") as fh:
             raw = fh.read(MAX_TOML_BYTES + 1)
     except OSError as err:
+        note_file(path, MAX_TOML_BYTES + 1, None)
         doc = TomlDocument(display, "", None)
         return doc, [Diagnostic("error", "missing-file", f"cannot read {display}: {err.strerror or err}",
                                 doc.span_at(0))]
+    note_file(path, MAX_TOML_BYTES + 1, raw)
     if len(raw) > MAX_TOML_BYTES:
         doc = TomlDocument(display, "", None)
         return doc, [Diagnostic("error", "too-large", f"{display} is larger than {MAX_TOML_BYTES} bytes",

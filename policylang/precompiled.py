@@ -1,0 +1,284 @@
+"""The compiled-policy cache: the CLI and the hook start without parsing (issue 5 §5).
+
+A process that decides one action must not spend its life loading the parser, the TOML schema
+validator and the config layering just to rebuild a policy that has not changed since the last
+run.  ``load_policy`` keeps what is costly to rebuild and safe to pickle -- the effective Settings
+and the parsed, validated ASTs with their source texts and warnings -- in the private cache of
+``policylang.cache``; on a hit only the cheap back half of the compiler (``compile.link_policy``:
+RE2 objects, CEL closures, the rule index, which do not pickle) runs.
+
+An entry is found by a key over everything that can change the result before any file is read:
+the arguments, the working directory, ``HOME`` and every ``POLICYLANG_*`` variable, the Python
+version, and a fingerprint of the package's own files (code, grammar, presets, schemas, the
+built-in policy: name, size and modification time).  The loader reads more files than the
+arguments name (an admin file, ``policy_files``, ``.policylang/*.policy``), so while an entry is
+built every file read is recorded with a sha256 of its bytes, and every directory listing with
+its result; a hit re-reads and re-hashes each of them, so an edit, a new file or a deleted one is
+a miss.  What is not checked: a change to the package that keeps every file's size and mtime.
+
+Fail closed: an entry that is torn, of another format or key, fails its own sha256, or does not
+hold the types expected is ignored and rebuilt -- never used in part.  A config with an error is
+never cached (its diagnostics come from a full load every time).  ``POLICYLANG_NO_CACHE=1`` (or
+no private cache directory) turns the cache off.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, Sequence
+
+from . import cache
+
+if TYPE_CHECKING:
+    from .ast import PolicyFile
+    from .diagnostics import Diagnostic
+    from .engine import Policy
+    from .settings import Settings
+    from .source import Source
+
+NAME = "policy"
+FORMAT = 1  # bump when the layout of an entry changes
+MAGIC = "policylang-compiled-policy"
+MAX_ENTRIES = 64  # entries kept (one per working directory and set of options); the oldest go first
+MAX_POLICY_FILE_BYTES = 4 * 1024 * 1024
+
+# A dependency: ("file", absolute path, bytes read at most, sha256 of the bytes or "-" when unreadable)
+# or ("glob", pattern, 0, sha256 of the sorted matches).
+Dependency = tuple[str, str, int, str]
+
+_RECORDER: ContextVar[list[Dependency] | None] = ContextVar("policylang_precompiled_reads", default=None)
+_MISSING = "-"
+
+
+# ---- recording what a load reads --------------------------------------------------------------
+
+def note_file(path: str, limit: int, data: bytes | None) -> None:
+    """Record that a load read ``data`` (None: could not read) from ``path``, at most ``limit`` bytes.
+
+    Called by the readers in config.py and tomlschema.py; does nothing unless a cache entry is
+    being built."""
+    recorded = _RECORDER.get()
+    if recorded is not None:
+        recorded.append(("file", os.path.abspath(path), limit, _MISSING if data is None else _sha(data)))
+
+
+def note_glob(pattern: str, found: Sequence[str]) -> None:
+    """Record that a load listed ``pattern`` and found ``found``."""
+    recorded = _RECORDER.get()
+    if recorded is not None:
+        recorded.append(("glob", pattern, 0, _listing(found)))
+
+
+def _sha(data: bytes) -> str:
+    return cache.digest(data)
+
+
+def _listing(found: Sequence[str]) -> str:
+    return _sha("\0".join(sorted(found)).encode("utf-8", "surrogateescape"))
+
+
+def _read_limited(path: str, limit: int) -> bytes | None:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(limit)
+    except OSError:
+        return None
+
+
+def _unchanged(dep: Dependency) -> bool:
+    kind, where, limit, digest = dep
+    if kind == "file":
+        data = _read_limited(where, limit)
+        return (_MISSING if data is None else _sha(data)) == digest
+    if kind == "glob":
+        import glob
+
+        return _listing(glob.glob(where)) == digest
+    return False
+
+
+# ---- the key ------------------------------------------------------------------------------------
+
+def _package_dirs() -> list[str]:
+    """The package's directories: its modules, data, presets and schemas (presets/ and schemas/ are
+    mapped into the package from elsewhere in a source checkout, so they are looked up)."""
+    from importlib.util import find_spec
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    dirs = [here, os.path.join(here, "data")]
+    for sub in ("presets", "schemas"):
+        try:
+            spec = find_spec(f"{__package__}.{sub}")
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None and spec.submodule_search_locations:
+            dirs.extend(spec.submodule_search_locations)
+    return dirs
+
+
+def code_fingerprint() -> str:
+    """Name, size and mtime of every file of the package that shapes a compiled policy."""
+    parts: list[str] = []
+    for d in _package_dirs():
+        try:
+            entries = sorted(os.scandir(d), key=lambda e: e.name)
+        except OSError:
+            parts.append(f"{d}:-")
+            continue
+        for e in entries:
+            if e.name.endswith((".py", ".lark", ".toml", ".policy", ".json")):
+                try:
+                    st = e.stat()
+                except OSError:
+                    continue
+                parts.append(f"{d}/{e.name}:{st.st_size}:{st.st_mtime_ns}")
+    return "\n".join(parts)
+
+
+def cache_key(config: str | os.PathLike[str] | None, preset: str | Sequence[str] | None, mode: str | None,
+              policy_files: Sequence[str | os.PathLike[str]], *, cwd: str, env: dict[str, str]) -> str:
+    """The key of the entry for these arguments in this directory and environment."""
+    preset_part = preset if preset is None or isinstance(preset, str) else tuple(preset)
+    args = repr((None if config is None else os.fspath(config), preset_part, mode,
+                 tuple(os.fspath(f) for f in policy_files)))
+    variables = repr(sorted((k, v) for k, v in env.items() if k.startswith("POLICYLANG_") or k == "HOME"))
+    return cache.key_of(MAGIC, str(FORMAT), sys.version, args, cwd, variables, code_fingerprint())
+
+
+# ---- load ---------------------------------------------------------------------------------------
+
+def load_policy(config: str | os.PathLike[str] | None = None, *, preset: str | Sequence[str] | None = None,
+                mode: str | None = None, policy_files: Sequence[str | os.PathLike[str]] = ()) -> Policy:
+    """The policy ``policylang.load`` would compile for these arguments, from the cache when an
+    entry for them exists and none of the files it was built from has changed.
+
+    Raises PolicyError (errors in the config or the policy) and OSError or UnicodeDecodeError (a
+    file of ``policy_files`` cannot be read), like a load without the cache.
+    """
+    if cache.cache_dir() is None:
+        return _compile(config, preset, mode, policy_files)[0]
+    key = cache_key(config, preset, mode, policy_files, cwd=os.getcwd(), env=dict(os.environ))
+    hit = _checked_entry(cache.load(NAME, key), key)
+    if hit is not None:
+        from .compile import link_policy
+
+        settings, files, texts, diagnostics = hit
+        _touch(key)
+        return link_policy(files, texts, diagnostics, settings)
+    recorded: list[Dependency] = []
+    token = _RECORDER.set(recorded)
+    try:
+        policy, checked = _compile(config, preset, mode, policy_files)
+    finally:
+        _RECORDER.reset(token)
+    payload = pickle.dumps((tuple(recorded), *checked), protocol=pickle.HIGHEST_PROTOCOL)
+    cache.store(NAME, key, (MAGIC, FORMAT, key, _sha(payload), payload))
+    _prune()
+    return policy
+
+
+def _compile(config: str | os.PathLike[str] | None, preset: str | Sequence[str] | None, mode: str | None,
+             policy_files: Sequence[str | os.PathLike[str]]
+             ) -> tuple[Policy, tuple[Settings, tuple[PolicyFile, ...], dict[str, Source], tuple[Diagnostic, ...]]]:
+    from .compile import check_sources, link_policy
+    from .config import load_config
+    from .source import Source
+
+    loaded = load_config(config, preset=preset, mode=mode)
+    sources: list[Source | PolicyFile] = list(loaded.sources)
+    for f in policy_files:
+        sources.append(Source(os.fspath(f), read_policy_file(os.fspath(f)), layer="user"))
+    files, texts, diagnostics = check_sources(sources)
+    policy = link_policy(files, texts, diagnostics, loaded.settings)
+    return policy, (loaded.settings, tuple(files), texts, tuple(diagnostics))
+
+
+def read_policy_file(path: str) -> str:
+    """The text of a policy file named by an argument (recorded as a dependency of the entry).
+    Raises OSError or UnicodeDecodeError."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError:
+        note_file(path, MAX_POLICY_FILE_BYTES + 1, None)
+        raise
+    note_file(path, MAX_POLICY_FILE_BYTES + 1, raw[:MAX_POLICY_FILE_BYTES + 1])
+    # as open(path, encoding="utf-8") reads it: universal newlines
+    return raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _checked_entry(entry: Any, key: str
+                   ) -> tuple[Settings, tuple[PolicyFile, ...], dict[str, Source], tuple[Diagnostic, ...]] | None:
+    """The entry's contents when it is whole, ours, for ``key``, and every file it was built from is
+    unchanged; else None."""
+    if not (isinstance(entry, tuple) and len(entry) == 5 and entry[0] == MAGIC and entry[1] == FORMAT
+            and entry[2] == key and isinstance(entry[4], bytes) and entry[3] == _sha(entry[4])):
+        return None
+    try:
+        deps, settings, files, texts, diagnostics = pickle.loads(entry[4])
+    except Exception:
+        return None
+    from .ast import PolicyFile
+    from .diagnostics import Diagnostic
+    from .settings import Settings
+    from .source import Source
+
+    if not (isinstance(deps, tuple) and isinstance(settings, Settings)
+            and isinstance(files, tuple) and all(isinstance(f, PolicyFile) for f in files)
+            and isinstance(texts, dict) and all(isinstance(k, str) and isinstance(v, Source) for k, v in texts.items())
+            and isinstance(diagnostics, tuple) and all(isinstance(d, Diagnostic) for d in diagnostics)):
+        return None
+    for dep in deps:
+        if not (isinstance(dep, tuple) and len(dep) == 4 and _unchanged(dep)):
+            return None
+    return settings, files, texts, diagnostics
+
+
+def _touch(key: str) -> None:
+    path = cache.path_for(NAME, key)
+    if path is not None:
+        try:
+            os.utime(path)
+        except OSError:
+            pass
+
+
+def _prune() -> None:
+    """Keep the newest MAX_ENTRIES entries (by last use)."""
+    d = cache.cache_dir()
+    if d is None:
+        return
+    try:
+        entries = [e for e in os.scandir(d) if e.name.startswith(NAME + "-") and e.name.endswith(".pickle")]
+        if len(entries) <= MAX_ENTRIES:
+            return
+        entries.sort(key=_mtime, reverse=True)
+        for e in entries[MAX_ENTRIES:]:
+            os.unlink(e.path)
+    except OSError:
+        pass
+
+
+def _mtime(entry: os.DirEntry[str]) -> int:
+    try:
+        return entry.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def dependencies(config: str | os.PathLike[str] | None = None, *, preset: str | Sequence[str] | None = None,
+                 mode: str | None = None, policy_files: Sequence[str | os.PathLike[str]] = ()) -> tuple[Dependency, ...]:
+    """The files and listings the entry for these arguments (in this directory and environment)
+    was built from; empty when there is no such entry."""
+    key = cache_key(config, preset, mode, policy_files, cwd=os.getcwd(), env=dict(os.environ))
+    entry = cache.load(NAME, key)
+    if isinstance(entry, tuple) and len(entry) == 5 and isinstance(entry[4], bytes):
+        try:
+            deps = pickle.loads(entry[4])[0]
+        except Exception:
+            return ()
+        if isinstance(deps, tuple):
+            return deps
+    return ()
