@@ -1,15 +1,15 @@
 """Actions: what is about to happen (DESIGN §2), and the context it happens in."""
 from __future__ import annotations
 
-from dataclasses import field
-from typing import Any, Mapping, Union
+from types import MappingProxyType
+from typing import Any, ClassVar, Mapping, Union
 
-from .frozen import frozen
+from .frozen import record
 
 FILE_OPS = ("read", "write", "edit", "delete", "list", "exec")
 
 
-@frozen
+@record
 class Context:
     """Who acts and how: an admin principal may override high-risk denies; headless turns ask into deny."""
 
@@ -19,14 +19,14 @@ class Context:
     session: str | None = None
 
 
-@frozen
+@record
 class Command:
     """A shell string, or an argv list run without a shell."""
 
     command: str | tuple[str, ...]
     cwd: str | None = None
     env: Mapping[str, str] | None = None
-    kind: str = field(default="command", init=False)
+    kind: ClassVar[str] = "command"
 
     @property
     def text(self) -> str:
@@ -37,48 +37,48 @@ class Command:
         return shlex.join(self.command)
 
 
-@frozen
+@record
 class FileOp:
     op: str  # read | write | edit | delete | list | exec
     path: str
     cwd: str | None = None
     env: Mapping[str, str] | None = None
-    kind: str = field(default="file", init=False)
+    kind: ClassVar[str] = "file"
 
     @property
     def text(self) -> str:
         return f"{self.op} {self.path}"
 
 
-@frozen
+@record
 class Fetch:
     url: str
     method: str = "GET"
-    kind: str = field(default="fetch", init=False)
+    kind: ClassVar[str] = "fetch"
 
     @property
     def text(self) -> str:
         return f"{self.method} {self.url}"
 
 
-@frozen
+@record
 class Code:
     language: str
     source: str
     cwd: str | None = None
     env: Mapping[str, str] | None = None
-    kind: str = field(default="code", init=False)
+    kind: ClassVar[str] = "code"
 
     @property
     def text(self) -> str:
         return self.source
 
 
-@frozen
+@record
 class ToolCall:
     name: str
-    args: Mapping[str, Any] = field(default_factory=dict)
-    kind: str = field(default="tool", init=False)
+    args: Mapping[str, Any] = MappingProxyType({})
+    kind: ClassVar[str] = "tool"
 
     @property
     def text(self) -> str:
@@ -87,11 +87,11 @@ class ToolCall:
         return f"{self.name} {json.dumps(self.args, sort_keys=True, default=str)}"
 
 
-@frozen
+@record
 class Message:
     text: str
     direction: str = "out"  # out: the agent emits it; in: the agent receives it
-    kind: str = field(default="message", init=False)
+    kind: ClassVar[str] = "message"
 
 
 Action = Union[Command, FileOp, Fetch, Code, ToolCall, Message]

@@ -24,7 +24,8 @@ _NO_VALUE: Any = object()  # marks "use the default factory" in a generated sign
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
 def frozen(cls: type[T]) -> type[T]:
     """``@dataclass(frozen=True, slots=True)`` with a fast ``__init__`` (see the module docstring)."""
-    return fast_init(dataclasses.dataclass(frozen=True, slots=True)(cls))
+    # init=False: dataclass would generate an __init__ that fast_init replaces at once
+    return fast_init(dataclasses.dataclass(frozen=True, slots=True, init=False)(cls))
 
 
 def fast_init(cls: type[T]) -> type[T]:
@@ -63,7 +64,6 @@ def fast_init(cls: type[T]) -> type[T]:
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
-    init.__doc__ = cls.__init__.__doc__
     cls.__init__ = init  # type: ignore[method-assign]
     return cls
 

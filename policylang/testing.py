@@ -14,10 +14,11 @@ import argparse
 import json
 import os
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Callable, TextIO
 
 from .actions import ActionError, action_from_json
+from .frozen import replace
 from .verdict import Decision
 
 
