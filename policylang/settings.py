@@ -72,6 +72,9 @@ class ServerSettings:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """Everything the engine needs besides the rules: the mode, the posture, the path classes, the
+    cache size, and the sandbox, audit and server sub-settings (the `[security]` table)."""
+
     mode: str = "approve"
     posture: str = "balanced"
     block_high_risk: bool = True
