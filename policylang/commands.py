@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, TypeVar
 
 from .resolve import normalise_path
 from .verdict import Risk
@@ -66,6 +66,28 @@ class CatalogError(ValueError):
 
 # ---- the model ---------------------------------------------------------------------------------
 
+_T = TypeVar("_T")
+
+
+def _fast_unpickle(cls: type[_T]) -> type[_T]:
+    """Give a frozen slotted dataclass a ``__setstate__`` that stores through the slot descriptors.
+
+    The catalog is loaded from a pickle (cache.py); dataclasses' own ``__setstate__`` calls
+    ``fields()`` and ``object.__setattr__`` per field, which made unpickling most of the import
+    time of this module.  The state is the same list of field values, in field order, so pickles
+    written before and after this change load alike.
+    """
+    setters = tuple(cls.__dict__[f.name].__set__ for f in fields(cls))  # type: ignore[arg-type]
+
+    def __setstate__(self: Any, state: Sequence[Any]) -> None:
+        for setter, value in zip(setters, state):
+            setter(self, value)
+
+    cls.__setstate__ = __setstate__  # type: ignore[attr-defined]
+    return cls
+
+
+@_fast_unpickle
 @dataclass(frozen=True, slots=True)
 class Condition:
     """When a risk rule, a path rule or a network rule applies.  Every given test must hold.
@@ -115,6 +137,7 @@ class Condition:
         return True
 
 
+@_fast_unpickle
 @dataclass(frozen=True, slots=True)
 class RiskRule:
     """A condition that raises the command's risk, and why."""
@@ -124,6 +147,7 @@ class RiskRule:
     why: str
 
 
+@_fast_unpickle
 @dataclass(frozen=True, slots=True)
 class PathRule:
     """Which arguments are paths the command reads, writes or deletes.
@@ -147,6 +171,7 @@ class PathRule:
     after_dashdash: bool = False  # only the operands after "--" (git checkout -- paths)
 
 
+@_fast_unpickle
 @dataclass(frozen=True, slots=True)
 class NetworkRule:
     """Where the command connects: ``urls``, ``host`` (first operand), ``remote`` (host:path
@@ -159,6 +184,7 @@ class NetworkRule:
     flags_from: frozenset[str] = frozenset()
 
 
+@_fast_unpickle
 @dataclass(frozen=True, slots=True)
 class AliasPrefix:
     """Every long flag starting with ``prefix`` is ``to``, except the exact spellings in ``except_``
@@ -169,6 +195,7 @@ class AliasPrefix:
     except_: frozenset[str] = frozenset()
 
 
+@_fast_unpickle
 @dataclass(frozen=True, slots=True)
 class CommandModel:
     """One command (or one subcommand) of the catalog."""

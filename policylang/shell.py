@@ -8,7 +8,9 @@ the arguments against the command catalog (commands.py) and emits the exec effec
 of its arguments and redirections, and network effects.
 
 ``analyse_command`` and ``analyse_argv`` never raise: a failure returns an Analysis whose ``error``
-says what went wrong.  Work is bounded: inputs above ``MAX_INPUT`` characters are refused, nesting
+says what went wrong.  Both memoise their results exactly (``_Memo``: keyed by the input, cwd and
+home, and checked against the values of every environment variable the analysis read).
+tree-sitter is imported on the first string that needs it, so a plain command never loads it.  Work is bounded: inputs above ``MAX_INPUT`` characters are refused, nesting
 deeper than ``MAX_DEPTH`` and more than ``MAX_SEGMENTS`` commands become opaque.
 """
 from __future__ import annotations
@@ -18,11 +20,8 @@ import functools
 import shlex
 import threading
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit
-
-import tree_sitter
-import tree_sitter_bash
 
 from .commands import CommandModel, Parsed, lookup, normalise_program, normalise_word, parse, risk_of
 from .effects import Analysis, Effect, Segment
@@ -33,7 +32,10 @@ from .resolve import (
 from .tokenize import is_plain, split_plain
 from .verdict import Risk, combine_risk
 
-__all__ = ["MAX_DEPTH", "MAX_INPUT", "MAX_SEGMENTS", "analyse_argv", "analyse_command"]
+if TYPE_CHECKING:
+    import tree_sitter
+
+__all__ = ["MAX_DEPTH", "MAX_INPUT", "MAX_SEGMENTS", "analyse_argv", "analyse_command", "set_memo"]
 
 MAX_INPUT = 65536  # characters; a longer command is refused (fail closed)
 MAX_DEPTH = 64  # nesting of substitutions, groups, wrappers and re-analysed strings
@@ -41,7 +43,6 @@ MAX_SEGMENTS = 4096  # simple commands per analysis; the rest is opaque
 MAX_CWDS = 4  # possible working directories tracked after cd; more is "unknown"
 MAX_PARALLEL_ARGS = 16
 
-_LANGUAGE = tree_sitter.Language(tree_sitter_bash.language())
 _MASK = bytes(range(128)) + b"a" * 128  # non-ASCII bytes -> "a" (see _parse)
 _LOCAL = threading.local()  # one Parser per thread: a Parser must not parse two texts at once
 
@@ -49,9 +50,25 @@ _LOCAL = threading.local()  # one Parser per thread: a Parser must not parse two
 def _parser() -> tree_sitter.Parser:
     parser: tree_sitter.Parser | None = getattr(_LOCAL, "parser", None)
     if parser is None:
-        parser = _LOCAL.parser = tree_sitter.Parser(_LANGUAGE)
+        parser = _LOCAL.parser = _new_parser()
         _LOCAL.sources = []
     return parser
+
+
+@functools.lru_cache(maxsize=1)
+def _language() -> tree_sitter.Language:
+    # Imported on first use: a plain string (the fast path) never needs tree-sitter, and the
+    # import is a good part of the cold start of ``policylang decide "git status"``.
+    import tree_sitter
+    import tree_sitter_bash
+
+    return tree_sitter.Language(tree_sitter_bash.language())
+
+
+def _new_parser() -> tree_sitter.Parser:
+    import tree_sitter
+
+    return tree_sitter.Parser(_language())
 
 
 def _parse(source: bytes) -> tree_sitter.Tree:
@@ -64,7 +81,8 @@ def _parse(source: bytes) -> tree_sitter.Tree:
     return _parser().parse(source if source.isascii() else source.translate(_MASK))
 
 
-Node = tree_sitter.Node
+if TYPE_CHECKING:
+    Node = tree_sitter.Node
 Cwds = tuple[str | None, ...]
 
 _STATEMENTS = frozenset({
@@ -158,10 +176,8 @@ class _Seg:
         self.background = False
 
     def add(self, effect: Effect) -> None:
-        for e in self.effects:
-            if e == effect:
-                return
-        self.effects.append(effect)
+        if effect not in self.effects:
+            self.effects.append(effect)
 
     def raise_risk(self, risk: Risk, why: str) -> None:
         """Raise the risk of the segment and of its exec effects (the engine judges effects)."""
@@ -196,6 +212,9 @@ class _Wrap:
     extra_unknown: bool = False  # xargs: more operands come from the input
     path_changed: bool = False
     assigned: tuple[str, ...] = ()  # environment variables set for the command (FOO=1 cmd, env FOO=1 cmd)
+
+
+_NO_WRAP = _Wrap()  # shared: a _Wrap is never changed in place (wrappers build a new one)
 
 
 class _Limit(Exception):
@@ -532,7 +551,7 @@ class _Analyser:
 
     def run_item(self, item: Any, cwds: Cwds, depth: int, via: str, pipe: int, stdin: Stream | None
                  ) -> tuple[Cwds, Cwds, Stream | None]:
-        if isinstance(item, Node):
+        if not callable(item):  # a tree-sitter Node (nodes are not callable)
             return self.stmt(item, cwds, depth, via, pipe, stdin)
         result: tuple[Cwds, Cwds, Stream | None] = item(cwds, pipe, stdin)
         return result
@@ -1024,7 +1043,8 @@ class _Analyser:
                stdin: Stream | None, redirects: Sequence[Effect], assigns: Sequence[tuple[str, str | None]],
                wrap: _Wrap | None = None) -> tuple[Cwds, Cwds, Stream | None]:
         """One simple command: normalise, unwrap, look up, emit effects.  Returns (ok, fail, output)."""
-        wrap = wrap or _Wrap()
+        if wrap is None:
+            wrap = _NO_WRAP
         if assigns:
             names = [n for n, _ in assigns]
             wrap = replace(wrap, path_changed=wrap.path_changed or "PATH" in names, assigned=(*wrap.assigned, *names))
@@ -1110,15 +1130,24 @@ class _Analyser:
         """The exec effect of a catalog command (its why: the rules that raised its risk, or what it is)."""
         args = words[1:]
         risk, why = risk_of(p)
-        argv = (prog, *(w.text for w in args))
-        operands = tuple(args[i].text.casefold() for i in p.sub_idx) + tuple(args[i].text for i in p.operands)
+        argv = (prog, *[w.text for w in args])
+        if p.sub_idx:
+            operands = tuple([args[i].text.casefold() for i in p.sub_idx] + [args[i].text for i in p.operands])
+        else:
+            operands = tuple([args[i].text for i in p.operands])
         seg.program = prog
         seg.argv = argv
         seg.risks.append(risk)
-        seg.why.extend(w for w in why if w not in seg.why)
-        summary = p.model.summary or model.summary
+        if why:
+            seen = seg.why
+            for w in why:
+                if w not in seen:
+                    seen.append(w)
+            text = "; ".join(why)
+        else:
+            text = f"{prog}: {p.model.summary or model.summary}"
         effect = Effect("exec", program=prog, argv=argv, operands=operands, flags=frozenset(p.flags), risk=risk,
-                        why="; ".join(why) or f"{prog}: {summary}", known=True, segment=seg.index)
+                        why=text, known=True, segment=seg.index)
         seg.add(effect)
         return effect
 
@@ -1953,8 +1982,49 @@ def _body_gap_words(stmt: Node, body: Node | None) -> list[str]:
 
 def _first_skipped(root: Node, data: bytes) -> int | None:
     """The offset of the first non-blank byte that no node of the tree covers, or None."""
+    if _all_covered(root, data):
+        return None
+    return _skipped_walk(root, data)
+
+
+def _all_covered(root: Node, data: bytes) -> bool:
+    """A quick test that makes ``_skipped_walk`` unnecessary in the usual case: True when every
+    byte outside the leaves (childless or atomic nodes) is a space, tab or newline.
+
+    Children lie inside their parent and siblings do not overlap, so a byte that ``_skipped_walk``
+    finds between two children of some node is covered by no leaf; when all such bytes are blank
+    it finds nothing.  False sends the text to the full walk (which also excuses some gaps).
+    """
+    pos = 0
+    stack = [root]
+    budget = 200000
+    while stack:
+        budget -= 1
+        if not budget:
+            return False
+        n = stack.pop()
+        if n.child_count == 0 or n.type in _ATOMIC:
+            start = n.start_byte
+            if start > pos and data[pos:start].strip(b" \t\r\n"):
+                return False
+            end = n.end_byte
+            if end > pos:
+                pos = end
+            continue
+        stack.extend(reversed(n.children))  # popped in document order (never reverse in place: cached)
+    return not data[pos:].strip(b" \t\r\n")
+
+
+def _skipped_walk(root: Node, data: bytes) -> int | None:
+    continued = b"\\\n" in data
+
     def blank(a: int, b: int) -> bool:
-        return b <= a or not data[a:b].replace(b"\\\n", b"").strip(b" \t\r\n")
+        if b <= a:
+            return True
+        gap = data[a:b]
+        if continued:
+            gap = gap.replace(b"\\\n", b"")
+        return not gap.strip(b" \t\r\n")
 
     if not blank(0, root.start_byte):
         return 0
@@ -2360,6 +2430,8 @@ def _ambiguous_readings(source: str, offsets: Sequence[int]) -> list[str]:
 
 
 def _sanitise(text: str) -> str:
+    if text.isascii():
+        return text
     try:
         text.encode("utf-8")
         return text
@@ -2368,25 +2440,31 @@ def _sanitise(text: str) -> str:
 
 
 def _result(a: _Analyser) -> Analysis:
-    segments = tuple(s.freeze() for s in a.segs)
-    effects = tuple(e for s in segments for e in s.effects)
-    reasons = [s.opaque_reason for s in segments if s.opaque and s.opaque_reason]
-    reasons = list(dict.fromkeys(reasons))
-    structured = not a.unstructured and a.top_commands == 1 and a.top_argv is not None \
-        and not any(s.opaque for s in segments)
+    segments = tuple([s.freeze() for s in a.segs])
+    if len(segments) == 1:
+        effects = segments[0].effects
+    else:
+        effects = tuple([e for s in segments for e in s.effects])
+    opaque = False
+    reasons: list[str] = []
+    for s in segments:
+        if s.opaque:
+            opaque = True
+            if s.opaque_reason and s.opaque_reason not in reasons:
+                reasons.append(s.opaque_reason)
+    structured = not a.unstructured and a.top_commands == 1 and a.top_argv is not None and not opaque
     if not structured:
         why = list(a.unstructured)
         if a.top_commands == 0 and not why:
             why.append("no command")
         elif a.top_commands > 1 and "several commands" not in why:
             why.append("several commands")
-        if any(s.opaque for s in segments) and not why:
+        if opaque and not why:
             why.append("opaque")
         reasons.extend(f"not a single simple command: {w}" for w in why)
     return Analysis(
-        segments=segments, effects=effects, opaque=any(s.opaque for s in segments),
-        reasons=tuple(reasons), structured=structured,
-        argv=a.top_argv if structured else None, warnings=tuple(dict.fromkeys(a.warnings)))
+        segments=segments, effects=effects, opaque=opaque, reasons=tuple(reasons), structured=structured,
+        argv=a.top_argv if structured else None, warnings=tuple(dict.fromkeys(a.warnings)) if a.warnings else ())
 
 
 # ---- public API ----------------------------------------------------------------------------------
@@ -2396,7 +2474,9 @@ def analyse_command(text: str, *, cwd: str, env: Mapping[str, str], home: str) -
 
     Paths are resolved against ``cwd`` (tracking ``cd``), ``~`` and ``$HOME`` against ``home`` (or
     ``env["HOME"]``), other variables against ``env``.  A string with no shell metacharacters takes
-    the fast path (no tree-sitter); both paths give the same Analysis.
+    the fast path (no tree-sitter); both paths give the same Analysis.  Results are memoised (see
+    ``_Memo``): a repeated command with the same cwd, home and values of the variables it reads
+    costs a dictionary look-up.
     """
     try:
         if not isinstance(text, str):
@@ -2404,22 +2484,157 @@ def analyse_command(text: str, *, cwd: str, env: Mapping[str, str], home: str) -
         if len(text) > MAX_INPUT:
             return Analysis((), (), opaque=True,
                             error=f"the command is {len(text)} characters long; the limit is {MAX_INPUT}")
-        if len(text) <= _CACHE_TEXT and is_plain(text):
-            # A plain string expands nothing: only cwd and home can change its analysis.
-            return _plain_cached(text, cwd, home, env.get("HOME"))
-        return _analyse(text, cwd, env, home)
+        if len(text) > _MEMO_TEXT:
+            return _analyse(text, cwd, env, home)
+        return _COMMAND_MEMO.get_or_run(text, cwd, env, home, _analyse)
     except RecursionError:
         return Analysis((), (), opaque=True, error="the command is nested too deeply to analyse")
     except Exception as exc:  # fail closed: an analysis bug must not become an allow
         return Analysis((), (), opaque=True, error=f"internal error in shell analysis: {type(exc).__name__}: {exc}")
 
 
-_CACHE_TEXT = 512  # plain strings up to this length are cached
+_MISSING: Any = object()  # an environment variable that is not set
 
 
-@functools.lru_cache(maxsize=2048)
-def _plain_cached(text: str, cwd: str, home: str, env_home: str | None) -> Analysis:
-    return _analyse(text, cwd, {"HOME": env_home} if env_home is not None else {}, home)
+class _RecordingEnv(Mapping[str, str]):
+    """The environment as the analysis sees it, recording every variable it reads.
+
+    Reads through ``get``, ``[]`` and ``in`` are recorded with the value seen (``_MISSING`` when
+    unset).  Anything that looks at the whole environment (iteration, ``len``, ``keys`` ...) marks
+    the analysis as depending on all of it: such a result is not memoised.
+    """
+
+    __slots__ = ("_env", "reads", "whole")
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+        self.reads: dict[str, Any] = {}
+        self.whole = False
+
+    def _read(self, key: str) -> Any:
+        value = self._env.get(key, _MISSING)
+        if key not in self.reads:
+            self.reads[key] = value
+        return value
+
+    def __getitem__(self, key: str) -> str:
+        value = self._read(key)
+        if value is _MISSING:
+            raise KeyError(key)
+        result: str = value
+        return result
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self._read(key)
+        return default if value is _MISSING else value
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            self.whole = True
+            return key in self._env
+        return self._read(key) is not _MISSING
+
+    def __iter__(self) -> Iterator[str]:
+        self.whole = True
+        return iter(self._env)
+
+    def __len__(self) -> int:
+        self.whole = True
+        return len(self._env)
+
+
+_MEMO_SIZE = 4096  # keys (command, cwd, home, $HOME) kept; the oldest goes first when full
+_MEMO_PER_KEY = 8  # results kept per key (one per combination of the variables it reads)
+_MEMO_WEIGHT = 200_000  # segments + effects held in all, so memory stays bounded on hostile input
+_MEMO_TEXT = 4096  # longer commands are analysed every time
+
+_MemoKey = tuple[Any, str, str, Any]
+# One memoised result: the (variable, value) pairs it read, the Analysis, and its weight.
+_MemoEntry = tuple[tuple[tuple[str, Any], ...], Analysis, int]
+
+
+class _Memo:
+    """Exact memo of an analysis function of (input, cwd, env, home).
+
+    The key is (input, cwd, home, env["HOME"]); each key holds a few results, each with the
+    environment variables its analysis read and their values, and a result is reused only when
+    the current environment has the same values for all of them.  A result whose analysis looked
+    at the whole environment, or read a value that is not a string, is not kept.
+
+    Reads take no lock: a key's entries are an immutable tuple that a writer replaces whole.
+    Writers hold a lock; when the memo holds ``size`` keys, or results of more than ``weight``
+    segments and effects in all, the oldest keys are dropped (first in, first out).
+    """
+
+    def __init__(self, size: int = _MEMO_SIZE, per_key: int = _MEMO_PER_KEY, weight: int = _MEMO_WEIGHT) -> None:
+        self.size = size
+        self.per_key = per_key
+        self.weight = weight
+        self.enabled = True
+        self._data: dict[_MemoKey, tuple[_MemoEntry, ...]] = {}
+        self._weights: dict[_MemoKey, int] = {}
+        self._total = 0
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        """Forget every result."""
+        with self._lock:
+            self._data.clear()
+            self._weights.clear()
+            self._total = 0
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in tuple(self._data.values()))
+
+    def get_or_run(self, item: Any, cwd: str, env: Mapping[str, str], home: str,
+                   run: Callable[[Any, str, Mapping[str, str], str], Analysis]) -> Analysis:
+        """The memoised ``run(item, cwd, env, home)``; ``item`` must be hashable (a str or a tuple of str)."""
+        if not self.enabled or type(cwd) is not str or type(home) is not str:
+            return run(item, cwd, env, home)
+        env_home = env.get("HOME")
+        if env_home is not None and type(env_home) is not str:
+            return run(item, cwd, env, home)
+        key = (item, cwd, home, env_home)
+        entries = self._data.get(key)
+        if entries is not None:
+            for reads, result, _ in entries:
+                for name, value in reads:
+                    if env.get(name, _MISSING) != value:
+                        break
+                else:
+                    return result
+        recorder = _RecordingEnv(env)
+        result = run(item, cwd, recorder, home)
+        if recorder.whole or any(v is not _MISSING and type(v) is not str for v in recorder.reads.values()):
+            return result
+        weight = 1 + len(result.segments) + len(result.effects)
+        if weight * 4 > self.weight:
+            return result
+        entry: _MemoEntry = (tuple(recorder.reads.items()), result, weight)
+        with self._lock:
+            data, weights = self._data, self._weights
+            kept = (entry, *data.pop(key, ())[:self.per_key - 1])
+            self._total -= weights.pop(key, 0)
+            key_weight = sum(e[2] for e in kept)
+            while data and (len(data) >= self.size or self._total + key_weight > self.weight):
+                oldest = next(iter(data))
+                del data[oldest]
+                self._total -= weights.pop(oldest, 0)
+            data[key] = kept
+            weights[key] = key_weight
+            self._total += key_weight
+        return result
+
+
+_COMMAND_MEMO = _Memo()
+_ARGV_MEMO = _Memo()
+
+
+def set_memo(enabled: bool) -> None:
+    """Turn the analysis memos on or off (benchmarks measure uncached analysis); off also clears them."""
+    for memo in (_COMMAND_MEMO, _ARGV_MEMO):
+        memo.enabled = enabled
+        memo.clear()
 
 
 def _analyse(text: str, cwd: str, env: Mapping[str, str], home: str, fast: bool = True) -> Analysis:
@@ -2470,31 +2685,40 @@ def _norm_cwd(cwd: str) -> str | None:
 
 
 def analyse_argv(argv: Sequence[str], *, cwd: str, env: Mapping[str, str], home: str) -> Analysis:
-    """Segments and effects of an argv run without a shell (no expansion of any kind).  Never raises."""
+    """Segments and effects of an argv run without a shell (no expansion of any kind).  Never raises.
+
+    Memoised like ``analyse_command``.
+    """
     try:
         if isinstance(argv, str) or not all(isinstance(x, str) for x in argv):
             return Analysis((), (), opaque=True, error="argv must be a sequence of strings")
         if not argv:
             return Analysis((), (), opaque=True, error="empty argv")
-        if sum(len(x) for x in argv) > MAX_INPUT:
+        size = sum(len(x) for x in argv)
+        if size > MAX_INPUT:
             return Analysis((), (), opaque=True, error=f"the argv is longer than {MAX_INPUT} characters")
-        a = _Analyser(env, home)
-        cwds: Cwds = (_norm_cwd(cwd) if isinstance(cwd, str) else None,)
-        if any("\x00" in x for x in argv):
-            a.note("NUL character")
-            a.warnings.append("an argument contains NUL characters; it was analysed without them")
-        ws = [_lit(_sanitise(x).replace("\x00", "")) for x in argv]
-        a.top_commands = 1
-        a.top_argv = tuple(argv)
-        try:
-            a.simple(ws, text=shlex.join(argv), cwds=cwds, depth=0, via="", pipe=-1, stdin=None, redirects=(),
-                     assigns=())
-        except _Limit:
-            a.past_limit(shlex.join(argv))
-        return _result(a)
+        if size > _MEMO_TEXT:
+            return _analyse_argv(tuple(argv), cwd, env, home)
+        return _ARGV_MEMO.get_or_run(tuple(argv), cwd, env, home, _analyse_argv)
     except RecursionError:
         return Analysis((), (), opaque=True, error="the command is nested too deeply to analyse")
     except Exception as exc:
         return Analysis((), (), opaque=True, error=f"internal error in shell analysis: {type(exc).__name__}: {exc}")
 
 
+def _analyse_argv(argv: tuple[str, ...], cwd: str, env: Mapping[str, str], home: str) -> Analysis:
+    """The analysis of an argv (may raise; ``analyse_argv`` catches)."""
+    a = _Analyser(env, home)
+    cwds: Cwds = (_norm_cwd(cwd) if isinstance(cwd, str) else None,)
+    if any("\x00" in x for x in argv):
+        a.note("NUL character")
+        a.warnings.append("an argument contains NUL characters; it was analysed without them")
+    ws = [_lit(_sanitise(x).replace("\x00", "")) for x in argv]
+    a.top_commands = 1
+    a.top_argv = argv
+    try:
+        a.simple(ws, text=shlex.join(argv), cwds=cwds, depth=0, via="", pipe=-1, stdin=None, redirects=(),
+                 assigns=())
+    except _Limit:
+        a.past_limit(shlex.join(argv))
+    return _result(a)
