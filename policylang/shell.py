@@ -19,12 +19,13 @@ import fnmatch
 import functools
 import shlex
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from .commands import CommandModel, Parsed, lookup, normalise_program, normalise_word, parse, risk_of
 from .effects import Analysis, Effect, Segment
+from .frozen import replace
 from .resolve import (
     UNICODE_SPACES, Lit, Part, Tilde, Unknown, Var, decode_ansi_c, expand, join_path, lex_word,
     normalise_path,
