@@ -7,6 +7,7 @@ Run: .venv/bin/python -m pytest benchmarks --benchmark-columns=min,median,mean,o
 from __future__ import annotations
 
 import itertools
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -264,26 +265,88 @@ def test_target_file_op_first_sight(benchmark: Any, strict_1000: Policy) -> None
 # ---- cold start ---------------------------------------------------------------------------------
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=60, check=False)
+# Every child runs as an installed package runs: with bytecode (pip compiles it at install; an
+# environment that sets PYTHONDONTWRITEBYTECODE would otherwise recompile every module at every
+# start), a private cache directory warmed by one run first, and no POLICYLANG_* settings.
+
+ROUNDS = 9
 
 
-def test_cold_start_python(benchmark: Any) -> None:
-    """The interpreter alone: the floor under every cold start."""
+@pytest.fixture(scope="module")
+def child_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    tmp = tmp_path_factory.mktemp("cold")
+    env = {k: v for k, v in os.environ.items()
+           if k != "PYTHONDONTWRITEBYTECODE" and not k.startswith("POLICYLANG_")}
+    env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+    env["POLICYLANG_CACHE_DIR"] = str(tmp / "cache")
+    for args in (("-c", "import policylang"), ("-m", "policylang", "decide", PLAIN)):
+        _run(sys.executable, args, env)  # bytecode and the policy cache, once
+    return env
+
+
+@pytest.fixture(scope="module")
+def wheel_python(tmp_path_factory: pytest.TempPathFactory, child_env: dict[str, str]) -> str:
+    """A fresh venv with the built wheel installed: no editable-install finder in its start-up."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp / "dist"), str(root)],
+                   check=True, timeout=600)
+    subprocess.run([sys.executable, "-m", "venv", str(tmp / "venv")], check=True, timeout=300)
+    python = str(tmp / "venv" / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "--quiet", *map(str, (tmp / "dist").glob("*.whl"))],
+                   check=True, timeout=900)
+    _run(python, ("-m", "policylang", "decide", PLAIN), child_env)
+    return python
+
+
+def _run(python: str, args: tuple[str, ...], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([python, *args], capture_output=True, text=True, timeout=60, check=False, env=env)
+
+
+def test_cold_start_python(benchmark: Any, child_env: dict[str, str]) -> None:
+    """The interpreter alone (this venv, with its editable-install finder): the floor under every cold start."""
     benchmark.group = "stage-cold-start"
-    out = benchmark.pedantic(_run, args=("-c", "pass"), rounds=5, iterations=1)
+    out = benchmark.pedantic(_run, args=(sys.executable, ("-c", "pass"), child_env), rounds=ROUNDS, iterations=1)
     assert out.returncode == 0
 
 
-def test_cold_start_import(benchmark: Any) -> None:
+def test_cold_start_import(benchmark: Any, child_env: dict[str, str]) -> None:
     benchmark.group = "stage-cold-start"
-    out = benchmark.pedantic(_run, args=("-c", "import policylang"), rounds=5, iterations=1)
+    out = benchmark.pedantic(_run, args=(sys.executable, ("-c", "import policylang"), child_env), rounds=ROUNDS,
+                             iterations=1)
     assert out.returncode == 0, out.stderr
 
 
-def test_cold_start_cli_decide(benchmark: Any) -> None:
-    """``python -m policylang decide "git status"`` (target: at most 80 ms)."""
+def test_cold_start_cli_decide(benchmark: Any, child_env: dict[str, str]) -> None:
+    """``python -m policylang decide "git status"``, compiled policy from the cache (target: at most 80 ms)."""
     benchmark.group = "stage-cold-start"
-    out = benchmark.pedantic(_run, args=("-m", "policylang", "decide", PLAIN), rounds=5, iterations=1)
+    out = benchmark.pedantic(_run, args=(sys.executable, ("-m", "policylang", "decide", PLAIN), child_env),
+                             rounds=ROUNDS, iterations=1)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("allow")
+
+
+def test_cold_start_cli_decide_without_caches(benchmark: Any, child_env: dict[str, str]) -> None:
+    """The same with POLICYLANG_NO_CACHE=1: grammar, catalog and policy all rebuilt."""
+    benchmark.group = "stage-cold-start"
+    env = {**child_env, "POLICYLANG_NO_CACHE": "1"}
+    out = benchmark.pedantic(_run, args=(sys.executable, ("-m", "policylang", "decide", PLAIN), env),
+                             rounds=ROUNDS, iterations=1)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("allow")
+
+
+def test_cold_start_wheel_python(benchmark: Any, wheel_python: str, child_env: dict[str, str]) -> None:
+    """The interpreter of the wheel's venv alone."""
+    benchmark.group = "stage-cold-start"
+    out = benchmark.pedantic(_run, args=(wheel_python, ("-c", "pass"), child_env), rounds=ROUNDS, iterations=1)
+    assert out.returncode == 0
+
+
+def test_cold_start_wheel_decide(benchmark: Any, wheel_python: str, child_env: dict[str, str]) -> None:
+    """``python -m policylang decide "git status"`` from the installed wheel, policy from the cache."""
+    benchmark.group = "stage-cold-start"
+    out = benchmark.pedantic(_run, args=(wheel_python, ("-m", "policylang", "decide", PLAIN), child_env),
+                             rounds=ROUNDS, iterations=1)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("allow")
