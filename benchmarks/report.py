@@ -32,7 +32,9 @@ TARGETS: list[tuple[str, str, float]] = [
      "test_target_file_op_uncached[read-/home/user/project/src/main.py-allow]", 2),
     ("  the same, first sight", "test_target_file_op_first_sight", 2),
     ("compile 1,000 rules ≤ 150 ms", "test_compile_1000_rules_whole", 150_000),
-    ("cold start ≤ 80 ms (`python -m policylang decide \"git status\"`)", "test_cold_start_cli_decide", 80_000),
+    ("cold start ≤ 80 ms (`python -m policylang decide \"git status\"`, editable install)",
+     "test_cold_start_cli_decide", 80_000),
+    ("  the same from an installed wheel", "test_cold_start_wheel_decide", 80_000),
 ]
 SCALING = [("simple command", "test_decide_simple_command"), ("compound command", "test_decide_compound_command"),
            ("file write", "test_decide_file_write")]
@@ -40,8 +42,10 @@ STAGES = [
     ("shell analysis", "`git status`, fast path, memoised", "test_analyse_fast_path_cached"),
     ("shell analysis", "`git status`, fast path, analysed afresh", "test_analyse_fast_path_uncached"),
     ("shell analysis", "`git status`, forced through tree-sitter", "test_analyse_tree_sitter_path"),
-    ("shell analysis", "`git status;` (one harmless metacharacter: tree-sitter)", "test_analyse_harmless_metacharacter"),
-    ("shell analysis", "`git status && ls -la | grep x; echo $(pwd)` (public entry point)", "test_analyse_compound"),
+    ("shell analysis", "`git status;` (one harmless metacharacter: tree-sitter), afresh",
+     "test_analyse_harmless_metacharacter"),
+    ("shell analysis", "`git status && ls -la | grep x; echo $(pwd)`, analysed afresh", "test_analyse_compound"),
+    ("shell analysis", "the same through the public entry point: a memo hit", "test_analyse_compound_memoised"),
     ("corpus", "analysis afresh, per command over the whole corpus", "test_analyse_corpus"),
     ("corpus", "decision, per command over the allow and deny rows (execute, cache off)",
      "test_decide_corpus_uncached"),
@@ -52,7 +56,10 @@ STAGES = [
     ("compile 1,000 rules", "whole pipeline, built-in layer included", "test_compile_1000_rules_whole"),
     ("cold start", "`python -c pass`", "test_cold_start_python"),
     ("cold start", "`python -c 'import policylang'`", "test_cold_start_import"),
-    ("cold start", "`python -m policylang decide \"git status\"`", "test_cold_start_cli_decide"),
+    ("cold start", "`python -m policylang decide \"git status\"`, policy from the cache", "test_cold_start_cli_decide"),
+    ("cold start", "the same with every cache off (`POLICYLANG_NO_CACHE=1`)", "test_cold_start_cli_decide_without_caches"),
+    ("cold start", "`python -c pass` in a venv with the wheel installed", "test_cold_start_wheel_python"),
+    ("cold start", "`python -m policylang decide \"git status\"` from that wheel", "test_cold_start_wheel_decide"),
 ]
 GROUPS = ["simple", "compound", "adversarial", "corpus"]
 

@@ -46,7 +46,7 @@ def test_analyse_fast_path_uncached(benchmark: Any) -> None:
 
 
 def test_analyse_fast_path_cached(benchmark: Any) -> None:
-    """The public entry point: a plain string's analysis comes from its LRU after the first call."""
+    """The public entry point: a plain string's analysis comes from the memo after the first call."""
     benchmark.group = "stage-shell"
     shell.analyse_command(PLAIN, cwd=CWD, env=ENV, home=HOME)
     a = benchmark(shell.analyse_command, PLAIN, cwd=CWD, env=ENV, home=HOME)
@@ -61,17 +61,28 @@ def test_analyse_tree_sitter_path(benchmark: Any) -> None:
 
 
 def test_analyse_harmless_metacharacter(benchmark: Any) -> None:
-    """The public entry point on ``git status;``: one metacharacter sends it to tree-sitter, uncached."""
+    """``git status;``: one metacharacter sends it to tree-sitter; analysed afresh every call."""
     benchmark.group = "stage-shell"
-    a = benchmark(shell.analyse_command, PLAIN + ";", cwd=CWD, env=ENV, home=HOME)
+    a = benchmark(shell._analyse, PLAIN + ";", CWD, ENV, HOME)
     assert _exec_programs(a) == ["git"] and not a.opaque
 
 
+COMPOUND = "git status && ls -la | grep x; echo $(pwd)"
+
+
 def test_analyse_compound(benchmark: Any) -> None:
+    """A compound command analysed afresh every call (tree-sitter and the walk)."""
     benchmark.group = "stage-shell"
-    text = "git status && ls -la | grep x; echo $(pwd)"
-    a = benchmark(shell.analyse_command, text, cwd=CWD, env=ENV, home=HOME)
-    assert _exec_programs(a) == ["git", "ls", "grep", "pwd", "echo"]  # $(pwd) runs before echo and not a.opaque
+    a = benchmark(shell._analyse, COMPOUND, CWD, ENV, HOME)
+    assert _exec_programs(a) == ["git", "ls", "grep", "pwd", "echo"]  # $(pwd) runs before echo
+
+
+def test_analyse_compound_memoised(benchmark: Any) -> None:
+    """The public entry point on the same command: its exact memo answers after the first call."""
+    benchmark.group = "stage-shell"
+    shell.analyse_command(COMPOUND, cwd=CWD, env=ENV, home=HOME)
+    a = benchmark(shell.analyse_command, COMPOUND, cwd=CWD, env=ENV, home=HOME)
+    assert _exec_programs(a) == ["git", "ls", "grep", "pwd", "echo"]
 
 
 # ---- over the whole corpus ----------------------------------------------------------------------
