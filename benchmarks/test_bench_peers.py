@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 import pytest
 
 import policylang
-from policylang import Command
+from policylang import Command, shell
 from policies import corpus_rows
 
 HERE = Path(__file__).resolve().parent
@@ -367,6 +367,17 @@ def test_naive_regex_list(benchmark: Any, naive: NaiveGuard, group: str) -> None
 @pytest.mark.parametrize("group", GROUP_NAMES)
 def test_policylang_uncached(benchmark: Any, execute: policylang.Policy, group: str) -> None:
     got = _bench(benchmark, group, policylang_decider(execute.with_settings(cache_size=0)))
+    assert_policylang_right(group, got)
+
+
+@pytest.mark.parametrize("group", GROUP_NAMES)
+def test_policylang_fresh(benchmark: Any, execute: policylang.Policy, group: str) -> None:
+    """Verdict cache and analysis memo both off: every command analysed as if never seen."""
+    shell.set_memo(False)
+    try:
+        got = _bench(benchmark, group, policylang_decider(execute.with_settings(cache_size=0)))
+    finally:
+        shell.set_memo(True)
     assert_policylang_right(group, got)
 
 
