@@ -18,7 +18,7 @@ from . import ast
 from .actions import Action, Code, Command, Context, Fetch, FileOp, Message, ToolCall
 from .diagnostics import Diagnostic
 from .effects import Analysis, Effect, Segment
-from .frozen import frozen, replace
+from .frozen import record, replace
 from .matcher import CompiledRule, MatchContext, RuleIndex, effect_path, json_text
 from .paths import GlobError, PathSet, Roots, split_root, tree
 from .resolve import normalise_path
@@ -65,7 +65,7 @@ class Judged(NamedTuple):
     deciding: tuple[CompiledRule, ...]
 
 
-@frozen
+@record
 class Explanation:
     """Everything ``explain`` shows: the analysis, every effect's judgement, and the verdict."""
 
