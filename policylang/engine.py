@@ -1,7 +1,7 @@
 """Decide: analyse an action into effects, match rules, combine, apply the mode defaults (DESIGN §3).
 
 The decide path, in order (DESIGN §6):
-  1. the cache (a bounded LRU keyed by the normalised action and the context it depends on);
+  1. the verdict cache (bounded, two generations; keyed by the normalised action and its context);
   2. analysis (shell.py for commands, code.py for code, direct effects for files, fetches, tools);
   3. for every effect, the indexed rules that apply, else the default from its risk and the mode;
   4. combine: deny > ask > sandbox > allow over effects and segments; exec_strict; headless.
