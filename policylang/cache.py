@@ -11,11 +11,19 @@ package version, and is written atomically.
 from __future__ import annotations
 
 import os
-import pickle
 import stat
 from typing import Any, Callable, TypeVar
 
 from ._version import __version__ as VERSION
+
+# The pickle functions, from CPython's C accelerator: the ``pickle`` module around it (its pure-Python
+# pickler, struct, re-exports) costs about 2 ms of every process start and is not needed to load.
+try:
+    from _pickle import dump as dump, dumps as dumps, load as _load, loads as loads  # type: ignore[import-not-found,unused-ignore]
+
+    PROTOCOL = 5  # pickle.HIGHEST_PROTOCOL on every CPython this package supports
+except ImportError:  # pragma: no cover - another implementation
+    from pickle import HIGHEST_PROTOCOL as PROTOCOL, dump as dump, dumps as dumps, load as _load, loads as loads
 
 # CPython's own SHA-256 module: ``hashlib`` loads OpenSSL first, about 4 ms of every process start.
 try:
@@ -76,7 +84,7 @@ def load(name: str, key: str) -> Any | None:
         st = os.lstat(path)
         if stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid():
             with open(path, "rb") as fh:
-                return pickle.load(fh)
+                return _load(fh)
     except FileNotFoundError:
         pass
     except Exception:  # a torn or stale entry: the caller rebuilds and overwrites it
@@ -107,7 +115,7 @@ def _store(path: str, value: Any) -> None:
     try:
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            dump(value, fh, protocol=PROTOCOL)
         os.replace(tmp, path)
     except Exception:
         try:

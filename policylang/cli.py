@@ -8,16 +8,20 @@ Exit codes:
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
-from typing import Any, Callable, Iterable, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TextIO
 
 from .actions import ActionError, Command, Context, action_from_json
 from .diagnostics import Diagnostic, PolicyError
 from .frozen import replace
 from .verdict import Decision, Reason, Risk, Verdict
+
+if TYPE_CHECKING:
+    import argparse
+
+# argparse and json are imported where they are needed: ``policylang decide COMMAND`` (the hook's
+# call) needs neither, and together with what argparse imports they cost about a tenth of a cold start.
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ASK = 0, 1, 2, 3
 MAX_LINE = 1 << 20  # a batch line longer than this is refused, not parsed
@@ -27,12 +31,13 @@ class UsageError(Exception):
     pass
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # argparse would exit; we return 2 instead
-        raise UsageError(f"{self.prog}: {message}")
-
-
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> Any:  # argparse would exit; we return 2 instead
+            raise UsageError(f"{self.prog}: {message}")
+
     p = _Parser(prog="policylang", description="Decide whether an agent's action is allowed, sandboxed, "
                 "asked or denied.")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND", parser_class=_Parser)
@@ -86,21 +91,24 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    parser = build_parser()
-    try:
-        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    except UsageError as exc:
-        print(str(exc), file=stderr)
-        return EXIT_USAGE
-    except SystemExit as exc:  # --help
-        return int(exc.code or 0)
-    if not args.cmd:
-        parser.print_help(stdout)
-        return EXIT_USAGE
+    words = list(sys.argv[1:] if argv is None else argv)
+    args: Any = plain_decide_args(words)
+    if args is None:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(words)
+        except UsageError as exc:
+            print(str(exc), file=stderr)
+            return EXIT_USAGE
+        except SystemExit as exc:  # --help
+            return int(exc.code or 0)
+        if not args.cmd:
+            parser.print_help(stdout)
+            return EXIT_USAGE
     handler: Callable[..., int] | None = {"check": cmd_check, "decide": cmd_decide, "explain": cmd_explain,
                                           "test": cmd_test}.get(args.cmd) or getattr(args, "handler", None)
     if handler is None:
-        parser.print_help(stderr)
+        build_parser().print_help(stderr)
         return EXIT_USAGE
     try:
         return handler(args, stdin=stdin, stdout=stdout, stderr=stderr)
@@ -112,6 +120,38 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
         return EXIT_FAIL
     except BrokenPipeError:
         return EXIT_OK
+
+
+class _DecideArgs:
+    """The options of ``decide`` at their defaults, as ``build_parser`` would give them."""
+
+    __slots__ = ("cmd", "config", "preset", "mode", "policy", "cwd", "json", "jsonl", "headless", "role",
+                 "command")
+
+    def __init__(self, command: list[str]):
+        self.cmd = "decide"
+        self.config: str | None = None
+        self.preset: list[str] | None = None
+        self.mode: str | None = None
+        self.policy: list[str] = []
+        self.cwd: str | None = None
+        self.json = False
+        self.jsonl: str | None = None
+        self.headless = False
+        self.role = "user"
+        self.command = command
+
+
+def plain_decide_args(argv: Sequence[str]) -> Any | None:
+    """The parsed arguments of ``decide WORD ...`` when WORD is not an option, without argparse.
+
+    The command is then everything from WORD on (``nargs=REMAINDER``) and every option keeps its
+    default, which is what the full parser gives (a test compares the two); any other command line
+    returns None and goes through argparse.
+    """
+    if len(argv) < 2 or argv[0] != "decide" or not argv[1] or argv[1][0] == "-":
+        return None
+    return _DecideArgs(list(argv[1:]))
 
 
 def entry() -> None:
@@ -179,6 +219,8 @@ def cmd_decide(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stder
         raise UsageError("decide needs a COMMAND, or --jsonl -")
     v = policy.decide(Command(command, cwd=cwd), context)
     if args.json:
+        import json
+
         print(json.dumps(v.to_json(), ensure_ascii=False), file=stdout)
     else:
         print(format_verdict(v), file=stdout)
@@ -191,6 +233,8 @@ def _strip_dashdash(words: Sequence[str]) -> list[str]:
 
 def _batch(policy: Any, lines: Iterable[str], stdout: TextIO, cwd: str, context: Context) -> int:
     """One JSON verdict per input line, in order; a bad line gets a fail-closed verdict."""
+    import json
+
     for n, raw in enumerate(lines, 1):
         line = raw.rstrip("\r\n")
         verdict = _batch_line(policy, n, line, cwd, context)
@@ -200,6 +244,8 @@ def _batch(policy: Any, lines: Iterable[str], stdout: TextIO, cwd: str, context:
 
 
 def _batch_line(policy: Any, n: int, line: str, cwd: str, context: Context) -> dict[str, Any]:
+    import json
+
     try:
         if len(line) > MAX_LINE:
             return _refused(n, f"line is {len(line)} characters, over the limit of {MAX_LINE}")
@@ -227,6 +273,15 @@ def _refused(n: int, why: str) -> dict[str, Any]:
     return v.to_json()
 
 
+def _json_strings(words: Iterable[str]) -> str:
+    """``json.dumps(list(words))`` for strings, without importing the json package."""
+    try:
+        from _json import encode_basestring_ascii as quote  # what json.dumps itself calls
+    except ImportError:  # pragma: no cover - another implementation
+        from json.encoder import encode_basestring_ascii as quote
+    return "[" + ", ".join(quote(w) for w in words) + "]"
+
+
 def format_verdict(v: Verdict) -> str:
     lines = [f"{v.decision.label} (risk {v.risk.label}): {v.action}"]
     for r in v.reasons:
@@ -238,13 +293,15 @@ def format_verdict(v: Verdict) -> str:
     for w in v.warnings:
         lines.append(f"  warning: {w}")
     if v.argv is not None:
-        lines.append("  argv: " + json.dumps(list(v.argv)))
+        lines.append("  argv: " + _json_strings(v.argv))
     return "\n".join(lines)
 
 
 # ---- explain --------------------------------------------------------------------------------
 
 def cmd_explain(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    import json
+
     policy = load_policy_for(args)
     command = " ".join(_strip_dashdash(args.command))
     if not command:
@@ -309,6 +366,8 @@ def cmd_check(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr
     A config's own examples (user, project and admin layers) run under its settings; a preset file's
     under the preset's; with no file at all, the built-in default policy is checked with its own.
     """
+    import json
+
     from .cli_config import config_diagnostics
     from .compile import compile_policy
     from .config import load_config

@@ -6,15 +6,16 @@ it reads, writes or deletes.  Adding a command is a data change: the shell analy
 (policylang/shell.py) reads these models and never names a command in code, except through the
 small set of ``handler`` kinds (wrapper, shell, interpreter, ...) a model can declare.
 
-Everything is loaded once at import and kept in dicts, so ``lookup`` and ``parse_args`` are cheap.
+The catalog is loaded on the first ``lookup``, from the private cache (policylang/cache.py) when
+commands.toml has not changed, and each command's model is unpickled only when it is first looked
+up: a process that decides ``git status`` decodes the git model and nothing else.
 """
 from __future__ import annotations
 
-import tomllib
+import os
 import unicodedata
-from dataclasses import dataclass, field, fields
-from importlib import resources
-from typing import Any, Mapping, Sequence, TypeVar
+from dataclasses import FrozenInstanceError
+from typing import Any, Mapping, Sequence, TypeVar, dataclass_transform
 
 from .resolve import normalise_path
 from .verdict import Risk
@@ -67,28 +68,79 @@ class CatalogError(ValueError):
 # ---- the model ---------------------------------------------------------------------------------
 
 _T = TypeVar("_T")
+_NO_ENTRIES: Mapping[str, Any] = {}  # the default of the mapping fields (never mutated)
 
 
-def _fast_unpickle(cls: type[_T]) -> type[_T]:
-    """Give a frozen slotted dataclass a ``__setstate__`` that stores through the slot descriptors.
+@dataclass_transform(frozen_default=True)
+def _model_class(cls: type[_T]) -> type[_T]:
+    """An immutable slotted value class from the class's own annotations: what
+    ``@dataclass(frozen=True, slots=True)`` makes (``__init__`` with the defaults, ``__eq__``,
+    ``__hash__``, ``__repr__``, assignment raising ``FrozenInstanceError``, pickling), for constant
+    defaults only.
 
-    The catalog is loaded from a pickle (cache.py); dataclasses' own ``__setstate__`` calls
-    ``fields()`` and ``object.__setattr__`` per field, which made unpickling most of the import
-    time of this module.  The state is the same list of field values, in field order, so pickles
-    written before and after this change load alike.
+    A dataclass costs about a millisecond a class to generate at every process start, and
+    ``frozen.record`` reads each field through a property, which made parsing a command a third
+    slower; this generates one function and keeps plain slot reads.
     """
-    setters = tuple(cls.__dict__[f.name].__set__ for f in fields(cls))  # type: ignore[arg-type]
+    names = tuple(cls.__dict__.get("__annotations__", {}))
+    defaults = {n: cls.__dict__[n] for n in names if n in cls.__dict__}
+    attrs = {k: v for k, v in cls.__dict__.items() if k not in names and k not in ("__dict__", "__weakref__")}
+    attrs["__slots__"] = names
+    attrs["_fields"] = names
+    new = type(cls.__name__, cls.__bases__, attrs)
+    namespace: dict[str, Any] = {}
+    args: list[str] = []
+    for i, n in enumerate(names):
+        namespace[f"_set{i}"] = new.__dict__[n].__set__  # the slot's descriptor: bypasses __setattr__
+        if n in defaults:
+            namespace[f"_default{i}"] = defaults[n]
+            args.append(f"{n}=_default{i}")
+        else:
+            args.append(n)
+    body = "\n".join(f"    _set{i}(self, {n})" for i, n in enumerate(names)) or "    pass"
+    exec(f"def __init__(self, {', '.join(args)}):\n{body}\n", namespace)  # noqa: S102 - field names only
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    for name, impl in (("__init__", init), ("__eq__", _value_eq), ("__hash__", _value_hash),
+                       ("__repr__", _value_repr), ("__setattr__", _value_setattr),
+                       ("__delattr__", _value_delattr), ("__reduce__", _value_reduce)):
+        setattr(new, name, impl)
+    new.__qualname__ = cls.__qualname__
+    new.__module__ = cls.__module__
+    return new
 
-    def __setstate__(self: Any, state: Sequence[Any]) -> None:
-        for setter, value in zip(setters, state):
-            setter(self, value)
 
-    cls.__setstate__ = __setstate__  # type: ignore[attr-defined]
-    return cls
+def _value_tuple(obj: Any) -> tuple[Any, ...]:
+    return tuple(getattr(obj, n) for n in obj._fields)
 
 
-@_fast_unpickle
-@dataclass(frozen=True, slots=True)
+def _value_eq(self: Any, other: Any) -> Any:
+    if other.__class__ is not self.__class__:
+        return NotImplemented
+    return _value_tuple(self) == _value_tuple(other)
+
+
+def _value_hash(self: Any) -> int:
+    return hash(_value_tuple(self))
+
+
+def _value_repr(self: Any) -> str:
+    return f"{type(self).__qualname__}(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self._fields) + ")"
+
+
+def _value_setattr(self: Any, name: str, value: Any) -> None:
+    raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+
+def _value_delattr(self: Any, name: str) -> None:
+    raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+def _value_reduce(self: Any) -> tuple[Any, ...]:
+    return (type(self), _value_tuple(self))
+
+
+@_model_class
 class Condition:
     """When a risk rule, a path rule or a network rule applies.  Every given test must hold.
 
@@ -137,8 +189,7 @@ class Condition:
         return True
 
 
-@_fast_unpickle
-@dataclass(frozen=True, slots=True)
+@_model_class
 class RiskRule:
     """A condition that raises the command's risk, and why."""
 
@@ -147,8 +198,7 @@ class RiskRule:
     why: str
 
 
-@_fast_unpickle
-@dataclass(frozen=True, slots=True)
+@_model_class
 class PathRule:
     """Which arguments are paths the command reads, writes or deletes.
 
@@ -171,8 +221,7 @@ class PathRule:
     after_dashdash: bool = False  # only the operands after "--" (git checkout -- paths)
 
 
-@_fast_unpickle
-@dataclass(frozen=True, slots=True)
+@_model_class
 class NetworkRule:
     """Where the command connects: ``urls``, ``host`` (first operand), ``remote`` (host:path
     operands), ``flag`` (URL values of ``flags_from``), ``socat`` (socat addresses), ``fixed``
@@ -184,8 +233,7 @@ class NetworkRule:
     flags_from: frozenset[str] = frozenset()
 
 
-@_fast_unpickle
-@dataclass(frozen=True, slots=True)
+@_model_class
 class AliasPrefix:
     """Every long flag starting with ``prefix`` is ``to``, except the exact spellings in ``except_``
     (git push: any ``--force*`` is ``--force`` except ``--force-with-lease`` and ``--force-if-includes``)."""
@@ -195,8 +243,7 @@ class AliasPrefix:
     except_: frozenset[str] = frozenset()
 
 
-@_fast_unpickle
-@dataclass(frozen=True, slots=True)
+@_model_class
 class CommandModel:
     """One command (or one subcommand) of the catalog."""
 
@@ -206,13 +253,13 @@ class CommandModel:
     handler: str = ""
     value_flags: frozenset[str] = frozenset()
     optional_value_flags: frozenset[str] = frozenset()  # value only when attached: sed -i.bak
-    aliases: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    aliases: Mapping[str, frozenset[str]] = _NO_ENTRIES
     alias_prefixes: tuple[AliasPrefix, ...] = ()
     long_flags: tuple[str, ...] = ()  # every known long flag (for unambiguous abbreviations)
     single_dash_long: bool = False  # "-name" is one flag (find, terraform, go)
     stop_at_operand: bool = False  # options end at the first operand (wrappers, interpreters)
     first_operand_flags: bool = False  # tar xzf: a first operand of letters is a flag bundle
-    subcommands: Mapping[str, "CommandModel"] = field(default_factory=dict)
+    subcommands: Mapping[str, "CommandModel"] = _NO_ENTRIES
     unknown_sub_risk: Risk | None = None  # risk of a subcommand the catalog does not know
     rules: tuple[RiskRule, ...] = ()
     paths: tuple[PathRule, ...] = ()
@@ -221,25 +268,44 @@ class CommandModel:
     decodes: tuple[str, ...] = ()  # flags with which its output is decoded data ("*": always)
     passthrough: bool = False  # without file operands its output is its input (cat, tee)
     cwd_flag: frozenset[str] = frozenset()  # the value is the directory it works in (git -C)
-    options: Mapping[str, Any] = field(default_factory=dict)  # handler settings ([x.wrapper] ...)
+    options: Mapping[str, Any] = _NO_ENTRIES  # handler settings ([x.wrapper] ...)
 
     @property
     def has_subcommands(self) -> bool:
         return bool(self.subcommands) or self.unknown_sub_risk is not None
 
 
-@dataclass(slots=True)
 class Parsed:
-    """Arguments parsed against a model: operands and flag values are indices into ``args``."""
+    """Arguments parsed against a model: operands and flag values are indices into ``args``.
 
-    args: Sequence[str]
-    operands: list[int]  # after the subcommand path
-    flags: set[str]
-    flag_values: dict[str, list[tuple[int, int]]]  # canonical flag -> (arg index, offset of the value)
-    chain: list[CommandModel]  # the model, then each subcommand model
-    sub_idx: list[int]  # arg index of each subcommand word
-    dashdash: int | None = None  # number of operands seen before "--"
-    stopped: int | None = None  # stop_at_operand: index of the first operand (the rest is not parsed)
+    A plain slotted class (one is built per parse; ``parse`` and the shell analysis fill it in)."""
+
+    __slots__ = ("args", "operands", "flags", "flag_values", "chain", "sub_idx", "dashdash", "stopped")
+
+    def __init__(self, args: Sequence[str], operands: list[int], flags: set[str],
+                 flag_values: dict[str, list[tuple[int, int]]], chain: list[CommandModel], sub_idx: list[int],
+                 dashdash: int | None = None, stopped: int | None = None):
+        self.args = args
+        self.operands = operands  # after the subcommand path
+        self.flags = flags
+        self.flag_values = flag_values  # canonical flag -> (arg index, offset of the value)
+        self.chain = chain  # the model, then each subcommand model
+        self.sub_idx = sub_idx  # arg index of each subcommand word
+        self.dashdash = dashdash  # number of operands seen before "--"
+        self.stopped = stopped  # stop_at_operand: index of the first operand (the rest is not parsed)
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass it was
+
+    def __repr__(self) -> str:
+        return "Parsed(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
     @property
     def model(self) -> CommandModel:
@@ -434,6 +500,8 @@ def _model(name: str, t: Mapping[str, Any], where: str) -> CommandModel:
 
 def load_catalog(text: str) -> tuple[dict[str, CommandModel], tuple[tuple[str, CommandModel], ...]]:
     """Parse a catalog text into (name -> model, (prefix, model) families).  Raises CatalogError."""
+    import tomllib  # only a rebuild parses TOML; a cache hit never imports it
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -453,29 +521,155 @@ def load_catalog(text: str) -> tuple[dict[str, CommandModel], tuple[tuple[str, C
     return by_name, tuple(families)
 
 
-def _load_default() -> tuple[dict[str, CommandModel], tuple[tuple[str, CommandModel], ...]]:
-    from .cache import cached, key_of
-
-    text = resources.files("policylang.data").joinpath("commands.toml").read_text(encoding="utf-8")
-    return cached("catalog", key_of(text), lambda: load_catalog(text))
+# The layout of a cached catalog: bump when it or a model class changes, so an older entry is a miss.
+_CACHE_FORMAT = "3"
+_DATA_FILE = "commands.toml"
 
 
-_CATALOG, _FAMILIES = _load_default()
+def _catalog_text() -> str:
+    """The text of the packaged commands.toml.
+
+    Read through a path next to this module, which is the package's own directory in any
+    installation from a wheel, an sdist or a source checkout; ``importlib.resources`` (about 10 ms
+    of imports) is only the fallback for a package that is not on a file system (a zip import).
+    """
+    try:
+        with open(os.path.join(os.path.dirname(__file__), "data", _DATA_FILE), encoding="utf-8") as fh:
+            return fh.read()
+    except OSError:
+        from importlib import resources
+
+        return resources.files(f"{__package__}.data").joinpath(_DATA_FILE).read_text(encoding="utf-8")
+
+
+class _Catalog:
+    """The default catalog: each name's model index, the families, and the models decoded so far.
+
+    ``blobs[i]`` is the pickle of model ``i`` (None when the catalog was built in this process).
+    Decoding is idempotent, so two threads that race on one model build equal models and either one
+    is kept.
+    """
+
+    __slots__ = ("names", "families", "models", "blobs")
+
+    def __init__(self, names: dict[str, int], families: tuple[tuple[str, int], ...],
+                 models: list[CommandModel | None], blobs: list[bytes | None]):
+        self.names = names
+        self.families = families
+        self.models = models
+        self.blobs = blobs
+
+    def model(self, i: int) -> CommandModel:
+        m = self.models[i]
+        if m is None:
+            from .cache import loads
+
+            try:
+                m = loads(self.blobs[i] or b"")
+            except Exception:
+                m = None
+            if not isinstance(m, CommandModel):  # a bad entry: the catalog is rebuilt, never used in part
+                m = _built().model(i)
+            self.models[i] = m
+        return m
+
+
+def _pack(by_name: Mapping[str, CommandModel], families: Sequence[tuple[str, CommandModel]]
+          ) -> tuple[dict[str, int], tuple[tuple[str, int], ...], list[CommandModel]]:
+    """Number the distinct models (a model with several names, or a family, is stored once)."""
+    index: dict[int, int] = {}
+    models: list[CommandModel] = []
+
+    def number(m: CommandModel) -> int:
+        i = index.get(id(m))
+        if i is None:
+            i = index[id(m)] = len(models)
+            models.append(m)
+        return i
+
+    names = {n: number(m) for n, m in by_name.items()}
+    return names, tuple((prefix, number(m)) for prefix, m in families), models
+
+
+def _checked(entry: Any) -> _Catalog | None:
+    """A cache entry as a catalog, or None when it is not one of this format."""
+    if not (isinstance(entry, tuple) and len(entry) == 4 and entry[0] == _CACHE_FORMAT):
+        return None
+    _, names, families, blobs = entry
+    if not (isinstance(names, dict) and isinstance(families, tuple) and isinstance(blobs, tuple)
+            and all(isinstance(b, bytes) for b in blobs)):
+        return None
+    n = len(blobs)
+    if not all(isinstance(i, int) and 0 <= i < n for i in names.values()):
+        return None
+    if not all(isinstance(f, tuple) and len(f) == 2 and isinstance(f[1], int) and 0 <= f[1] < n for f in families):
+        return None
+    return _Catalog(names, families, [None] * n, list(blobs))
+
+
+def _load_default() -> _Catalog:
+    """The packaged catalog, from the cache when commands.toml is unchanged; else parsed and cached."""
+    from . import cache
+
+    text = _catalog_text()
+    key = cache.key_of(_CACHE_FORMAT, text)
+    hit = _checked(cache.load("catalog", key))
+    if hit is not None:
+        return hit
+    built = _built(text)
+    if cache.cache_dir() is not None:
+        blobs = tuple(cache.dumps(m, protocol=cache.PROTOCOL) for m in built.models)
+        cache.store("catalog", key, (_CACHE_FORMAT, built.names, built.families, blobs))
+    return built
+
+
+_BUILT: _Catalog | None = None
+
+
+def _built(text: str | None = None) -> _Catalog:
+    """The packaged catalog parsed from commands.toml in this process (once)."""
+    global _BUILT
+    if _BUILT is None:
+        names, families, models = _pack(*load_catalog(_catalog_text() if text is None else text))
+        decoded: list[CommandModel | None] = list(models)
+        _BUILT = _Catalog(names, families, decoded, [None] * len(models))
+    return _BUILT
+
+
+_DEFAULT: _Catalog | None = None  # loaded by the first look-up
+# Every model looked up so far by its exact name (and what a test adds to the catalog).
+_CATALOG: dict[str, CommandModel] = {}
+
+
+def _default() -> _Catalog:
+    global _DEFAULT
+    cat = _DEFAULT
+    if cat is None:
+        cat = _DEFAULT = _load_default()
+    return cat
 
 
 def all_models() -> dict[str, CommandModel]:
     """Every program name the catalog knows, with its model (a copy)."""
-    return dict(_CATALOG)
+    cat = _default()
+    out = {name: cat.model(i) for name, i in cat.names.items()}
+    out.update(_CATALOG)
+    return out
 
 
 def lookup(program: str) -> CommandModel | None:
     """The catalog model of a normalised program name, or None when the catalog does not know it."""
     model = _CATALOG.get(program)
-    if model is not None or not _FAMILIES:
+    if model is not None:
         return model
-    for prefix, fam in _FAMILIES:
+    cat = _DEFAULT or _default()
+    i = cat.names.get(program)
+    if i is not None:
+        model = _CATALOG[program] = cat.model(i)
+        return model
+    for prefix, fam in cat.families:
         if program.startswith(prefix):
-            return fam
+            return cat.model(fam)
     return None
 
 

@@ -7,8 +7,7 @@ indexed (a wildcard program) are kept in a short list that is always scanned.
 """
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from .effects import Effect, Segment
@@ -311,19 +310,31 @@ def word_glob(word: str) -> str:
 
 # ---- rules and the index -----------------------------------------------------------------------
 
-@dataclass(eq=False, slots=True)
 class CompiledRule:
-    index: int
-    id: str
-    decision: Decision
-    risk: Risk | None
-    message: str
-    alternative: str | None
-    location: str
-    layer: str
-    target: Target
-    unless: list[Target] = field(default_factory=list)
-    when: Callable[[Effect, MatchContext], bool] | None = None
+    """One compiled rule: what it decides, its target, its ``unless`` exceptions and ``when``.
+
+    A plain slotted class (compared by identity, as the ``eq=False`` dataclass it was)."""
+
+    __slots__ = ("index", "id", "decision", "risk", "message", "alternative", "location", "layer", "target",
+                 "unless", "when")
+
+    def __init__(self, index: int, id: str, decision: Decision, risk: Risk | None, message: str,
+                 alternative: str | None, location: str, layer: str, target: Target,
+                 unless: list[Target] | None = None, when: Callable[[Effect, MatchContext], bool] | None = None):
+        self.index = index
+        self.id = id
+        self.decision = decision
+        self.risk = risk
+        self.message = message
+        self.alternative = alternative
+        self.location = location
+        self.layer = layer
+        self.target = target
+        self.unless: list[Target] = [] if unless is None else unless
+        self.when = when
+
+    def __repr__(self) -> str:
+        return "CompiledRule(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__) + ")"
 
     def applies(self, effect: Effect, ctx: MatchContext) -> bool:
         """The full test, without any index: target, then exceptions, then the CEL condition."""
@@ -417,4 +428,6 @@ class RuleIndex:
 
 
 def json_text(value: Any) -> str:
+    import json  # only tool calls need it; a command's cold start does not
+
     return json.dumps(value, sort_keys=True, default=str)

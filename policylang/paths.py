@@ -12,9 +12,9 @@ of every ``.env`` on the machine.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from .frozen import record
 from .regex import RegexSet
 
 ROOTS = ("abs", "home", "workspace", "tmpdir", "cwd", "any")
@@ -24,6 +24,7 @@ _VARS = {
     "$TMPDIR": "tmpdir", "${TMPDIR}": "tmpdir",
     "$CWD": "cwd", "${CWD}": "cwd", "$PWD": "cwd", "${PWD}": "cwd",
 }
+_VARS_LONGEST_FIRST = tuple(sorted(_VARS, key=len, reverse=True))
 GLOB_CHARS = frozenset("*?[")
 
 
@@ -31,7 +32,7 @@ class GlobError(ValueError):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Roots:
     """The concrete values of the pattern roots for one decision."""
 
@@ -48,7 +49,7 @@ class Roots:
         return getattr(self, root)  # type: ignore[no-any-return]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PathPattern:
     text: str
     negated: bool
@@ -64,7 +65,7 @@ def split_root(text: str) -> tuple[str, str]:
         return "abs", text
     if text.startswith("**"):
         return "any", text
-    for var in sorted(_VARS, key=len, reverse=True):
+    for var in _VARS_LONGEST_FIRST:
         if text == var or text.startswith(var + "/"):
             return _VARS[var], text[len(var):]
     raise GlobError(
@@ -136,6 +137,36 @@ def literal_prefix(rest: str) -> str:
 
 
 def compile_pattern(text: str) -> PathPattern:
+    """The compiled form of one pattern (``!`` negates); raises GlobError.  Memoised (see ``learn``)."""
+    known = _KNOWN.get(text)
+    if known is not None:
+        return known
+    pattern = _compile_pattern(text)
+    if len(_KNOWN) < MAX_KNOWN:
+        _KNOWN[text] = pattern
+    return pattern
+
+
+# compile_pattern's results by text: a pure function of the text, kept so a process that starts
+# from the compiled-policy cache (precompiled.py) gets the translations of the last build
+MAX_KNOWN = 4096
+_KNOWN: dict[str, PathPattern] = {}
+
+
+def known_patterns() -> tuple[PathPattern, ...]:
+    """Every pattern compiled (or learnt) in this process."""
+    return tuple(_KNOWN.values())
+
+
+def learn(patterns: Iterable[PathPattern]) -> None:
+    """Take compiled patterns (from ``known_patterns`` of an earlier process) as compile_pattern's results."""
+    for p in patterns:
+        if len(_KNOWN) >= MAX_KNOWN:
+            break
+        _KNOWN.setdefault(p.text, p)
+
+
+def _compile_pattern(text: str) -> PathPattern:
     negated = text.startswith("!")
     body = text[1:] if negated else text
     if not body:

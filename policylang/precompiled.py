@@ -2,10 +2,11 @@
 
 A process that decides one action must not spend its life loading the parser, the TOML schema
 validator and the config layering just to rebuild a policy that has not changed since the last
-run.  ``load_policy`` keeps what is costly to rebuild and safe to pickle -- the effective Settings
-and the parsed, validated ASTs with their source texts and warnings -- in the private cache of
-``policylang.cache``; on a hit only the cheap back half of the compiler (``compile.link_policy``:
-RE2 objects, CEL closures, the rule index, which do not pickle) runs.
+run.  ``load_policy`` keeps what is costly to rebuild and safe to pickle -- the effective Settings,
+the parsed, validated ASTs with their source texts and warnings, and the path globs' regex
+translations -- in the private cache of ``policylang.cache``; on a hit only the cheap back half of
+the compiler (``compile.link_policy``: RE2 objects, CEL closures, the rule index, which do not
+pickle) runs.
 
 An entry is found by a key over everything that can change the result before any file is read:
 the arguments, the working directory, ``HOME`` and every ``POLICYLANG_*`` variable, the Python
@@ -24,7 +25,6 @@ no private cache directory) turns the cache off.
 from __future__ import annotations
 
 import os
-import pickle
 import sys
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Sequence
@@ -35,11 +35,12 @@ if TYPE_CHECKING:
     from .ast import PolicyFile
     from .diagnostics import Diagnostic
     from .engine import Policy
+    from .paths import PathPattern
     from .settings import Settings
     from .source import Source
 
 NAME = "policy"
-FORMAT = 1  # bump when the layout of an entry changes
+FORMAT = 2  # bump when the layout of an entry changes
 MAGIC = "policylang-compiled-policy"
 MAX_ENTRIES = 64  # entries kept (one per working directory and set of options); the oldest go first
 MAX_POLICY_FILE_BYTES = 4 * 1024 * 1024
@@ -104,11 +105,15 @@ def _unchanged(dep: Dependency) -> bool:
 def _package_dirs() -> list[str]:
     """The package's directories: its modules, data, presets and schemas (presets/ and schemas/ are
     mapped into the package from elsewhere in a source checkout, so they are looked up)."""
-    from importlib.util import find_spec
-
     here = os.path.dirname(os.path.abspath(__file__))
     dirs = [here, os.path.join(here, "data")]
     for sub in ("presets", "schemas"):
+        inside = os.path.join(here, sub)
+        if os.path.isfile(os.path.join(inside, "__init__.py")):  # an installed package: no look-up needed
+            dirs.append(inside)
+            continue
+        from importlib.util import find_spec
+
         try:
             spec = find_spec(f"{__package__}.{sub}")
         except (ImportError, ValueError):
@@ -164,8 +169,11 @@ def load_policy(config: str | os.PathLike[str] | None = None, *, preset: str | S
     if hit is not None:
         from .compile import link_policy
 
-        settings, files, texts, diagnostics = hit
+        from .paths import learn
+
+        settings, files, texts, diagnostics, patterns = hit
         _touch(key)
+        learn(patterns)  # the glob translations of the build: linking then compiles only RE2 sets
         return link_policy(files, texts, diagnostics, settings)
     recorded: list[Dependency] = []
     token = _RECORDER.set(recorded)
@@ -173,7 +181,9 @@ def load_policy(config: str | os.PathLike[str] | None = None, *, preset: str | S
         policy, checked = _compile(config, preset, mode, policy_files)
     finally:
         _RECORDER.reset(token)
-    payload = pickle.dumps((tuple(recorded), *checked), protocol=pickle.HIGHEST_PROTOCOL)
+    from .paths import known_patterns
+
+    payload = cache.dumps((tuple(recorded), *checked, known_patterns()), protocol=cache.PROTOCOL)
     cache.store(NAME, key, (MAGIC, FORMAT, key, _sha(payload), payload))
     _prune()
     return policy
@@ -210,30 +220,33 @@ def read_policy_file(path: str) -> str:
 
 
 def _checked_entry(entry: Any, key: str
-                   ) -> tuple[Settings, tuple[PolicyFile, ...], dict[str, Source], tuple[Diagnostic, ...]] | None:
+                   ) -> tuple[Settings, tuple[PolicyFile, ...], dict[str, Source], tuple[Diagnostic, ...],
+                              tuple[PathPattern, ...]] | None:
     """The entry's contents when it is whole, ours, for ``key``, and every file it was built from is
     unchanged; else None."""
     if not (isinstance(entry, tuple) and len(entry) == 5 and entry[0] == MAGIC and entry[1] == FORMAT
             and entry[2] == key and isinstance(entry[4], bytes) and entry[3] == _sha(entry[4])):
         return None
     try:
-        deps, settings, files, texts, diagnostics = pickle.loads(entry[4])
+        deps, settings, files, texts, diagnostics, patterns = cache.loads(entry[4])
     except Exception:
         return None
     from .ast import PolicyFile
     from .diagnostics import Diagnostic
+    from .paths import PathPattern
     from .settings import Settings
     from .source import Source
 
     if not (isinstance(deps, tuple) and isinstance(settings, Settings)
             and isinstance(files, tuple) and all(isinstance(f, PolicyFile) for f in files)
             and isinstance(texts, dict) and all(isinstance(k, str) and isinstance(v, Source) for k, v in texts.items())
-            and isinstance(diagnostics, tuple) and all(isinstance(d, Diagnostic) for d in diagnostics)):
+            and isinstance(diagnostics, tuple) and all(isinstance(d, Diagnostic) for d in diagnostics)
+            and isinstance(patterns, tuple) and all(isinstance(p, PathPattern) for p in patterns)):
         return None
     for dep in deps:
         if not (isinstance(dep, tuple) and len(dep) == 4 and _unchanged(dep)):
             return None
-    return settings, files, texts, diagnostics
+    return settings, files, texts, diagnostics, patterns
 
 
 def _touch(key: str) -> None:
@@ -276,7 +289,7 @@ def dependencies(config: str | os.PathLike[str] | None = None, *, preset: str | 
     entry = cache.load(NAME, key)
     if isinstance(entry, tuple) and len(entry) == 5 and isinstance(entry[4], bytes):
         try:
-            deps = pickle.loads(entry[4])[0]
+            deps = cache.loads(entry[4])[0]
         except Exception:
             return ()
         if isinstance(deps, tuple):

@@ -8,8 +8,9 @@ the text of one word for callers that hold a plain string.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Mapping, Sequence, Union
+
+from .frozen import record
 
 __all__ = [
     "Lit", "Var", "Tilde", "Unknown", "Part", "Expanded", "MAX_FIELDS", "UNICODE_SPACES",
@@ -24,7 +25,7 @@ UNICODE_SPACES = frozenset("\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u20
 _GLOB = frozenset("*?[")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Lit:
     """Literal text; unquoted text is subject to brace expansion, globbing and Unicode-space splitting."""
 
@@ -32,7 +33,7 @@ class Lit:
     quoted: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Var:
     """``$name`` or ``${name<op>arg}`` with op one of ``"" :- - := = :+ +``."""
 
@@ -42,14 +43,14 @@ class Var:
     arg: tuple["Part", ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Tilde:
     """A leading unquoted ``~`` or ``~user``."""
 
     user: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Unknown:
     """A value that cannot be known statically (command substitution, arithmetic, ``$@``...).
 
@@ -65,7 +66,7 @@ class Unknown:
 Part = Union[Lit, Var, Tilde, Unknown]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Expanded:
     """One word after expansion: its text, and whether unquoted glob characters make it a pattern."""
 

@@ -1,9 +1,10 @@
 """Engine settings: the mode, the posture and the path classes (DESIGN §3, issue 4 fills them from TOML)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import FrozenInstanceError
 from typing import Any
 
+from .frozen import record, replace
 from .verdict import Decision, Risk
 
 MODES = ("explain_only", "approve", "execute")
@@ -24,7 +25,7 @@ SANDBOX_BACKENDS = ("auto", "bwrap", "firejail", "unshare", "container")
 SERVER_AUTH = ("token", "none")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SandboxLimits:
     """Resource limits for a sandboxed run; None means the backend's own default."""
 
@@ -36,7 +37,7 @@ class SandboxLimits:
     network: bool = False  # whether the sandboxed process may use the network
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SandboxSettings:
     """How a ``sandbox`` decision is carried out (``[security.sandbox]``; ``enabled`` is Settings.sandbox_mode)."""
 
@@ -45,7 +46,7 @@ class SandboxSettings:
     limits: SandboxLimits = SandboxLimits()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AuditSettings:
     """The audit log (``[security.audit]``): JSONL with a hash chain, optionally keyed with HMAC."""
 
@@ -56,7 +57,7 @@ class AuditSettings:
     keep: int = 5  # rotated files kept
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ServerSettings:
     """The decision server (``[security.server]``)."""
 
@@ -70,41 +71,97 @@ class ServerSettings:
     metrics: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+_FIELDS = (
+    "mode", "posture", "block_high_risk", "require_approval_for_medium", "allow_admin_override", "sandbox_mode",
+    "sandbox_available", "exec_strict", "headless", "workspace", "safe_paths", "restricted_paths", "risk_threshold",
+    "cache_size", "confirmation_mode", "security_analyzer", "presets", "project_policies", "sandbox", "audit",
+    "server", "extra",
+)
+_COMPARED = _FIELDS[:-1]  # ``extra`` takes no part in equality and hashing
+_set = object.__setattr__
+_SANDBOX, _AUDIT, _SERVER = SandboxSettings(), AuditSettings(), ServerSettings()  # the defaults (immutable)
+
+
 class Settings:
     """Everything the engine needs besides the rules: the mode, the posture, the path classes, the
-    cache size, and the sandbox, audit and server sub-settings (the `[security]` table)."""
+    cache size, and the sandbox, audit and server sub-settings (the `[security]` table).
 
-    mode: str = "approve"
-    posture: str = "balanced"
-    block_high_risk: bool = True
-    require_approval_for_medium: bool = True
-    allow_admin_override: bool = False
-    sandbox_mode: bool = False
-    sandbox_available: bool = False
-    exec_strict: bool = False
-    headless: bool = False
-    workspace: str | None = None  # None: the action's cwd
-    safe_paths: tuple[str, ...] = DEFAULT_SAFE
-    restricted_paths: tuple[str, ...] = DEFAULT_RESTRICTED
-    risk_threshold: Risk = Risk.LOW  # acceptable risk that an analyzer auto-confirms
-    cache_size: int = 4096
-    confirmation_mode: bool = True  # an analyzer asks a person for actions above risk_threshold
-    security_analyzer: str = "policylang"
-    presets: tuple[str, ...] = ()  # the presets applied, in order (informational)
-    project_policies: bool = False  # load .policylang/*.policy from the workspace
-    sandbox: SandboxSettings = SandboxSettings()
-    audit: AuditSettings = AuditSettings()
-    server: ServerSettings = ServerSettings()
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    Immutable, and behaves as ``@dataclass(frozen=True, slots=True)`` would (equality and hashing
+    without ``extra``, the same ``repr``, pickling, ``frozen.replace``); written out because a
+    dataclass of this size costs milliseconds to generate at every process start.
+    """
 
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
-        if self.posture not in POSTURES:
-            raise ValueError(f"posture must be one of {', '.join(POSTURES)}, not {self.posture!r}")
+    __slots__ = _FIELDS
+    __record_fields__ = _FIELDS  # frozen.replace: a changed copy is Settings(*values) in this order
+
+    mode: str
+    posture: str
+    block_high_risk: bool
+    require_approval_for_medium: bool
+    allow_admin_override: bool
+    sandbox_mode: bool
+    sandbox_available: bool
+    exec_strict: bool
+    headless: bool
+    workspace: str | None  # None: the action's cwd
+    safe_paths: tuple[str, ...]
+    restricted_paths: tuple[str, ...]
+    risk_threshold: Risk  # acceptable risk that an analyzer auto-confirms
+    cache_size: int
+    confirmation_mode: bool  # an analyzer asks a person for actions above risk_threshold
+    security_analyzer: str
+    presets: tuple[str, ...]  # the presets applied, in order (informational)
+    project_policies: bool  # load .policylang/*.policy from the workspace
+    sandbox: SandboxSettings
+    audit: AuditSettings
+    server: ServerSettings
+    extra: dict[str, Any]
+
+    def __init__(self, mode: str = "approve", posture: str = "balanced", block_high_risk: bool = True,
+                 require_approval_for_medium: bool = True, allow_admin_override: bool = False,
+                 sandbox_mode: bool = False, sandbox_available: bool = False, exec_strict: bool = False,
+                 headless: bool = False, workspace: str | None = None, safe_paths: tuple[str, ...] = DEFAULT_SAFE,
+                 restricted_paths: tuple[str, ...] = DEFAULT_RESTRICTED, risk_threshold: Risk = Risk.LOW,
+                 cache_size: int = 4096, confirmation_mode: bool = True, security_analyzer: str = "policylang",
+                 presets: tuple[str, ...] = (), project_policies: bool = False,
+                 sandbox: SandboxSettings = _SANDBOX, audit: AuditSettings = _AUDIT,
+                 server: ServerSettings = _SERVER, extra: dict[str, Any] | None = None) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if posture not in POSTURES:
+            raise ValueError(f"posture must be one of {', '.join(POSTURES)}, not {posture!r}")
+        values = (mode, posture, block_high_risk, require_approval_for_medium, allow_admin_override, sandbox_mode,
+                  sandbox_available, exec_strict, headless, workspace, safe_paths, restricted_paths, risk_threshold,
+                  cache_size, confirmation_mode, security_analyzer, presets, project_policies, sandbox, audit,
+                  server, {} if extra is None else extra)
+        for name, value in zip(_FIELDS, values):
+            _set(self, name, value)
+
+    def _compared(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _COMPARED)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    def __hash__(self) -> int:
+        return hash(self._compared())
+
+    def __repr__(self) -> str:
+        return "Settings(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS) + ")"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Settings, tuple(getattr(self, name) for name in _FIELDS))
 
     def with_(self, **changes: Any) -> "Settings":
+        """A copy with some settings changed (validated like a new one)."""
         return replace(self, **changes)
 
     @property
