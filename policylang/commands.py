@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import os
 import unicodedata
-from dataclasses import FrozenInstanceError
-from typing import Any, Mapping, Sequence, TypeVar, dataclass_transform
+from typing import Any, Mapping, Sequence
 
+from .frozen import frozen
 from .resolve import normalise_path
 from .verdict import Risk
 
@@ -67,80 +67,10 @@ class CatalogError(ValueError):
 
 # ---- the model ---------------------------------------------------------------------------------
 
-_T = TypeVar("_T")
 _NO_ENTRIES: Mapping[str, Any] = {}  # the default of the mapping fields (never mutated)
 
 
-@dataclass_transform(frozen_default=True)
-def _model_class(cls: type[_T]) -> type[_T]:
-    """An immutable slotted value class from the class's own annotations: what
-    ``@dataclass(frozen=True, slots=True)`` makes (``__init__`` with the defaults, ``__eq__``,
-    ``__hash__``, ``__repr__``, assignment raising ``FrozenInstanceError``, pickling), for constant
-    defaults only.
-
-    A dataclass costs about a millisecond a class to generate at every process start, and
-    ``frozen.record`` reads each field through a property, which made parsing a command a third
-    slower; this generates one function and keeps plain slot reads.
-    """
-    names = tuple(cls.__dict__.get("__annotations__", {}))
-    defaults = {n: cls.__dict__[n] for n in names if n in cls.__dict__}
-    attrs = {k: v for k, v in cls.__dict__.items() if k not in names and k not in ("__dict__", "__weakref__")}
-    attrs["__slots__"] = names
-    attrs["_fields"] = names
-    new = type(cls.__name__, cls.__bases__, attrs)
-    namespace: dict[str, Any] = {}
-    args: list[str] = []
-    for i, n in enumerate(names):
-        namespace[f"_set{i}"] = new.__dict__[n].__set__  # the slot's descriptor: bypasses __setattr__
-        if n in defaults:
-            namespace[f"_default{i}"] = defaults[n]
-            args.append(f"{n}=_default{i}")
-        else:
-            args.append(n)
-    body = "\n".join(f"    _set{i}(self, {n})" for i, n in enumerate(names)) or "    pass"
-    exec(f"def __init__(self, {', '.join(args)}):\n{body}\n", namespace)  # noqa: S102 - field names only
-    init = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    for name, impl in (("__init__", init), ("__eq__", _value_eq), ("__hash__", _value_hash),
-                       ("__repr__", _value_repr), ("__setattr__", _value_setattr),
-                       ("__delattr__", _value_delattr), ("__reduce__", _value_reduce)):
-        setattr(new, name, impl)
-    new.__qualname__ = cls.__qualname__
-    new.__module__ = cls.__module__
-    return new
-
-
-def _value_tuple(obj: Any) -> tuple[Any, ...]:
-    return tuple(getattr(obj, n) for n in obj._fields)
-
-
-def _value_eq(self: Any, other: Any) -> Any:
-    if other.__class__ is not self.__class__:
-        return NotImplemented
-    return _value_tuple(self) == _value_tuple(other)
-
-
-def _value_hash(self: Any) -> int:
-    return hash(_value_tuple(self))
-
-
-def _value_repr(self: Any) -> str:
-    return f"{type(self).__qualname__}(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self._fields) + ")"
-
-
-def _value_setattr(self: Any, name: str, value: Any) -> None:
-    raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-
-def _value_delattr(self: Any, name: str) -> None:
-    raise FrozenInstanceError(f"cannot delete field {name!r}")
-
-
-def _value_reduce(self: Any) -> tuple[Any, ...]:
-    return (type(self), _value_tuple(self))
-
-
-@_model_class
+@frozen
 class Condition:
     """When a risk rule, a path rule or a network rule applies.  Every given test must hold.
 
@@ -189,7 +119,7 @@ class Condition:
         return True
 
 
-@_model_class
+@frozen
 class RiskRule:
     """A condition that raises the command's risk, and why."""
 
@@ -198,7 +128,7 @@ class RiskRule:
     why: str
 
 
-@_model_class
+@frozen
 class PathRule:
     """Which arguments are paths the command reads, writes or deletes.
 
@@ -221,7 +151,7 @@ class PathRule:
     after_dashdash: bool = False  # only the operands after "--" (git checkout -- paths)
 
 
-@_model_class
+@frozen
 class NetworkRule:
     """Where the command connects: ``urls``, ``host`` (first operand), ``remote`` (host:path
     operands), ``flag`` (URL values of ``flags_from``), ``socat`` (socat addresses), ``fixed``
@@ -233,7 +163,7 @@ class NetworkRule:
     flags_from: frozenset[str] = frozenset()
 
 
-@_model_class
+@frozen
 class AliasPrefix:
     """Every long flag starting with ``prefix`` is ``to``, except the exact spellings in ``except_``
     (git push: any ``--force*`` is ``--force`` except ``--force-with-lease`` and ``--force-if-includes``)."""
@@ -243,7 +173,7 @@ class AliasPrefix:
     except_: frozenset[str] = frozenset()
 
 
-@_model_class
+@frozen
 class CommandModel:
     """One command (or one subcommand) of the catalog."""
 
