@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import threading
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
-from urllib.parse import urlsplit
 
 from . import ast
 from .actions import Action, Code, Command, Context, Fetch, FileOp, Message, ToolCall
@@ -500,6 +499,8 @@ def _file_analysis(act: FileOp, *, cwd: str, env: Mapping[str, str], home: str) 
 
 def _fetch_analysis(act: Fetch, *, cwd: str, env: Mapping[str, str], home: str) -> Analysis:
     try:
+        from urllib.parse import urlsplit  # only fetches need it: not at import
+
         parts = urlsplit(act.url)
     except ValueError as exc:
         return Analysis((), (), error=f"bad URL {act.url!r}: {exc}")

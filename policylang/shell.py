@@ -21,7 +21,6 @@ import shlex
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
-from urllib.parse import urlsplit
 
 from .commands import CommandModel, Parsed, lookup, normalise_program, normalise_word, parse, risk_of
 from .effects import Analysis, Effect, Segment
@@ -2168,6 +2167,8 @@ def _url_host(text: str) -> str | None:
         if "." in head and not text.startswith(("-", ".", "/")) and " " not in head:
             return head.rpartition("@")[2].partition(":")[0] or None
         return None
+    from urllib.parse import urlsplit  # not at import: a plain command's cold start never needs it
+
     try:
         host = urlsplit(text).hostname
     except ValueError:
@@ -2178,6 +2179,8 @@ def _url_host(text: str) -> str | None:
 def _url_basename(text: str) -> str | None:
     if "://" not in text:
         return None
+    from urllib.parse import urlsplit
+
     try:
         path = urlsplit(text).path
     except ValueError:
