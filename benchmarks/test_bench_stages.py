@@ -278,7 +278,8 @@ def test_target_file_op_first_sight(benchmark: Any, strict_1000: Policy) -> None
 
 # Every child runs as an installed package runs: with bytecode (pip compiles it at install; an
 # environment that sets PYTHONDONTWRITEBYTECODE would otherwise recompile every module at every
-# start), a private cache directory warmed by one run first, and no POLICYLANG_* settings.
+# start), a private cache directory warmed by one run first, no POLICYLANG_* settings, and a
+# working directory outside the source tree.
 
 ROUNDS = 9
 
@@ -311,7 +312,9 @@ def wheel_python(tmp_path_factory: pytest.TempPathFactory, child_env: dict[str, 
 
 
 def _run(python: str, args: tuple[str, ...], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([python, *args], capture_output=True, text=True, timeout=60, check=False, env=env)
+    # cwd: the cache directory's parent, never the source tree (``-m policylang`` would import it from there)
+    return subprocess.run([python, *args], capture_output=True, text=True, timeout=60, check=False, env=env,
+                          cwd=os.path.dirname(env["POLICYLANG_CACHE_DIR"]))
 
 
 def test_cold_start_python(benchmark: Any, child_env: dict[str, str]) -> None:
