@@ -101,7 +101,9 @@ def targets(b: Bench, before: Bench | None) -> list[str]:
     out = [head, "|---|---|---:|" + ("---:|" if before else "") + "---|"]
     for text, name, limit in TARGETS:
         m = median(b, name)
-        verdict = "not run" if m is None else "met" if m <= limit else f"missed: {m / limit:.1f}× the target"
+        ratio = None if m is None else m / limit
+        verdict = ("not run" if ratio is None else "met" if ratio <= 1 else
+                   f"missed: {ratio:.2f}× the target" if ratio < 1.1 else f"missed: {ratio:.1f}× the target")
         extra = f" {fmt(median(before, name))} |" if before else ""
         out.append(f"| {text} | `{name}` | {fmt(m)} |{extra} {verdict} |")
     for what, name in SCALING:
