@@ -104,19 +104,18 @@ class Policy:
         """The verdict for one action.  Never raises; an internal error yields a fail-closed verdict."""
         ctx = DEFAULT_CONTEXT if context is None else context
         key = None
-        if self._cache_size:
+        if self._cache_size > 0:
             try:
                 key = self._cache_key(action, ctx)
-            except Exception:  # an unhashable or odd action: decide it without the cache
-                key = None
-            if key is not None:
-                hit = self._recent.get(key)  # dict reads are atomic; only writes take the lock
+                hit = None if key is None else self._recent.get(key)  # reads are atomic; writes lock
                 if hit is not None:
                     return hit
-                hit = self._older.get(key)
+                hit = None if key is None else self._older.get(key)
                 if hit is not None:
                     self._remember(key, hit)
                     return hit
+            except Exception:  # an unhashable or odd action: decide it without the cache
+                key = None
         act: Action = action if type(action) in _ACTION_TYPES else _coerce(action)  # type: ignore[assignment]
         try:
             verdict = self._explain(act, ctx).verdict
@@ -171,7 +170,9 @@ class Policy:
         if not cwd:
             cwd = self._default_cwd or os.getcwd()
         c = None if ctx is DEFAULT_CONTEXT else ctx
-        if type(text) is str and ("$" in text or "`" in text or "~" in text) or t is Code:
+        if type(text) is list:
+            text = tuple(text)
+        if t is Code or _expands(text):
             # the text can expand variables: every variable is part of the key
             return (t, text, cwd, frozenset((os.environ if env is None else env).items()), None, c)
         if env is None:
@@ -220,7 +221,7 @@ class Policy:
             if d > decision:
                 decision = d
             risks.append(UNKNOWN)
-        if s.exec_strict and type(act) is Command and not analysis.structured:
+        if s.exec_strict and isinstance(act, Command) and not analysis.structured:
             why = "; ".join(analysis.reasons) or "not a single simple command"
             reasons.append(Reason("exec-strict", f"exec_strict admits only one simple command without shell "
                                   f"syntax: {why}", DENY, UNKNOWN))
@@ -607,7 +608,14 @@ def _coerce(action: Action | str | Sequence[str]) -> Action:
 
 
 _ACTION_TYPES = frozenset({Command, FileOp, Fetch, Code, ToolCall, Message})
-_EXPANDS = frozenset("$~`")
+def _expands(text: Any) -> bool:
+    """Can the text expand variables (so that the whole environment is part of its verdict)?  An
+    argv is checked word by word: ``("sh", "-c", "rm -rf $X")`` expands inside its shell string."""
+    if isinstance(text, str):
+        return "$" in text or "`" in text or "~" in text
+    if isinstance(text, tuple):
+        return any(isinstance(w, str) and ("$" in w or "`" in w or "~" in w) for w in text)
+    return False
 
 
 def _key_text(act: Action) -> Any:
@@ -622,7 +630,7 @@ def _key_text(act: Action) -> Any:
         return (act.name, json_text(dict(act.args)))
     if isinstance(act, Message):
         return (act.direction, act.text)
-    return act.command if isinstance(act, Command) else None
+    return act.command  # a Command (or a subclass of one)
 
 
 def _environ_getter() -> Any:

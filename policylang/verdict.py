@@ -126,8 +126,9 @@ class Verdict:
 
     __slots__ = ("_decision", "_risk", "_reasons", "_segments", "_warnings", "_argv", "_action", "_kind",
                  "_matched")
-    FIELDS: ClassVar[tuple[str, ...]] = ("decision", "risk", "reasons", "segments", "warnings", "argv", "action",
-                                         "kind", "matched")
+    # the field names, as frozen.record names them (frozen.replace and the methods below use them)
+    __record_fields__: ClassVar[tuple[str, ...]] = (
+        "decision", "risk", "reasons", "segments", "warnings", "argv", "action", "kind", "matched")
 
     def __init__(self, decision: Decision, risk: Risk, reasons: tuple[Reason, ...],
                  segments: tuple[SegmentVerdict, ...] | Callable[[], tuple[SegmentVerdict, ...]] = (),
@@ -193,7 +194,7 @@ class Verdict:
         return self.decision is ALLOW
 
     def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.FIELDS)
+        return tuple(getattr(self, name) for name in self.__record_fields__)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Verdict):
@@ -204,7 +205,7 @@ class Verdict:
         return hash(self._values())
 
     def __repr__(self) -> str:
-        return "Verdict(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self.FIELDS) + ")"
+        return "Verdict(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__record_fields__) + ")"
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Verdict, self._values())

@@ -2,6 +2,8 @@
 action, its cwd, its environment (given or ambient) and the context; and it stays bounded."""
 from __future__ import annotations
 
+from typing import Any
+
 import os
 
 import pytest
@@ -101,4 +103,34 @@ def test_an_action_whose_key_cannot_be_built_is_decided_without_the_cache() -> N
     policy = _policy.with_settings(cache_size=8)
     odd = Command("rm -rf $X", cwd=CWDS[0], env={"HOME": HOME, "X": ["/"]})  # type: ignore[dict-item]
     assert policy.decide(odd) == FRESH.decide(odd)
+    assert not policy._recent and not policy._older
+
+
+class StrText(str):
+    """A str subclass as a command's text: still a shell string that expands variables."""
+
+
+@pytest.mark.parametrize("make", [
+    lambda target: Command("rm -rf $X", cwd=CWDS[0], env={"HOME": HOME, "X": target}),
+    lambda target: Command(StrText("rm -rf $X"), cwd=CWDS[0], env={"HOME": HOME, "X": target}),
+    lambda target: Command(("sh", "-c", "rm -rf $X"), cwd=CWDS[0], env={"HOME": HOME, "X": target}),
+    lambda target: Command(["sh", "-c", "rm -rf $X"], cwd=CWDS[0], env={"HOME": HOME, "X": target}),  # type: ignore[arg-type]
+])
+def test_every_spelling_of_an_expanding_command_keys_on_the_environment(make: Any) -> None:
+    policy = _policy.with_settings(cache_size=64)
+    assert policy.decide(make("build")) == FRESH.decide(make("build"))
+    assert policy.decide(make("/")).decision.label == "deny"
+
+
+def test_a_subclass_of_command_is_still_held_to_exec_strict() -> None:
+    class MyCommand(Command):
+        pass
+
+    strict = _policy.with_settings(exec_strict=True)
+    assert strict.decide(MyCommand("ls; ls", cwd=CWDS[0], env=ENVS[1])).decision.label == "deny"
+
+
+def test_a_negative_cache_size_disables_the_cache() -> None:
+    policy = _policy.with_settings(cache_size=-1)
+    policy.decide(Command("git status", cwd=CWDS[0], env=ENVS[1]))
     assert not policy._recent and not policy._older
