@@ -60,13 +60,22 @@ class _FieldsOnDemand:
         return realise(owner).__dict__["__dataclass_fields__"]
 
 
+_REALISED: set[type] = set()  # classes whose dataclass is complete
+
+
 def realise(cls: _N) -> _N:
-    """Make the node class ``cls`` a frozen dataclass (once; later calls return at once)."""
-    if isinstance(cls.__dict__.get("__dataclass_fields__"), _FieldsOnDemand):
+    """Make the node class ``cls`` a frozen dataclass (once; later calls return at once).
+
+    A class counts as realised only once ``dataclass()`` has returned: a thread that arrives while
+    another is still generating the methods waits on the lock instead of calling the half-made class.
+    """
+    if cls not in _REALISED:
         with _LOCK:
-            if isinstance(cls.__dict__.get("__dataclass_fields__"), _FieldsOnDemand):
-                delattr(cls, "__dataclass_fields__")
-                dataclasses.dataclass(frozen=True)(cls)
+            if cls not in _REALISED:
+                if isinstance(cls.__dict__.get("__dataclass_fields__"), _FieldsOnDemand):
+                    delattr(cls, "__dataclass_fields__")
+                    dataclasses.dataclass(frozen=True)(cls)
+                _REALISED.add(cls)
     return cls
 
 

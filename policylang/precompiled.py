@@ -214,7 +214,9 @@ def read_policy_file(path: str) -> str:
     except OSError:
         note_file(path, MAX_POLICY_FILE_BYTES + 1, None)
         raise
-    note_file(path, MAX_POLICY_FILE_BYTES + 1, raw[:MAX_POLICY_FILE_BYTES + 1])
+    # the whole file is the input, so the whole file is hashed: a limit shorter than the file
+    # would let an edit past it reuse the old entry
+    note_file(path, len(raw) + 1, raw)
     # as open(path, encoding="utf-8") reads it: universal newlines
     return raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 

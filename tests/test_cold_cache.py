@@ -154,6 +154,48 @@ def test_policy_files_read_like_open_reads_them(private: Path) -> None:
         precompiled.load_policy(policy_files=[str(Path.cwd() / "missing.policy")])
 
 
+def test_an_edit_anywhere_in_a_policy_file_misses_the_cache(private: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole file is hashed, however long: with a limit of 64 bytes, an edit at byte 200 misses."""
+    monkeypatch.setattr(precompiled, "MAX_POLICY_FILE_BYTES", 64)
+    pad = "# " + "é" * 100 + "\n"  # 200+ bytes of comment before the rule
+    f = write(Path.cwd() / "long.policy", pad + "rule my.allow: allow exec git ...\n")
+    assert decide(precompiled.load_policy(policy_files=[str(f)]), "git status") == Decision.ALLOW
+    write(f, pad + "rule my.deny: deny exec git ...\n")
+    policy = precompiled.load_policy(policy_files=[str(f)])
+    assert decide(policy, "git status") == Decision.DENY
+    assert "my.deny" in policy.decide(Command("git status", cwd="/tmp")).matched
+
+
+def test_node_classes_are_realised_once_under_threads() -> None:
+    """Threads that build nodes of a class not yet realised all get working nodes."""
+    import threading
+
+    from policylang import ast
+    from policylang.source import Span
+
+    @ast.node
+    class Probe(ast.Node):
+        value: str
+        span: Span
+
+    span = Span("f", 1, 1, 0, 1)
+    out: list[object] = []
+    errors: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            out.append(Probe("x", span))
+        except BaseException as exc:  # noqa: BLE001 - the test reports whatever went wrong
+            errors.append(exc)
+
+    threads = [threading.Thread(target=build) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(out) == 16 and all(n == Probe("x", span) for n in out)
+
+
 # Unpickles one node of every class before the class is used, then checks it behaves as a frozen
 # dataclass: what a process that starts from the cache sees.
 LAZY_NODES = r"""
