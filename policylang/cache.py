@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Any, Callable, TypeVar
+from typing import Any
 
 from ._version import __version__ as VERSION
 
@@ -34,7 +34,6 @@ except ImportError:  # pragma: no cover - another version or implementation
     except ImportError:
         from hashlib import sha256  # type: ignore[assignment,unused-ignore]
 
-T = TypeVar("T")
 
 
 def cache_dir() -> str | None:
@@ -97,16 +96,6 @@ def store(name: str, key: str, value: Any) -> None:
     path = path_for(name, key)
     if path is not None:
         _store(path, value)
-
-
-def cached(name: str, key: str, build: Callable[[], T]) -> T:
-    """``build()``'s value, from the cache when an entry for ``key`` exists; stored after a build."""
-    value = load(name, key)
-    if value is not None:
-        return value  # type: ignore[no-any-return]
-    value = build()
-    store(name, key, value)
-    return value
 
 
 def _store(path: str, value: Any) -> None:

@@ -205,6 +205,9 @@ class CommandModel:
         return bool(self.subcommands) or self.unknown_sub_risk is not None
 
 
+_MODEL_CLASSES = (Condition, RiskRule, PathRule, NetworkRule, AliasPrefix, CommandModel)
+
+
 class Parsed:
     """Arguments parsed against a model: operands and flag values are indices into ``args``.
 
@@ -537,12 +540,22 @@ def _checked(entry: Any) -> _Catalog | None:
     return _Catalog(names, families, [None] * n, list(blobs))
 
 
+def _catalog_key(text: str) -> str:
+    """The cache key of the catalog built from ``text``.  The models are pickled by position, so
+    their field layout is part of it: a field added in a checkout without a version bump cannot
+    decode an old entry with its fields shifted."""
+    from . import cache
+
+    layout = repr([(c.__name__, getattr(c, "__record_fields__")) for c in _MODEL_CLASSES])
+    return cache.key_of(_CACHE_FORMAT, text, layout)
+
+
 def _load_default() -> _Catalog:
     """The packaged catalog, from the cache when commands.toml is unchanged; else parsed and cached."""
     from . import cache
 
     text = _catalog_text()
-    key = cache.key_of(_CACHE_FORMAT, text)
+    key = _catalog_key(text)
     hit = _checked(cache.load("catalog", key))
     if hit is not None:
         return hit

@@ -61,6 +61,7 @@ def _build(cls: type, public: bool, extra: dict[str, Any]) -> Any:
                              if k not in names and k not in ("__dict__", "__weakref__")}
     attrs["__slots__"] = tuple(names) if public else tuple(f"_{n}" for n in names)
     attrs[FIELDS] = tuple(names)
+    attrs["__match_args__"] = tuple(names)  # positional patterns in `match`, as a dataclass allows
     for dunder, impl in (("__eq__", _eq), ("__hash__", _hash), ("__repr__", _repr), ("__reduce__", _reduce)):
         attrs.setdefault(dunder, impl)
     if not public:

@@ -86,9 +86,10 @@ class Settings:
     """Everything the engine needs besides the rules: the mode, the posture, the path classes, the
     cache size, and the sandbox, audit and server sub-settings (the `[security]` table).
 
-    Immutable, and behaves as ``@dataclass(frozen=True, slots=True)`` would (equality and hashing
-    without ``extra``, the same ``repr``, pickling, ``frozen.replace``); written out because a
-    dataclass of this size costs milliseconds to generate at every process start.
+    Immutable, with a frozen dataclass's equality and hashing (without ``extra``), ``repr`` and
+    pickling; change it with ``with_`` or ``frozen.replace`` (it is not a dataclass, so
+    ``dataclasses.replace`` and ``fields`` do not apply).  Written out because a dataclass of this
+    size costs milliseconds to generate at every process start.
     """
 
     __slots__ = _FIELDS

@@ -15,22 +15,21 @@ def private(tmp_path, monkeypatch):
     return d
 
 
-def test_builds_once_then_reads(private):
-    calls = []
-    build = lambda: calls.append(1) or {"v": 1}  # noqa: E731
-    assert cache.cached("t", "k1", build) == {"v": 1}
-    assert cache.cached("t", "k1", build) == {"v": 1}
-    assert calls == [1]
+def test_stores_then_reads_by_key(private):
+    assert cache.load("t", "k1") is None
+    cache.store("t", "k1", {"v": 1})
+    assert cache.load("t", "k1") == {"v": 1}
     assert oct(os.stat(private).st_mode & 0o777) == "0o700"
-    assert cache.cached("t", "k2", build) == {"v": 1} and calls == [1, 1]  # another key, another entry
+    assert cache.load("t", "k2") is None  # another key, another entry
 
 
-def test_torn_entry_is_rebuilt(private):
-    cache.cached("t", "k", lambda: 1)
+def test_a_torn_entry_reads_as_missing_and_is_overwritten(private):
+    cache.store("t", "k", 1)
     path = cache.path_for("t", "k")
     with open(path, "wb") as fh:
         fh.write(b"\x80\x05garbage")
-    assert cache.cached("t", "k", lambda: 2) == 2
+    assert cache.load("t", "k") is None
+    cache.store("t", "k", 2)
     with open(path, "rb") as fh:
         assert pickle.load(fh) == 2
 
@@ -39,7 +38,8 @@ def test_a_directory_others_can_write_is_never_used(private):
     private.mkdir(mode=0o700)
     os.chmod(private, 0o777)
     assert cache.cache_dir() is None
-    assert cache.cached("t", "k", lambda: 3) == 3
+    cache.store("t", "k", 3)
+    assert cache.load("t", "k") is None
     assert not list(private.iterdir())
 
 

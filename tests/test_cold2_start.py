@@ -84,7 +84,7 @@ def test_names_of_one_entry_share_one_model(private: Path) -> None:
     ("2", {"git": "0"}, (), (b"x",)), ("2", {}, (), ("not bytes",)),
 ], ids=["string", "old-format", "index-out-of-range", "family-out-of-range", "index-not-int", "blob-not-bytes"])
 def test_a_foreign_entry_is_not_used(private: Path, entry: Any) -> None:
-    key = cache.key_of(commands._CACHE_FORMAT, commands._catalog_text())
+    key = commands._catalog_key(commands._catalog_text())
     cache.store("catalog", key, entry)
     by_name, _ = parsed_catalog()
     assert commands.lookup("git") == by_name["git"]
@@ -93,7 +93,7 @@ def test_a_foreign_entry_is_not_used(private: Path, entry: Any) -> None:
 def test_a_blob_that_does_not_decode_to_a_model_rebuilds_the_catalog(private: Path) -> None:
     by_name, _ = parsed_catalog()
     commands._default()
-    key = cache.key_of(commands._CACHE_FORMAT, commands._catalog_text())
+    key = commands._catalog_key(commands._catalog_text())
     entry = cache.load("catalog", key)
     assert entry is not None
     version, names, families, blobs = entry
