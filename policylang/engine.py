@@ -118,10 +118,11 @@ class Policy:
                 key = None
         act: Action = action if type(action) in _ACTION_TYPES else _coerce(action)  # type: ignore[assignment]
         try:
-            verdict = self._explain(act, ctx).verdict
+            explanation = self._explain(act, ctx)
         except Exception as exc:  # fail closed, and say why
             return self._failure(act, ctx, f"internal error: {type(exc).__name__}: {exc}")
-        if key is not None:
+        verdict = explanation.verdict
+        if key is not None and not _reads_the_filesystem(explanation.judged):
             self._remember(key, verdict)
         return verdict
 
@@ -553,6 +554,18 @@ def _code_analysis(act: Code, *, cwd: str, env: Mapping[str, str], home: str) ->
     return Analysis(tuple(segments), tuple(effects), opaque=found.opaque,
                     reasons=(found.opaque_reason,) if found.opaque_reason else (),
                     error="; ".join(errors) or None)
+
+
+def _reads_the_filesystem(judged: Sequence[Judged]) -> bool:
+    """Did the verdict look at the filesystem?  A write or delete of a concrete path is judged
+    where its symlinks lead (``path_risk``), and a link can appear between two identical actions:
+    ``write conf/x``, then ``ln -s /etc conf``, then ``write conf/x`` again.  Such a verdict is
+    not cached."""
+    for j in judged:
+        e = j.effect
+        if (e.kind == "write" or e.kind == "delete") and e.path is not None and not e.glob:
+            return True
+    return False
 
 
 def _effects_to_judge(analysis: Analysis) -> Sequence[Effect]:

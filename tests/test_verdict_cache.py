@@ -134,3 +134,19 @@ def test_a_negative_cache_size_disables_the_cache() -> None:
     policy = _policy.with_settings(cache_size=-1)
     policy.decide(Command("git status", cwd=CWDS[0], env=ENVS[1]))
     assert not policy._recent and not policy._older
+
+
+@pytest.mark.parametrize("make", [
+    lambda ws, env: FileOp("write", "conf/hosts", cwd=ws, env=env),
+    lambda ws, env: Command("echo 1 > conf/hosts", cwd=ws, env=env),
+], ids=["file-tool", "shell"])
+def test_a_write_is_judged_afresh_after_a_symlink_appears(make: Any, tmp_path: Any) -> None:
+    """write conf/hosts is allowed; then conf becomes a link to /etc: the same write must not hit the cache."""
+    policy = _policy.with_settings(cache_size=64)
+    ws = tmp_path / "ws"
+    (ws / "conf").mkdir(parents=True)
+    env = {"HOME": str(tmp_path)}
+    assert policy.decide(make(str(ws), env)).decision.label == "allow"
+    (ws / "conf").rmdir()
+    os.symlink("/etc", ws / "conf")
+    assert policy.decide(make(str(ws), env)).decision.label == "deny"
