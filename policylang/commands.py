@@ -16,7 +16,7 @@ import os
 import unicodedata
 from typing import Any, Mapping, Sequence
 
-from .frozen import frozen
+from .frozen import frozen, value_methods
 from .resolve import normalise_path
 from .verdict import Risk
 
@@ -208,12 +208,14 @@ class CommandModel:
 _MODEL_CLASSES = (Condition, RiskRule, PathRule, NetworkRule, AliasPrefix, CommandModel)
 
 
+@value_methods
 class Parsed:
     """Arguments parsed against a model: operands and flag values are indices into ``args``.
 
     A plain slotted class (one is built per parse; ``parse`` and the shell analysis fill it in)."""
 
     __slots__ = ("args", "operands", "flags", "flag_values", "chain", "sub_idx", "dashdash", "stopped")
+    __record_fields__ = __slots__  # equality and repr over every field (frozen.value_methods)
 
     def __init__(self, args: Sequence[str], operands: list[int], flags: set[str],
                  flag_values: dict[str, list[tuple[int, int]]], chain: list[CommandModel], sub_idx: list[int],
@@ -227,18 +229,7 @@ class Parsed:
         self.dashdash = dashdash  # number of operands seen before "--"
         self.stopped = stopped  # stop_at_operand: index of the first operand (the rest is not parsed)
 
-    def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()
-
     __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass it was
-
-    def __repr__(self) -> str:
-        return "Parsed(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
     @property
     def model(self) -> CommandModel:

@@ -62,7 +62,7 @@ def _build(cls: type, public: bool, extra: dict[str, Any]) -> Any:
     attrs["__slots__"] = tuple(names) if public else tuple(f"_{n}" for n in names)
     attrs[FIELDS] = tuple(names)
     attrs["__match_args__"] = tuple(names)  # positional patterns in `match`, as a dataclass allows
-    for dunder, impl in (("__eq__", _eq), ("__hash__", _hash), ("__repr__", _repr), ("__reduce__", _reduce)):
+    for dunder, impl in _VALUE_METHODS:
         attrs.setdefault(dunder, impl)
     if not public:
         for name in names:
@@ -119,6 +119,19 @@ def _repr(self: Any) -> str:
 
 def _reduce(self: Any) -> tuple[Any, ...]:
     return (type(self), _values(self))
+
+
+_VALUE_METHODS = (("__eq__", _eq), ("__hash__", _hash), ("__repr__", _repr), ("__reduce__", _reduce))
+
+
+def value_methods(cls: type[T]) -> type[T]:
+    """Give a hand-written class that names its fields in ``__record_fields__`` the value classes'
+    equality, hash, ``repr`` and pickling, each where the class does not define its own (a class
+    that sets ``__hash__ = None`` stays unhashable)."""
+    for dunder, impl in _VALUE_METHODS:
+        if dunder not in cls.__dict__:
+            setattr(cls, dunder, impl)
+    return cls
 
 
 def _refuse_set(self: Any, name: str, value: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from typing import Any, Callable, ClassVar
 
-from .frozen import record
+from .frozen import record, value_methods
 
 
 class Decision(enum.IntEnum):
@@ -115,6 +115,7 @@ class SegmentVerdict:
         }
 
 
+@value_methods
 class Verdict:
     """The answer for one action.  Immutable (its fields are read-only properties).
 
@@ -126,7 +127,7 @@ class Verdict:
 
     __slots__ = ("_decision", "_risk", "_reasons", "_segments", "_warnings", "_argv", "_action", "_kind",
                  "_matched")
-    # the field names, as frozen.record names them (frozen.replace and the methods below use them)
+    # the field names, as frozen.record names them: frozen.replace and value_methods use them
     __record_fields__: ClassVar[tuple[str, ...]] = (
         "decision", "risk", "reasons", "segments", "warnings", "argv", "action", "kind", "matched")
 
@@ -192,23 +193,6 @@ class Verdict:
     @property
     def allowed(self) -> bool:
         return self.decision is ALLOW
-
-    def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__record_fields__)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Verdict):
-            return NotImplemented
-        return self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        return "Verdict(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__record_fields__) + ")"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (Verdict, self._values())
 
     def to_json(self) -> dict[str, Any]:
         return {
