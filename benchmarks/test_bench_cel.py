@@ -14,7 +14,7 @@ from typing import Any, Callable
 import celpy
 import pytest
 
-from policylang.cel import compile_condition, in_subset
+from policylang.lang.cel import compile_condition, in_subset
 
 ACTIVATION: dict[str, Any] = {
     "action": {"kind": "command", "text": "git push --force origin main", "cwd": "/home/u/proj/src"},

@@ -17,11 +17,11 @@ import pytest
 
 import policylang
 from policylang import Command, FileOp, Settings, Source, compile_policy, shell
-from policylang.builtin import builtin_source
-from policylang.compile import build_rules
-from policylang.engine import Policy
-from policylang.parse import parse_policy
-from policylang.validate import validate
+from policylang.config.builtin import builtin_source
+from policylang.lang.compile import build_rules
+from policylang.engine.policy import Policy
+from policylang.lang.parse import parse_policy
+from policylang.lang.validate import validate
 from policies import corpus_rows, generated_policy
 
 HOME, CWD = "/home/user", "/home/user/project"

@@ -24,10 +24,10 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from .actions import Action, Code, Command, Context, Fetch, FileOp, Message, ToolCall, action_from_json
-    from .ast import PolicyFile
-    from .compile import compile_policy
+    from .lang.nodes import PolicyFile
+    from .lang.compile import compile_policy
     from .diagnostics import Diagnostic, PolicyError
-    from .engine import Explanation, Policy
+    from .engine.policy import Explanation, Policy
     from .settings import Settings
     from .source import Source, Span
     from .verdict import Decision, Reason, Risk, SegmentVerdict, Verdict
@@ -42,9 +42,9 @@ __all__ = [
 _LAZY = {
     **dict.fromkeys(("Action", "Code", "Command", "Context", "Fetch", "FileOp", "Message", "ToolCall",
                      "action_from_json"), "actions"),
-    "compile_policy": "compile",
+    "compile_policy": "lang.compile",
     "Diagnostic": "diagnostics", "PolicyError": "diagnostics",
-    "Explanation": "engine", "Policy": "engine",
+    "Explanation": "engine.policy", "Policy": "engine.policy",
     "Settings": "settings",
     "Source": "source", "Span": "source",
     **dict.fromkeys(("Decision", "Reason", "Risk", "SegmentVerdict", "Verdict"), "verdict"),
@@ -71,8 +71,8 @@ def load(config: str | os.PathLike[str] | None = None, *, preset: str | Sequence
     With no arguments (and no POLICYLANG_CONFIG in the environment) this is the built-in default:
     approve mode; read-only low-risk commands allowed, medium risk asked, high risk denied.
     """
-    from .compile import compile_policy
-    from .config import load_config
+    from .lang.compile import compile_policy
+    from .config.loader import load_config
     from .source import Source
 
     loaded = load_config(config, preset=preset, mode=mode)
@@ -86,8 +86,8 @@ def load(config: str | os.PathLike[str] | None = None, *, preset: str | Sequence
 def from_text(text: str, settings: Settings | None = None, *, name: str = "<policy>",
               builtin: bool = True) -> Policy:
     """Compile policy text (user layer), on top of the built-in layer unless ``builtin=False``."""
-    from .builtin import builtin_source
-    from .compile import compile_policy
+    from .config.builtin import builtin_source
+    from .lang.compile import compile_policy
     from .source import Source
 
     sources = [builtin_source()] if builtin else []

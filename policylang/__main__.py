@@ -1,3 +1,3 @@
-from .cli import entry
+from .adapters.cli import entry
 
 entry()

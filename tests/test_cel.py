@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from policylang import Command, Context, Settings, from_text
-from policylang import cel
-from policylang.cel import CELError, compile_condition, in_subset
+from policylang.lang import cel
+from policylang.lang.cel import CELError, compile_condition, in_subset
 
 ACT: dict[str, Any] = {
     "action": {"kind": "command", "text": "touch notes.txt", "cwd": "/home/u/proj/src"},

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from policylang.code import MAX_SOURCE, CodeFindings, analyse_code, code_language
+from policylang.analysis.code.analyser import MAX_SOURCE, CodeFindings, analyse_code, code_language
 from policylang.verdict import Risk
 
 H, M, L, U = Risk.HIGH, Risk.MEDIUM, Risk.LOW, Risk.UNKNOWN
@@ -774,7 +774,7 @@ def test_nested_eval_is_bounded_in_scripts(lang, levels, found):
 
 
 def test_tables_only_use_known_styles():
-    data = tomllib.loads(resources.files("policylang.data").joinpath("code.toml").read_text(encoding="utf-8"))
+    data = tomllib.loads(resources.files("policylang.analysis.code").joinpath("data").joinpath("code.toml").read_text(encoding="utf-8"))
     spawn_styles = {
         "shell",
         "subprocess",

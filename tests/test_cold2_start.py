@@ -16,7 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policylang import cache, cli, commands
+from policylang import cache
+from policylang.adapters import cli
+from policylang.analysis.catalog import catalog as commands
 from policylang.verdict import Risk
 
 # ---- the catalog ---------------------------------------------------------------------------------
@@ -41,7 +43,7 @@ def parsed_catalog() -> tuple[dict[str, commands.CommandModel], tuple[tuple[str,
 def test_the_catalog_text_is_the_packaged_file() -> None:
     from importlib import resources
 
-    packaged = resources.files("policylang.data").joinpath("commands.toml").read_text(encoding="utf-8")
+    packaged = resources.files("policylang.analysis.catalog").joinpath("data").joinpath("commands.toml").read_text(encoding="utf-8")
     assert commands._catalog_text() == packaged
 
 
@@ -121,8 +123,8 @@ def _imported_after(code: str, tmp_path: Path) -> set[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYLANG_")}
     env["POLICYLANG_CACHE_DIR"] = str(tmp_path / "cache")
     probe = (f"{code}\nimport sys\n"
-             "heavy = sorted(m for m in ('tomllib', 'importlib.resources', 'argparse', 'json', 'policylang.parse', "
-             "'policylang.config') if m in sys.modules)\n"
+             "heavy = sorted(m for m in ('tomllib', 'importlib.resources', 'argparse', 'json', 'policylang.lang.parse', "
+             "'policylang.config.loader') if m in sys.modules)\n"
              "import json\nprint(json.dumps(heavy))")
     for _ in range(2):  # the first run fills the caches
         run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120,
@@ -132,7 +134,7 @@ def _imported_after(code: str, tmp_path: Path) -> set[str]:
 
 
 def test_a_warm_look_up_parses_no_toml(tmp_path: Path) -> None:
-    assert _imported_after("from policylang.commands import lookup\nassert lookup('git') is not None",
+    assert _imported_after("from policylang.analysis.catalog.catalog import lookup\nassert lookup('git') is not None",
                            tmp_path) == set()
 
 
@@ -203,7 +205,7 @@ def test_decide_prints_what_the_parser_path_prints(argv: list[str], monkeypatch:
 
 
 def test_a_plain_decide_imports_no_argparse_or_json(tmp_path: Path) -> None:
-    code = ("import io\nfrom policylang.cli import main\n"
+    code = ("import io\nfrom policylang.adapters.cli import main\n"
             "assert main(['decide', 'git status'], stdout=io.StringIO()) == 0")
     assert _imported_after(code, tmp_path) == set()
 
@@ -270,7 +272,7 @@ def test_parsed_compares_and_prints_as_before() -> None:
 def test_the_package_directories_are_where_the_import_system_finds_them() -> None:
     from importlib.util import find_spec
 
-    from policylang import precompiled
+    from policylang.config import precompiled
 
     dirs = precompiled._package_dirs()
     for sub in ("presets", "schemas"):
@@ -283,7 +285,7 @@ def test_the_package_directories_are_where_the_import_system_finds_them() -> Non
 # ---- compiled path patterns ----------------------------------------------------------------------
 
 def test_a_payload_with_patterns_of_the_wrong_type_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from policylang import precompiled
+    from policylang.config import precompiled
     from policylang.settings import Settings
 
     monkeypatch.setenv("POLICYLANG_CACHE_DIR", str(tmp_path / "cache"))
@@ -298,7 +300,7 @@ def test_a_payload_with_patterns_of_the_wrong_type_is_ignored(tmp_path: Path, mo
 @given(st.lists(st.sampled_from(["/", "~", "$WORKSPACE", "**", "$TMPDIR", "!~", "/etc"]), min_size=1, max_size=1),
        st.lists(st.sampled_from(["a", "*", "**", "?", "[ab]", ".env", "x.*"]), max_size=3))
 def test_a_learnt_pattern_is_what_compiling_gives(root: list[str], parts: list[str]) -> None:
-    from policylang import paths
+    from policylang.engine import pathsets as paths
 
     text = "/".join(root + parts)
     try:

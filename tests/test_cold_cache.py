@@ -1,4 +1,4 @@
-"""policylang.precompiled in one process: what an entry records, and entries that must not be used."""
+"""policylang.config.precompiled in one process: what an entry records, and entries that must not be used."""
 from __future__ import annotations
 
 import os
@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from policylang import cache, precompiled
+from policylang import cache
+from policylang.config import precompiled
 from policylang.actions import Command
 from policylang.verdict import Decision
 
@@ -170,7 +171,7 @@ def test_node_classes_are_realised_once_under_threads() -> None:
     """Threads that build nodes of a class not yet realised all get working nodes."""
     import threading
 
-    from policylang import ast
+    from policylang.lang import nodes as ast
     from policylang.source import Span
 
     @ast.node
@@ -200,7 +201,7 @@ def test_node_classes_are_realised_once_under_threads() -> None:
 # dataclass: what a process that starts from the cache sees.
 LAZY_NODES = r"""
 import dataclasses, pickle, sys
-import policylang.ast as a
+import policylang.lang.nodes as a
 from policylang.source import Span
 span = Span("f", 1, 1, 0, 1)
 classes = [c for c in vars(a).values() if isinstance(c, type) and issubclass(c, a.Node) and c is not a.Node]

@@ -18,14 +18,14 @@ import pytest
 # Runs the CLI in this process, then reports on stderr which of the heavy modules were imported.
 DRIVER = """
 import json, sys
-from policylang.cli import main
+from policylang.adapters.cli import main
 rc = main(sys.argv[1:])
-heavy = ("lark", "jsonschema", "tomlkit", "regex", "celpy", "policylang.parse", "policylang.validate",
-         "policylang.config", "policylang.tomlschema", "policylang.presets", "policylang.policyedit")
+heavy = ("lark", "jsonschema", "tomlkit", "regex", "celpy", "policylang.lang.parse", "policylang.lang.validate",
+         "policylang.config.loader", "policylang.config.tomldoc", "policylang.config.presets", "policylang.config.edit")
 sys.stderr.write("\\nIMPORTED " + json.dumps(sorted(m for m in heavy if m in sys.modules)) + "\\n")
 sys.exit(rc)
 """
-PARSER_MODULES = {"lark", "policylang.parse", "policylang.validate", "policylang.config"}
+PARSER_MODULES = {"lark", "policylang.lang.parse", "policylang.lang.validate", "policylang.config.loader"}
 
 COMMANDS = [
     "git status", "ls -la", "cat README.md", "grep -r TODO src", "git log --oneline -5", "pwd",
@@ -112,9 +112,9 @@ def test_a_cached_decide_loads_none_of_the_compile_time_modules(cache: Path, wor
                           capture_output=True, text=True, env=env, cwd=work, timeout=120)
     assert proc.returncode == 0, proc.stderr
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
-    assert "policylang.engine" in imported  # the check reads the real import log
-    for module in ("lark", "jsonschema", "tomlkit", "regex", "celpy", "policylang.parse", "policylang.validate",
-                   "policylang.config", "policylang.tomlschema", "policylang.policyedit", "policylang.lint"):
+    assert "policylang.engine.policy" in imported  # the check reads the real import log
+    for module in ("lark", "jsonschema", "tomlkit", "regex", "celpy", "policylang.lang.parse", "policylang.lang.validate",
+                   "policylang.config.loader", "policylang.config.tomldoc", "policylang.config.edit", "policylang.config.lint"):
         assert module not in imported
 
 
@@ -234,7 +234,7 @@ def test_the_console_entry_point_uses_the_cache(cache: Path, work: Path) -> None
 
 def test_import_policylang_is_lazy(work: Path) -> None:
     code = ("import sys, policylang; print(sorted(m for m in sys.modules if m.startswith('policylang')));"
-            "policylang.Command; print('policylang.actions' in sys.modules, 'policylang.engine' in sys.modules)")
+            "policylang.Command; print('policylang.actions' in sys.modules, 'policylang.engine.policy' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=work, timeout=60)
     assert proc.stdout.splitlines() == ["['policylang', 'policylang._version']", "True False"]
 

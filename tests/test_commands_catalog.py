@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policylang import commands
-from policylang.commands import CatalogError, canonical_flags, load_catalog, lookup, normalise_program, parse_args
-from policylang.shell import analyse_command
+from policylang.analysis.catalog import catalog as commands
+from policylang.analysis.catalog.catalog import CatalogError, canonical_flags, load_catalog, lookup, normalise_program, parse_args
+from policylang.analysis.shell.analyser import analyse_command
 from policylang.verdict import Risk
 
-CATALOG_TEXT = resources.files("policylang.data").joinpath("commands.toml").read_text(encoding="utf-8")
+CATALOG_TEXT = resources.files("policylang.analysis.catalog").joinpath("data").joinpath("commands.toml").read_text(encoding="utf-8")
 
 
 def test_catalog_has_at_least_80_command_tables() -> None:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from policylang import ast
-from policylang.builtin import builtin_source
-from policylang.config import (SETTING_KEYS, LoadedConfig, default_values, load_config, load_config_report,
+from policylang.lang import nodes as ast
+from policylang.config.builtin import builtin_source
+from policylang.config.loader import (SETTING_KEYS, LoadedConfig, default_values, load_config, load_config_report,
                                normalise_setting_path)
 from policylang.diagnostics import PolicyError
 from policylang.settings import DEFAULT_RESTRICTED, Settings
@@ -315,7 +315,7 @@ def test_preset_errors(tmp_path: Path, text: str, expected: list[str]) -> None:
 
 
 def test_preset_rules_are_a_preset_layer_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from policylang import presets as presets_module
+    from policylang.config import presets as presets_module
 
     real = presets_module.load_preset("strict")
     with_rules = presets_module.Preset(
@@ -556,7 +556,7 @@ def test_load_config_only_ever_raises_policy_error(text: str) -> None:
 # ---- with the engine: allow/deny patterns are matched per shell segment -------------------------
 
 def test_allow_pattern_is_per_segment(tmp_path: Path) -> None:
-    from policylang.compile import compile_policy
+    from policylang.lang.compile import compile_policy
     from policylang.actions import Command
     from policylang.verdict import Decision
 

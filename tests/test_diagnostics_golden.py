@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from policylang.diagnostics import render_all
-from policylang.parse import parse_policy
+from policylang.lang.parse import parse_policy
 from policylang.source import Source
-from policylang.validate import validate
+from policylang.lang.validate import validate
 
 GOLDEN = Path(__file__).parent / "golden" / "diagnostics"
 CASES = sorted(p.stem for p in GOLDEN.glob("*.policy") if not p.name.endswith(".lower.policy"))

@@ -2,7 +2,7 @@
 import pytest
 
 from policylang import Command, Context, Decision, Fetch, FileOp, Message, Settings, ToolCall, from_text
-from policylang.engine import Policy
+from policylang.engine.policy import Policy
 
 HOME = "/home/u"
 CWD = "/home/u/proj"
@@ -126,7 +126,7 @@ def test_deny_beats_allow_whatever_the_order():
 
 
 def test_fail_closed_on_internal_error(policy, monkeypatch):
-    import policylang.engine as engine
+    import policylang.engine.policy as engine
 
     def boom(*a, **k):
         raise RuntimeError("analysis exploded")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from policylang.cli_config import check_config
-from policylang.lint import lint_config
+from policylang.adapters.cli_config import check_config
+from policylang.config.lint import lint_config
 
 HARDENED = ('[security]\npreset = ["approve", "strict"]\nsafe_paths = ["/tmp", "$TMPDIR"]\n'
             "[security.server]\nenabled = true\n")

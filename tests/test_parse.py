@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from lark import Lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
-import policylang.parse as P
-from policylang.ast import ExecTarget, PolicyFile, Rule
-from policylang.parse import parse_policy
+import policylang.lang.parse as P
+from policylang.lang.nodes import ExecTarget, PolicyFile, Rule
+from policylang.lang.parse import parse_policy
 from policylang.source import Source, Span
 
 

@@ -2,7 +2,7 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from policylang.paths import GlobError, PathSet, Roots, compile_pattern, glob_to_regex
+from policylang.engine.pathsets import GlobError, PathSet, Roots, compile_pattern, glob_to_regex
 
 ROOTS = Roots(home="/home/u", workspace="/home/u/p", cwd="/home/u/p/src", tmpdir="/tmp")
 SECRETS = PathSet(["~/.ssh/**", "~/.aws/credentials", "**/.env", "**/.env.*", "!**/.env.example", "/etc/**"])

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from policylang.cli_config import cmd_policy
+from policylang.adapters.cli_config import cmd_policy
 from policylang.diagnostics import PolicyError
-from policylang.policyedit import edit_preset_text, switch_preset
+from policylang.config.edit import edit_preset_text, switch_preset
 
 COMMENTED = """\
 # Agent security settings -- reviewed 2024-05-01 by the platform team.

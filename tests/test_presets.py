@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from policylang import presets as presets_module
+from policylang.config import presets as presets_module
 from policylang.actions import Command, FileOp
-from policylang.cli_config import check_config, cmd_presets
-from policylang.config import check_preset_examples, preset_inputs
+from policylang.adapters.cli_config import check_config, cmd_presets
+from policylang.config.loader import check_preset_examples, preset_inputs
 from policylang.diagnostics import PolicyError
-from policylang.presets import PresetInfo, expand, list_presets, load_preset, parse_preset
+from policylang.config.presets import PresetInfo, expand, list_presets, load_preset, parse_preset
 from policylang.verdict import Decision
 
 NAMES = ["explain_only", "approve", "execute", "relaxed", "strict"]

@@ -12,10 +12,10 @@ import tomlkit
 from hypothesis import given, settings, strategies as st
 from jsonschema import Draft202012Validator
 
-from policylang.config import SETTING_KEYS, SOURCE_KEYS, load_config_report
-from policylang.lint import lint_config
-from policylang.presets import parse_preset
-from policylang.tomlschema import describe_value, dotted, load_schema, parse_toml, schema_diagnostics
+from policylang.config.loader import SETTING_KEYS, SOURCE_KEYS, load_config_report
+from policylang.config.lint import lint_config
+from policylang.config.presets import parse_preset
+from policylang.config.tomldoc import describe_value, dotted, load_schema, parse_toml, schema_diagnostics
 
 GOLDEN = Path(__file__).parent / "golden" / "config"
 

@@ -2,7 +2,7 @@
 import pytest
 
 from policylang import from_text
-from policylang.shadow import shadowed_rules
+from policylang.lang.shadow import shadowed_rules
 
 
 @pytest.mark.parametrize("text, shadowed", [

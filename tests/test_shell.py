@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from policylang import code as code_module
+from policylang.analysis.code import analyser as code_module
 from policylang.effects import Analysis, Effect
-from policylang.shell import MAX_INPUT, analyse_argv, analyse_command
+from policylang.analysis.shell.analyser import MAX_INPUT, analyse_argv, analyse_command
 from policylang.verdict import Risk
 
 CWD = "/home/user/project"

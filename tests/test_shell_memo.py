@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policylang import shell
+from policylang.analysis.shell import analyser as shell
 from policylang.effects import Analysis
 
 CWD = "/home/user/project"

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policylang import shell
-from policylang.tokenize import METACHARACTERS, RESERVED_WORDS, is_plain, split_plain
+from policylang.analysis.shell import analyser as shell
+from policylang.analysis.shell.fastpath import METACHARACTERS, RESERVED_WORDS, is_plain, split_plain
 
 CWD = "/home/user/project"
 HOME = "/home/user"

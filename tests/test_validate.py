@@ -5,11 +5,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policylang import ast
+from policylang.lang import nodes as ast
 from policylang.diagnostics import Diagnostic
-from policylang.parse import parse_policy
+from policylang.lang.parse import parse_policy
 from policylang.source import Source, Span
-from policylang.validate import (cel_error, check_host_glob, check_path_glob, regex_error, target_kind,
+from policylang.lang.validate import (cel_error, check_host_glob, check_path_glob, regex_error, target_kind,
                                  validate)
 
 CLEAN = """
@@ -242,7 +242,7 @@ def test_host_globs(value: str, ok: bool) -> None:
 @given(st.lists(st.sampled_from(list("/~$!*[]?^.ab-_{}") + ["$HOME", "$WORKSPACE", "**/", "$TMPDIR"]),
                 max_size=12).map("".join))
 def test_a_glob_validate_accepts_is_one_the_path_compiler_accepts(value: str) -> None:
-    from policylang.paths import compile_pattern
+    from policylang.engine.pathsets import compile_pattern
 
     if check_path_glob(value) is None:
         compile_pattern(value)

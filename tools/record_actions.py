@@ -45,8 +45,8 @@ def _write(obj):
 
 
 def pytest_configure(config):
-    import policylang.engine as E
-    import policylang.shell as S
+    import policylang.engine.policy as E
+    import policylang.analysis.shell.analyser as S
     orig = E.Policy.decide
 
     def decide(self, action, context=None):

@@ -12,7 +12,7 @@ import os
 from dataclasses import replace
 from typing import Any, Sequence, TextIO
 
-from .diagnostics import Diagnostic, PolicyError
+from ..diagnostics import Diagnostic, PolicyError
 
 # The config machinery (TOML schemas, presets, tomlkit) is imported by the handlers that use it,
 # not here: ``register`` runs for every command line, ``policylang decide`` included.
@@ -46,7 +46,7 @@ def register(subparsers: Any) -> None:
 def cmd_presets(args: argparse.Namespace, *, stdin: TextIO | None = None, stdout: TextIO,
                 stderr: TextIO | None = None) -> int:
     """``policylang presets``: every preset with its kind, version and description."""
-    from .presets import list_presets
+    from ..config.presets import list_presets
 
     infos = list_presets()
     if args.format == "json":
@@ -84,8 +84,8 @@ def _presets_arg(values: Sequence[str] | None) -> list[str] | None:
 
 
 def _show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .config import SETTING_KEYS, load_config, show_value
-    from .source import Source
+    from ..config.loader import SETTING_KEYS, load_config, show_value
+    from ..source import Source
 
     try:
         loaded = load_config(args.config, preset=_presets_arg(args.preset), mode=args.mode)
@@ -143,8 +143,8 @@ def _toml_value(value: Any) -> str:
 def _switch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import tomllib
 
-    from .policyedit import edit_preset_text, write_atomic
-    from .presets import load_preset
+    from ..config.edit import edit_preset_text, write_atomic
+    from ..config.presets import load_preset
 
     path = args.config or os.environ.get(ENV_CONFIG) or "config.toml"
     try:
@@ -187,7 +187,7 @@ def _overridden(text: str, name: str) -> list[str]:
     """Keys written in [security] that override a setting the preset sets."""
     import tomllib
 
-    from .presets import load_preset
+    from ..config.presets import load_preset
 
     security = tomllib.loads(text).get("security", {})
     preset = load_preset(name)
@@ -241,7 +241,7 @@ def check_config(path: str, strict: bool, out: TextIO, fmt: str) -> int:
 def config_diagnostics(path: str, strict: bool = False) -> tuple[str, list[Diagnostic]]:
     """("preset" or "config", every diagnostic) for a TOML file: a preset's schema and examples, or a
     config's schema, sources and hardening lint.  ``strict`` turns warnings into errors."""
-    from .lint import lint_config
+    from ..config.lint import lint_config
 
     kind = _toml_kind(path)
     if kind == "preset":
@@ -268,8 +268,8 @@ def _toml_kind(path: str) -> str:
 
 
 def _check_preset_file(path: str) -> list[Diagnostic]:
-    from .config import check_preset_examples
-    from .presets import parse_preset
+    from ..config.loader import check_preset_examples
+    from ..config.presets import parse_preset
 
     with open(path, encoding="utf-8", errors="replace") as fh:
         text = fh.read()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .effects import Effect
+from ..effects import Effect
 from .matcher import CompiledRule, MatchContext
 
 

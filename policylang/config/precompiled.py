@@ -29,15 +29,15 @@ import sys
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Sequence
 
-from . import cache
+from .. import cache
 
 if TYPE_CHECKING:
-    from .ast import PolicyFile
-    from .diagnostics import Diagnostic
-    from .engine import Policy
-    from .paths import PathPattern
-    from .settings import Settings
-    from .source import Source
+    from ..lang.nodes import PolicyFile
+    from ..diagnostics import Diagnostic
+    from ..engine.policy import Policy
+    from ..engine.pathsets import PathPattern
+    from ..settings import Settings
+    from ..source import Source
 
 NAME = "policy"
 FORMAT = 2  # bump when the layout of an entry changes
@@ -103,19 +103,23 @@ def _unchanged(dep: Dependency) -> bool:
 # ---- the key ------------------------------------------------------------------------------------
 
 def _package_dirs() -> list[str]:
-    """The package's directories: its modules, data, presets and schemas (presets/ and schemas/ are
-    mapped into the package from elsewhere in a source checkout, so they are looked up)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    dirs = [here, os.path.join(here, "data")]
+    """The package's directories: every subpackage with its data, and presets and schemas (presets/
+    and schemas/ are mapped into the package from elsewhere in a source checkout, so they are looked
+    up)."""
+    root_package = __package__.partition(".")[0]
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    dirs = []
+    for path, subdirs, _ in os.walk(here):
+        subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
+        dirs.append(path)
     for sub in ("presets", "schemas"):
         inside = os.path.join(here, sub)
-        if os.path.isfile(os.path.join(inside, "__init__.py")):  # an installed package: no look-up needed
-            dirs.append(inside)
+        if os.path.isfile(os.path.join(inside, "__init__.py")):  # an installed package: already walked
             continue
         from importlib.util import find_spec
 
         try:
-            spec = find_spec(f"{__package__}.{sub}")
+            spec = find_spec(f"{root_package}.{sub}")
         except (ImportError, ValueError):
             spec = None
         if spec is not None and spec.submodule_search_locations:
@@ -167,9 +171,9 @@ def load_policy(config: str | os.PathLike[str] | None = None, *, preset: str | S
     key = cache_key(config, preset, mode, policy_files, cwd=os.getcwd(), env=dict(os.environ))
     hit = _checked_entry(cache.load(NAME, key), key)
     if hit is not None:
-        from .compile import link_policy
+        from ..lang.compile import link_policy
 
-        from .paths import learn
+        from ..engine.pathsets import learn
 
         settings, files, texts, diagnostics, patterns = hit
         _touch(key)
@@ -181,7 +185,7 @@ def load_policy(config: str | os.PathLike[str] | None = None, *, preset: str | S
         policy, checked = _compile(config, preset, mode, policy_files)
     finally:
         _RECORDER.reset(token)
-    from .paths import known_patterns
+    from ..engine.pathsets import known_patterns
 
     payload = cache.dumps((tuple(recorded), *checked, known_patterns()), protocol=cache.PROTOCOL)
     cache.store(NAME, key, (MAGIC, FORMAT, key, _sha(payload), payload))
@@ -192,9 +196,9 @@ def load_policy(config: str | os.PathLike[str] | None = None, *, preset: str | S
 def _compile(config: str | os.PathLike[str] | None, preset: str | Sequence[str] | None, mode: str | None,
              policy_files: Sequence[str | os.PathLike[str]]
              ) -> tuple[Policy, tuple[Settings, tuple[PolicyFile, ...], dict[str, Source], tuple[Diagnostic, ...]]]:
-    from .compile import check_sources, link_policy
-    from .config import load_config
-    from .source import Source
+    from ..lang.compile import check_sources, link_policy
+    from .loader import load_config
+    from ..source import Source
 
     loaded = load_config(config, preset=preset, mode=mode)
     sources: list[Source | PolicyFile] = list(loaded.sources)
@@ -233,11 +237,11 @@ def _checked_entry(entry: Any, key: str
         deps, settings, files, texts, diagnostics, patterns = cache.loads(entry[4])
     except Exception:
         return None
-    from .ast import PolicyFile
-    from .diagnostics import Diagnostic
-    from .paths import PathPattern
-    from .settings import Settings
-    from .source import Source
+    from ..lang.nodes import PolicyFile
+    from ..diagnostics import Diagnostic
+    from ..engine.pathsets import PathPattern
+    from ..settings import Settings
+    from ..source import Source
 
     if not (isinstance(deps, tuple) and isinstance(settings, Settings)
             and isinstance(files, tuple) and all(isinstance(f, PolicyFile) for f in files)

@@ -17,9 +17,9 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any, Callable, TextIO
 
-from .actions import ActionError, action_from_json
-from .frozen import replace
-from .verdict import Decision
+from ..actions import ActionError, action_from_json
+from ..frozen import replace
+from ..verdict import Decision
 
 
 @dataclass(frozen=True)

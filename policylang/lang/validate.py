@@ -15,11 +15,11 @@ from typing import Iterable, Mapping, Sequence
 
 import re2  # type: ignore[import-untyped]
 
-from .ast import (Alternatives, AnyArgs, ArgItem, Cel, CodeTarget, Disable, Example, Except, ExecTarget, Let,
+from .nodes import (Alternatives, AnyArgs, ArgItem, Cel, CodeTarget, Disable, Example, Except, ExecTarget, Let,
                   ListRef, MessageTarget, NetworkTarget, OpaqueTarget, PathIn, PathSet, PathTarget, PipeTarget,
                   PolicyFile, Regex, Rule, StringItem, Target, ToolTarget)
-from .diagnostics import Diagnostic
-from .source import Source, Span
+from ..diagnostics import Diagnostic
+from ..source import Source, Span
 
 __all__ = ["validate", "check_path_glob", "check_host_glob", "regex_error", "cel_error", "target_kind"]
 

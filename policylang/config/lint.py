@@ -13,10 +13,10 @@ import os
 from dataclasses import replace
 from typing import Any, Sequence
 
-from .config import ConfigReport, load_config_report, normalise_setting_path, within
-from .diagnostics import Diagnostic
-from .settings import DEFAULT_RESTRICTED
-from .tomlschema import PathKey, TomlDocument
+from .loader import ConfigReport, load_config_report, normalise_setting_path, within
+from ..diagnostics import Diagnostic
+from ..settings import DEFAULT_RESTRICTED
+from .tomldoc import PathKey, TomlDocument
 
 # Directories whose contents belong to the system: never a place to allow mutation.
 SYSTEM_DIRS = (

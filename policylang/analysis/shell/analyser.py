@@ -22,15 +22,15 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
-from .commands import CommandModel, Parsed, lookup, normalise_program, normalise_word, parse, risk_of
-from .effects import Analysis, Effect, Segment
-from .frozen import replace
-from .resolve import (
+from ..catalog.catalog import CommandModel, Parsed, lookup, normalise_program, normalise_word, parse, risk_of
+from ...effects import Analysis, Effect, Segment
+from ...frozen import replace
+from ...resolve import (
     UNICODE_SPACES, Lit, Part, Tilde, Unknown, Var, decode_ansi_c, expand, join_path, lex_word,
     normalise_path,
 )
-from .tokenize import is_plain, split_plain
-from .verdict import Risk, combine_risk
+from .fastpath import is_plain, split_plain
+from ...verdict import Risk, combine_risk
 
 if TYPE_CHECKING:
     import tree_sitter
@@ -1330,7 +1330,7 @@ class _Analyser:
     def code(self, seg: _Seg, language: str, source: str, cwds: Cwds, depth: int, via: str) -> None:
         """Send inline source to the code analyser; emit its effects and analyse what it runs."""
         try:
-            from .code import analyse_code
+            from ..code.analyser import analyse_code
         except ImportError:
             seg.add(Effect("code", program=language, text=source, opaque=True,
                            why="the code analyser is not available", segment=seg.index))

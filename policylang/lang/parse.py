@@ -31,12 +31,12 @@ from typing import Any, Iterable, Iterator, Sequence
 from lark import __version__ as lark_version
 from lark import Lark, Transformer
 
-from .ast import (Alternatives, AnyArgs, AnyOne, ArgItem, Cel, CodeTarget, Example, Except, ExecTarget,
+from .nodes import (Alternatives, AnyArgs, AnyOne, ArgItem, Cel, CodeTarget, Example, Except, ExecTarget,
                   Let, ListLiteral, ListRef, MessageTarget, NetworkTarget, OpaqueTarget, PathIn, PathSet,
                   PathTarget, PipeTarget, PolicyFile, Regex, Rule, Statement, StringItem, Target,
                   ToolTarget, Word, Disable)
-from .diagnostics import Diagnostic
-from .source import Source, Span
+from ..diagnostics import Diagnostic
+from ..source import Source, Span
 
 __all__ = ["parse_policy", "MAX_SOURCE_CHARS", "MAX_DIAGNOSTICS"]
 
@@ -618,7 +618,7 @@ class _Machine:
     """
 
     def __init__(self) -> None:
-        from .cache import key_of, path_for
+        from ..cache import key_of, path_for
 
         text = _grammar_text()
         # Lark stores its tables at this path (a private directory, see cache.py) and checks the
@@ -770,7 +770,7 @@ _machine: _Machine | None = None
 
 
 def _grammar_text() -> str:
-    return resources.files("policylang").joinpath("grammar.lark").read_text(encoding="utf-8")
+    return resources.files(__package__).joinpath("grammar.lark").read_text(encoding="utf-8")
 
 
 def _get_machine() -> _Machine:

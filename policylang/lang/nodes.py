@@ -16,7 +16,7 @@ import dataclasses
 import threading
 from typing import Any, TypeVar, Union, dataclass_transform
 
-from .source import Span
+from ..source import Span
 
 _N = TypeVar("_N", bound=type)
 _LOCK = threading.Lock()

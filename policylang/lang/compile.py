@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from . import ast
-from .diagnostics import Diagnostic, PolicyError
-from .matcher import (ArgvPattern, CodeTarget, CompiledRule, ExecTarget, MatchContext, MessageTarget,
+from . import nodes as ast
+from ..diagnostics import Diagnostic, PolicyError
+from ..engine.matcher import (ArgvPattern, CodeTarget, CompiledRule, ExecTarget, MatchContext, MessageTarget,
                       NetworkTarget, OpaqueTarget, PathTarget, PipeTarget, Target, Token, ToolTarget,
                       word_glob)
-from .paths import PathSet
-from .regex import Regex
-from .settings import Settings
-from .source import Source, Span
-from .verdict import Decision, Risk
+from ..engine.pathsets import PathSet
+from ..regex import Regex
+from ..settings import Settings
+from ..source import Source, Span
+from ..verdict import Decision, Risk
 
 if TYPE_CHECKING:
-    from .engine import Policy
+    from ..engine.policy import Policy
 
 LAYERS = ("builtin", "preset", "user", "project", "admin")
 
@@ -76,7 +76,7 @@ def link_policy(files: Sequence[ast.PolicyFile], texts: dict[str, Source], diagn
     found.extend(layer_diags)
     if any(d.is_error for d in found):
         raise PolicyError(found)
-    from .engine import Policy
+    from ..engine.policy import Policy
 
     return Policy(settings or Settings(), rules, examples, tuple(found), texts)
 
@@ -230,7 +230,7 @@ def _is_flag(word: str) -> bool:
 
 
 def compile_argv(t: ast.ExecTarget, lists: dict[str, ast.ListLiteral]) -> ArgvPattern:
-    from .commands import canonical_flags
+    from ..analysis.catalog.catalog import canonical_flags
 
     text = Regex(t.text.pattern) if t.text else None
     if not t.argv:
@@ -282,8 +282,8 @@ def compile_argv(t: ast.ExecTarget, lists: dict[str, ast.ListLiteral]) -> ArgvPa
 
 def _program_names(word: str) -> str:
     """A program as a rule names it: normalised, and by family (``python3`` is ``python``)."""
-    from .commands import normalise_program
-    from .matcher import program_family
+    from ..analysis.catalog.catalog import normalise_program
+    from ..engine.matcher import program_family
 
     return program_family(normalise_program(word))
 

@@ -51,7 +51,7 @@ from importlib import resources
 from typing import Any, Callable, Mapping, Union
 from urllib.parse import urlsplit
 
-from .verdict import Risk, combine_risk
+from ...verdict import Risk, combine_risk
 
 __all__ = ["CodeFindings", "analyse_code", "code_language", "MAX_SOURCE"]
 
@@ -169,7 +169,7 @@ class _Config:
 
 @lru_cache(maxsize=1)
 def _config() -> _Config:
-    text = resources.files("policylang.data").joinpath("code.toml").read_text(encoding="utf-8")
+    text = resources.files(__package__).joinpath("data").joinpath("code.toml").read_text(encoding="utf-8")
     data = tomllib.loads(text)
     risk = {k: Risk.parse(v) for k, v in data["risk"].items()}
     langs: dict[str, _Tables] = {}

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-from .effects import Effect, Segment
-from .paths import PathIndex, PathSet, Roots
-from .regex import Regex, RegexSet
-from .resolve import resolve_path
-from .verdict import Decision, Risk
+from ..effects import Effect, Segment
+from .pathsets import PathIndex, PathSet, Roots
+from ..regex import Regex, RegexSet
+from ..resolve import resolve_path
+from ..verdict import Decision, Risk
 
 RECURSIVE_FLAGS = frozenset({"-r", "-R", "--recursive"})
 
@@ -136,7 +136,7 @@ def program_family(program: str) -> str:
     """The catalog's name for a program's family: python3.11 -> python, mkfs.ext4 -> mkfs, pip3 -> pip."""
     family = _FAMILY.get(program)
     if family is None:
-        from .commands import lookup
+        from ..analysis.catalog.catalog import lookup
 
         model = lookup(program)
         family = model.name if model is not None else program

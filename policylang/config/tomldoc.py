@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from .diagnostics import Diagnostic
+from ..diagnostics import Diagnostic
 from .precompiled import note_file
-from .source import Span
+from ..source import Span
 
 MAX_TOML_BYTES = 2 * 1024 * 1024
 _MAX_DEPTH = 64

@@ -14,8 +14,8 @@ from __future__ import annotations
 import bisect
 from typing import Iterable, Sequence
 
-from .frozen import record
-from .regex import RegexSet
+from ..frozen import record
+from ..regex import RegexSet
 
 ROOTS = ("abs", "home", "workspace", "tmpdir", "cwd", "any")
 _VARS = {

@@ -13,18 +13,18 @@ import os
 import threading
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
-from . import ast
-from .actions import Action, Code, Command, Context, Fetch, FileOp, Message, ToolCall
-from .diagnostics import Diagnostic
-from .effects import Analysis, Effect, Segment
-from .frozen import record, replace
+from ..lang import nodes as ast
+from ..actions import Action, Code, Command, Context, Fetch, FileOp, Message, ToolCall
+from ..diagnostics import Diagnostic
+from ..effects import Analysis, Effect, Segment
+from ..frozen import record, replace
 from .matcher import CompiledRule, MatchContext, RuleIndex, effect_path, json_text
-from .paths import GlobError, PathSet, Roots, split_root, tree
-from .resolve import normalise_path
-from .settings import Settings
-from .shell import analyse_argv, analyse_command
-from .source import Source
-from .verdict import (
+from .pathsets import GlobError, PathSet, Roots, split_root, tree
+from ..resolve import normalise_path
+from ..settings import Settings
+from ..analysis.shell.analyser import analyse_argv, analyse_command
+from ..source import Source
+from ..verdict import (
     ALLOW,
     ASK,
     CRITICAL,
@@ -521,7 +521,7 @@ def _fetch_analysis(act: Fetch, *, cwd: str, env: Mapping[str, str], home: str) 
 
 
 def _code_analysis(act: Code, *, cwd: str, env: Mapping[str, str], home: str) -> Analysis:
-    from .code import analyse_code
+    from ..analysis.code.analyser import analyse_code
 
     found = analyse_code(act.language, act.source)
     lang = act.language.casefold()

@@ -31,7 +31,7 @@ from celpy import celtypes
 from celpy.adapter import json_to_cel
 from celpy.evaluation import CELEvalError, base_functions, celstr, operator_in
 
-from .regex import Regex, RegexError
+from ..regex import Regex, RegexError
 
 if TYPE_CHECKING:
     _Tree = lark.Tree[Any]

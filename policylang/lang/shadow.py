@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .diagnostics import Diagnostic
-from .matcher import ArgvPattern, CompiledRule, ExecTarget, PathTarget
-from .source import Span
+from ..diagnostics import Diagnostic
+from ..engine.matcher import ArgvPattern, CompiledRule, ExecTarget, PathTarget
+from ..source import Span
 
 
 def shadowed_rules(policy: Any) -> list[Diagnostic]:

@@ -12,10 +12,10 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TextIO
 
-from .actions import ActionError, Command, Context, action_from_json
-from .diagnostics import Diagnostic, PolicyError
-from .frozen import replace
-from .verdict import Decision, Reason, Risk, Verdict
+from ..actions import ActionError, Command, Context, action_from_json
+from ..diagnostics import Diagnostic, PolicyError
+from ..frozen import replace
+from ..verdict import Decision, Reason, Risk, Verdict
 
 if TYPE_CHECKING:
     import argparse
@@ -173,7 +173,7 @@ def load_policy_for(args: argparse.Namespace) -> Any:
 
     Through the compiled-policy cache (policylang.precompiled): when nothing it was built from has
     changed, no policy text or TOML is parsed."""
-    from .precompiled import load_policy
+    from ..config.precompiled import load_policy
 
     config = getattr(args, "config", None)
     if config is not None and not os.path.isfile(config):
@@ -369,9 +369,9 @@ def cmd_check(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr
     import json
 
     from .cli_config import config_diagnostics
-    from .compile import compile_policy
-    from .config import load_config
-    from .source import Source
+    from ..lang.compile import compile_policy
+    from ..config.loader import load_config
+    from ..source import Source
 
     diagnostics: list[Diagnostic] = []
     checked: list[str] = []
@@ -423,7 +423,7 @@ def _unique(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
 
 
 def policy_lints(policy: Any) -> list[Diagnostic]:
-    from .shadow import shadowed_rules
+    from ..lang.shadow import shadowed_rules
 
     return shadowed_rules(policy)
 
@@ -431,6 +431,6 @@ def policy_lints(policy: Any) -> list[Diagnostic]:
 # ---- test -----------------------------------------------------------------------------------
 
 def cmd_test(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
-    from .testing import run_tests
+    from ..engine.testing import run_tests
 
     return run_tests(args, load_policy_for, stdout)

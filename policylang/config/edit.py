@@ -18,9 +18,9 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import Array, String, Table
 
-from .diagnostics import Diagnostic, PolicyError
+from ..diagnostics import Diagnostic, PolicyError
 from .presets import load_preset, preset_names
-from .tomlschema import parse_toml
+from .tomldoc import parse_toml
 
 _LONE_LF = re.compile(r"(?<!\r)\n")
 

@@ -21,16 +21,16 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, Sequence
 
-from . import ast
-from .diagnostics import Diagnostic, PolicyError
-from .frozen import replace
+from ..lang import nodes as ast
+from ..diagnostics import Diagnostic, PolicyError
+from ..frozen import replace
 from .precompiled import note_file, note_glob
 from .presets import (KINDS, Preset, embedded_source, expand, flatten_settings, load_preset, preset_names,
                       unknown_preset_message)
-from .settings import MODES, POSTURES, Settings
-from .source import Source, Span
-from .tomlschema import PathKey, TomlDocument, dotted, near_miss, read_toml, schema_diagnostics
-from .verdict import Risk
+from ..settings import MODES, POSTURES, Settings
+from ..source import Source, Span
+from .tomldoc import PathKey, TomlDocument, dotted, near_miss, read_toml, schema_diagnostics
+from ..verdict import Risk
 
 ENV_CONFIG = "POLICYLANG_CONFIG"
 ENV_ADMIN_CONFIG = "POLICYLANG_ADMIN_CONFIG"
@@ -699,7 +699,7 @@ def _show(key: str, value: Any) -> str:
 
 def regex_problem(pattern: str) -> tuple[str, str | None] | None:
     """RE2's message for a pattern it rejects, with a hint for the usual cause; None when it compiles."""
-    from .regex import check
+    from ..regex import check
 
     message = check(pattern)
     if message is None:
@@ -757,7 +757,7 @@ def check_preset_examples(preset: Preset) -> list[Diagnostic]:
     """Decide every ``[[examples]]`` entry of ``preset`` (cwd ``EXAMPLE_CWD``, env ``EXAMPLE_ENV``
     unless the example gives them); an error diagnostic for each that differs, or for a preset
     whose rules do not compile."""
-    from .compile import compile_policy
+    from ..lang.compile import compile_policy
 
     sources, settings = preset_inputs(preset)
     try:

@@ -16,9 +16,9 @@ import os
 import unicodedata
 from typing import Any, Mapping, Sequence
 
-from .frozen import frozen, value_methods
-from .resolve import normalise_path
-from .verdict import Risk
+from ...frozen import frozen, value_methods
+from ...resolve import normalise_path
+from ...verdict import Risk
 
 __all__ = [
     "AliasPrefix",
@@ -463,7 +463,7 @@ def _catalog_text() -> str:
     except OSError:
         from importlib import resources
 
-        return resources.files(f"{__package__}.data").joinpath(_DATA_FILE).read_text(encoding="utf-8")
+        return resources.files(__package__).joinpath("data").joinpath(_DATA_FILE).read_text(encoding="utf-8")
 
 
 class _Catalog:
@@ -486,7 +486,7 @@ class _Catalog:
     def model(self, i: int) -> CommandModel:
         m = self.models[i]
         if m is None:
-            from .cache import loads
+            from ...cache import loads
 
             try:
                 m = loads(self.blobs[i] or b"")
@@ -535,7 +535,7 @@ def _catalog_key(text: str) -> str:
     """The cache key of the catalog built from ``text``.  The models are pickled by position, so
     their field layout is part of it: a field added in a checkout without a version bump cannot
     decode an old entry with its fields shifted."""
-    from . import cache
+    from ... import cache
 
     layout = repr([(c.__name__, getattr(c, "__record_fields__")) for c in _MODEL_CLASSES])
     return cache.key_of(_CACHE_FORMAT, text, layout)
@@ -543,7 +543,7 @@ def _catalog_key(text: str) -> str:
 
 def _load_default() -> _Catalog:
     """The packaged catalog, from the cache when commands.toml is unchanged; else parsed and cached."""
-    from . import cache
+    from ... import cache
 
     text = _catalog_text()
     key = _catalog_key(text)
