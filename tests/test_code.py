@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from policylang.analysis.code.analyser import MAX_SOURCE, CodeFindings, analyse_code, code_language
+from policylang.analysis.code import MAX_SOURCE, CodeFindings, analyse_code, code_language
 from policylang.verdict import Risk
 
 H, M, L, U = Risk.HIGH, Risk.MEDIUM, Risk.LOW, Risk.UNKNOWN

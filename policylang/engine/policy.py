@@ -521,7 +521,7 @@ def _fetch_analysis(act: Fetch, *, cwd: str, env: Mapping[str, str], home: str) 
 
 
 def _code_analysis(act: Code, *, cwd: str, env: Mapping[str, str], home: str) -> Analysis:
-    from ..analysis.code.analyser import analyse_code
+    from ..analysis.code import analyse_code
 
     found = analyse_code(act.language, act.source)
     lang = act.language.casefold()

@@ -1330,14 +1330,14 @@ class _Analyser:
     def code(self, seg: _Seg, language: str, source: str, cwds: Cwds, depth: int, via: str) -> None:
         """Send inline source to the code analyser; emit its effects and analyse what it runs."""
         try:
-            from ..code.analyser import analyse_code
+            from .. import code as code_analysis
         except ImportError:
             seg.add(Effect("code", program=language, text=source, opaque=True,
                            why="the code analyser is not available", segment=seg.index))
             seg.make_opaque("the code analyser is not available")
             return
         try:
-            found = analyse_code(language, source)
+            found = code_analysis.analyse_code(language, source)
         except Exception as exc:  # the analyser promises not to raise; fail closed if it does
             seg.add(Effect("code", program=language, text=source, opaque=True, segment=seg.index,
                            why=f"code analysis failed: {type(exc).__name__}"))
