@@ -82,9 +82,7 @@ class ToolCall:
 
     @property
     def text(self) -> str:
-        import json
-
-        return f"{self.name} {json.dumps(self.args, sort_keys=True, default=str)}"
+        return f"{self.name} {json_text(self.args)}"
 
 
 @record
@@ -95,6 +93,13 @@ class Message:
 
 
 Action = Union[Command, FileOp, Fetch, Code, ToolCall, Message]
+
+
+def json_text(value: Any) -> str:
+    """Canonical JSON of a tool call's arguments (sorted keys; what JSON cannot hold as its str)."""
+    import json  # only tool calls need it; a command's cold start does not
+
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 class ActionError(ValueError):

@@ -34,7 +34,7 @@ def test_mode_by_risk(base, key, expected):
     mode, risk, block, medium = key
     p = base.with_settings(mode=mode, block_high_risk=block, require_approval_for_medium=medium)
     effect = Effect("exec", program="x", argv=("x",), risk=risk, known=True)
-    assert p.default_decision(effect, risk, "", Context())[0] is expected
+    assert p.judge.default_decision(effect, risk, "", Context())[0] is expected
 
 
 @pytest.mark.parametrize("mode, posture, expected", [
@@ -45,7 +45,7 @@ def test_mode_by_risk(base, key, expected):
 def test_unknown_command_by_posture(base, mode, posture, expected):
     p = base.with_settings(mode=mode, posture=posture)
     effect = Effect("exec", program="frobnicate", argv=("frobnicate",), risk=Risk.UNKNOWN, known=False)
-    assert p.default_decision(effect, Risk.UNKNOWN, "", Context())[0] is expected
+    assert p.judge.default_decision(effect, Risk.UNKNOWN, "", Context())[0] is expected
 
 
 @pytest.mark.parametrize("posture, expected", [("strict", D), ("balanced", Q), ("relaxed", Q)])
@@ -53,14 +53,14 @@ def test_opaque_is_never_allowed(base, posture, expected):
     for mode in ("approve", "execute"):
         p = base.with_settings(mode=mode, posture=posture)
         effect = Effect("exec", program=None, opaque=True, known=False)
-        assert p.default_decision(effect, Risk.UNKNOWN, "", Context())[0] is expected
+        assert p.judge.default_decision(effect, Risk.UNKNOWN, "", Context())[0] is expected
 
 
 def test_unknown_risk_is_never_treated_as_low(base):
     for mode, posture in itertools.product(("approve", "execute"), ("strict", "balanced")):
         p = base.with_settings(mode=mode, posture=posture)
         effect = Effect("tool", program="some_tool", risk=Risk.UNKNOWN)
-        assert p.default_decision(effect, Risk.UNKNOWN, "", Context())[0] >= Q
+        assert p.judge.default_decision(effect, Risk.UNKNOWN, "", Context())[0] >= Q
 
 
 @pytest.mark.parametrize("risk, override, role, expected", [
@@ -69,7 +69,7 @@ def test_unknown_risk_is_never_treated_as_low(base):
 def test_admin_override(base, risk, override, role, expected):
     p = base.with_settings(allow_admin_override=override)
     effect = Effect("exec", program="x", argv=("x",), risk=risk)
-    assert p.default_decision(effect, risk, "", Context(role=role))[0] is expected
+    assert p.judge.default_decision(effect, risk, "", Context(role=role))[0] is expected
 
 
 def test_headless_turns_ask_into_deny(base):

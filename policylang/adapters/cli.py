@@ -431,6 +431,6 @@ def policy_lints(policy: Any) -> list[Diagnostic]:
 # ---- test -----------------------------------------------------------------------------------
 
 def cmd_test(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
-    from ..engine.testing import run_tests
+    from .cli_test import run_tests
 
     return run_tests(args, load_policy_for, stdout)

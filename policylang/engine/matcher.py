@@ -425,9 +425,3 @@ class RuleIndex:
             if ok:
                 out.append(rule)
         return out
-
-
-def json_text(value: Any) -> str:
-    import json  # only tool calls need it; a command's cold start does not
-
-    return json.dumps(value, sort_keys=True, default=str)

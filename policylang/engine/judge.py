@@ -1,0 +1,206 @@
+"""Judging one effect: its risk (the catalog's, and where a write or delete lands), the rules that
+decide it, and the mode x risk table of DESIGN §3 for an effect no rule decides."""
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable, NamedTuple
+
+from ..effects import Effect
+from ..frozen import replace
+from ..settings import Settings
+from ..verdict import ALLOW, ASK, CRITICAL, DENY, HIGH, LOW, MEDIUM, SANDBOX, UNKNOWN, Decision, Reason, Risk
+from .matcher import CompiledRule, MatchContext, effect_path
+from .pathsets import GlobError, PathSet, Roots, split_root, tree
+
+# Devices that are safe to write: everything else under /dev is a disk, a terminal of another
+# user, or kernel memory.
+SAFE_DEVICES = frozenset({"/dev/null", "/dev/zero", "/dev/stdout", "/dev/stderr", "/dev/stdin", "/dev/tty",
+                          "/dev/random", "/dev/urandom", "/dev/full"})
+SAFE_DEVICE_DIRS = ("/dev/fd/", "/dev/shm/", "/dev/pts/")
+
+
+class Judged(NamedTuple):
+    """One effect with its risk, the rules that matched it and the decision it got."""
+
+    effect: Effect
+    risk: Risk
+    why: str
+    decision: Decision
+    reasons: tuple[Reason, ...]
+    matched: tuple[CompiledRule, ...]
+    deciding: tuple[CompiledRule, ...]
+
+
+class Judge:
+    """The judgement of effects under one policy's settings (its restricted and safe path sets)."""
+
+    __slots__ = ("settings", "_restricted", "_safe")
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._restricted = PathSet(tree(settings.restricted_paths))
+        self._safe = PathSet(tree(settings.safe_paths))
+
+    def judge(self, effect: Effect, mctx: MatchContext, find: Any) -> Judged:
+        """The risk, the deciding rules and the decision of one effect."""
+        s = self.settings
+        risk, why = self.effect_risk(effect, mctx.roots)
+        matched = find(effect, mctx)
+        deciding: list[CompiledRule] = []
+        reasons: list[Reason] = []
+        for rule in matched:
+            if rule.decision <= SANDBOX:
+                ceiling = rule.risk if rule.risk is not None else MEDIUM
+                if risk > ceiling:
+                    continue  # an allow rule never allows more risk than it declares
+            deciding.append(rule)
+        if deciding:
+            decision = max(r.decision for r in deciding)
+            described = effect.describe()
+            for rule in deciding:
+                if rule.decision == decision:
+                    r_risk = rule.risk if rule.risk is not None else risk
+                    reasons.append(Reason(rule.id, rule.message, decision, r_risk, rule.location,
+                                          rule.alternative, described))
+            if why and risk > max(r.risk for r in reasons):
+                # the effect is worse than the rule that decided it says: keep that finding too
+                reasons.append(Reason(f"default:{risk.label}", why, decision, risk, None, None, described))
+            if decision is DENY and s.allow_admin_override and _is_admin(mctx.context):
+                if all(r.layer != "admin" and (r.risk or risk) <= HIGH for r in deciding
+                       if r.decision is DENY) and risk <= HIGH:
+                    decision = ASK
+                    reasons = [replace(r, decision=decision, message=r.message + " (admin override: ask)")
+                               for r in reasons]
+            risk = max(risk, max((r.risk for r in deciding if r.risk is not None and r.decision >= ASK),
+                                 default=UNKNOWN))
+        else:
+            decision, rule_id, message = self.default_decision(effect, risk, why, mctx.context)
+            reasons.append(Reason(rule_id, message, decision, risk, None, None, effect.describe()))
+        if decision is ASK and s.sandbox_mode and s.sandbox_available and risk <= MEDIUM and risk is not UNKNOWN:
+            decision = SANDBOX
+            reasons = [replace(r, decision=decision, message=r.message + " (sandbox mode: run isolated)")
+                       for r in reasons]
+        return Judged(effect, risk, why, decision, tuple(reasons), tuple(matched), tuple(deciding))
+
+    def default_decision(self, effect: Effect, risk: Risk, why: str, context: Any) -> tuple[Decision, str, str]:
+        """The mode × risk table of DESIGN §3 for an effect no rule decides."""
+        s = self.settings
+        explain = s.mode == "explain_only"
+        if effect.opaque:
+            d = s.opaque_decision
+            if explain:
+                d = max(d, ASK)
+            return d, "default:opaque", f"cannot be known statically ({why or 'opaque'}): {s.posture} posture"
+        if risk >= HIGH:
+            if s.block_high_risk:
+                if s.allow_admin_override and risk is HIGH and _is_admin(context):
+                    return ASK, f"default:{risk.label}", f"{why or risk.label + ' risk'} (admin override: ask)"
+                return DENY, f"default:{risk.label}", why or f"{risk.label} risk"
+            return ASK, f"default:{risk.label}", why or f"{risk.label} risk"
+        if effect.kind == "exec" and not effect.known or risk is UNKNOWN:
+            d = s.unknown_decision
+            if explain:
+                d = max(d, ASK)
+            what = f"unknown command {effect.program!r}" if effect.kind == "exec" else f"unclassified {effect.kind}"
+            return d, "default:unknown", f"{what}: {s.posture} posture"
+        if explain:
+            return ASK, "default:explain-only", f"{risk.label} risk; explain_only mode asks for everything"
+        if risk is MEDIUM:
+            if s.mode == "approve" and s.require_approval_for_medium:
+                return ASK, "default:medium", f"{why or 'medium risk'}: approval required for medium risk"
+            return ALLOW, "default:medium", why or "medium risk"
+        return ALLOW, "default:low", why or "low risk"
+
+    # ---- risk of effects -------------------------------------------------------------------
+
+    def effect_risk(self, effect: Effect, roots: Roots) -> tuple[Risk, str]:
+        kind = effect.kind
+        if kind in ("write", "delete"):
+            risk, why = self.path_risk(effect, roots)
+            if effect.risk > risk:
+                return effect.risk, effect.why or why
+            return risk, why
+        if kind == "read":
+            return max(effect.risk, LOW), effect.why or "read"
+        if kind == "network":
+            return max(effect.risk, MEDIUM), effect.why or f"network access to {effect.host}"
+        if kind in ("tool",):
+            return effect.risk, effect.why
+        if kind == "message":
+            return max(effect.risk, LOW), effect.why
+        return effect.risk, effect.why
+
+    def path_risk(self, effect: Effect, roots: Roots) -> tuple[Risk, str]:
+        """Risk of a write or delete by where it lands (DESIGN §2, issue 4 §5)."""
+        verb = "deletes" if effect.kind == "delete" else "writes"
+        if effect.path is None:
+            if effect.kind == "delete" and effect.recursive:
+                return HIGH, "recursive delete of a target that cannot be known statically"
+            return MEDIUM, f"{verb} a path that cannot be known statically"
+        path, recursive = effect_path(effect)
+        risk, why = self._classify(path, recursive, effect, roots, verb)
+        if not effect.glob and risk < CRITICAL:
+            real = _realpath(path)
+            if real is not None and real != path:
+                r2, w2 = self._classify(real, recursive, effect, roots, verb)
+                if r2 > risk:
+                    return r2, f"{w2} (through the symlink {path})"
+        return risk, why
+
+    def _classify(self, path: str, recursive: bool, effect: Effect, roots: Roots, verb: str) -> tuple[Risk, str]:
+        if path.startswith("/dev/"):
+            if path in SAFE_DEVICES or path.startswith(SAFE_DEVICE_DIRS):
+                return LOW, f"{verb} {path}"
+            return CRITICAL, f"{verb} the device {path}"
+        home = roots.home.rstrip("/") or "/"
+        if recursive and (path == "/" or home == path or home.startswith(path.rstrip("/") + "/")):
+            return CRITICAL, f"{verb} {path} recursively: the whole {'filesystem' if path == '/' else 'home directory'}"
+        if self._restricted.contains(path, roots, False):
+            if recursive and _is_root_of_restricted(path, self.settings.restricted_paths, roots):
+                return CRITICAL, f"{verb} the restricted directory {path} recursively"
+            return HIGH, f"{verb} {path}, a restricted path"
+        if recursive and self._restricted.contains(path, roots, True):
+            return CRITICAL, f"{verb} {path} recursively, which holds restricted paths"
+        ws = roots.workspace.rstrip("/") or "/"
+        if path == ws or path.startswith(ws + "/"):
+            if effect.kind == "delete" and effect.recursive and (
+                    path == ws or effect.glob and _matches_everything_in(effect.path or "", ws)):
+                return HIGH, f"{verb} the whole workspace {ws}"
+            return MEDIUM, f"{verb} {path} in the workspace"
+        if self._safe.contains(path, roots, False):
+            return LOW, f"{verb} {path} in a safe path"
+        return HIGH, f"{verb} {path}, outside the workspace and the safe paths"
+
+def _is_admin(context: Any) -> bool:
+    return getattr(context, "role", None) == "admin"
+
+
+def _is_root_of_restricted(path: str, restricted: Iterable[str], roots: Roots) -> bool:
+    """Is ``path`` a restricted directory itself, or an ancestor of one?"""
+    for r in restricted:
+        try:
+            root, rest = split_root(r)
+        except GlobError:
+            continue
+        value = roots.value(root)
+        if value is None:
+            continue  # "**/x": anywhere, no single directory to be the root of
+        base = (value + rest).rstrip("/") or "/"
+        if path == base or base.startswith(path.rstrip("/") + "/"):
+            return True
+    return False
+
+
+def _matches_everything_in(glob: str, directory: str) -> bool:
+    """``D/*``, ``D/.*``, ``D/**``: a glob that stands for all of D's contents (not ``D/**/*.txt``)."""
+    rest = glob[len(directory):] if glob.startswith(directory + "/") else ""
+    return bool(rest) and set(rest) <= {"/", "*", "."}
+
+
+def _realpath(path: str) -> str | None:
+    """Where a write or delete of ``path`` really lands: symlinks resolved in every component that
+    exists (one lstat per component), the rest kept as written.  None if it cannot be resolved."""
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return None
