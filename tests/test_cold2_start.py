@@ -292,7 +292,7 @@ def test_a_payload_with_patterns_of_the_wrong_type_is_ignored(tmp_path: Path, mo
     key = "k"
     for patterns, usable in (((), True), (("/etc/**",), False), ([], False)):
         payload = pickle.dumps(((), Settings(), (), {}, (), patterns))
-        entry = (precompiled.MAGIC, precompiled.FORMAT, key, precompiled._sha(payload), payload)
+        entry = (precompiled.MAGIC, precompiled.FORMAT, key, cache.digest(payload), payload)
         assert (precompiled._checked_entry(entry, key) is not None) == usable
 
 

@@ -105,10 +105,10 @@ def test_a_foreign_entry_is_ignored(private: Path, entry: object) -> None:
 def test_a_payload_of_the_wrong_types_is_ignored(private: Path) -> None:
     key = key_for()
     payload = pickle.dumps(((), "not settings", (), {}, (), ()))
-    entry = (precompiled.MAGIC, precompiled.FORMAT, key, precompiled._sha(payload), payload)
+    entry = (precompiled.MAGIC, precompiled.FORMAT, key, cache.digest(payload), payload)
     assert precompiled._checked_entry(entry, key) is None
     payload = pickle.dumps(((), None, ("not a PolicyFile",), {}, (), ()))
-    assert precompiled._checked_entry((precompiled.MAGIC, precompiled.FORMAT, key, precompiled._sha(payload),
+    assert precompiled._checked_entry((precompiled.MAGIC, precompiled.FORMAT, key, cache.digest(payload),
                                        payload), key) is None
 
 

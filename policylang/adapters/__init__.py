@@ -1,0 +1,1 @@
+"""Adapters: the ways in from outside (the CLI now; hooks, the analyzer, the executor and the server)."""

@@ -24,7 +24,7 @@ from typing import Any, Callable, Mapping, Sequence
 from ..lang import nodes as ast
 from ..diagnostics import Diagnostic, PolicyError
 from ..frozen import replace
-from .precompiled import note_file, note_glob
+from .reads import note_file, note_glob
 from .presets import (KINDS, Preset, embedded_source, expand, flatten_settings, load_preset, preset_names,
                       unknown_preset_message)
 from ..settings import MODES, POSTURES, Settings

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import os
 import sys
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Sequence
 
 from .. import cache
+from .reads import RECORDER, Dependency, note_file, unchanged
 
 if TYPE_CHECKING:
     from ..lang.nodes import PolicyFile
@@ -44,61 +44,6 @@ FORMAT = 2  # bump when the layout of an entry changes
 MAGIC = "policylang-compiled-policy"
 MAX_ENTRIES = 64  # entries kept (one per working directory and set of options); the oldest go first
 MAX_POLICY_FILE_BYTES = 4 * 1024 * 1024
-
-# A dependency: ("file", absolute path, bytes read at most, sha256 of the bytes or "-" when unreadable)
-# or ("glob", pattern, 0, sha256 of the sorted matches).
-Dependency = tuple[str, str, int, str]
-
-_RECORDER: ContextVar[list[Dependency] | None] = ContextVar("policylang_precompiled_reads", default=None)
-_MISSING = "-"
-
-
-# ---- recording what a load reads --------------------------------------------------------------
-
-def note_file(path: str, limit: int, data: bytes | None) -> None:
-    """Record that a load read ``data`` (None: could not read) from ``path``, at most ``limit`` bytes.
-
-    Called by the readers in config.py and tomlschema.py; does nothing unless a cache entry is
-    being built."""
-    recorded = _RECORDER.get()
-    if recorded is not None:
-        recorded.append(("file", os.path.abspath(path), limit, _MISSING if data is None else _sha(data)))
-
-
-def note_glob(pattern: str, found: Sequence[str]) -> None:
-    """Record that a load listed ``pattern`` and found ``found``."""
-    recorded = _RECORDER.get()
-    if recorded is not None:
-        recorded.append(("glob", pattern, 0, _listing(found)))
-
-
-def _sha(data: bytes) -> str:
-    return cache.digest(data)
-
-
-def _listing(found: Sequence[str]) -> str:
-    return _sha("\0".join(sorted(found)).encode("utf-8", "surrogateescape"))
-
-
-def _read_limited(path: str, limit: int) -> bytes | None:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(limit)
-    except OSError:
-        return None
-
-
-def _unchanged(dep: Dependency) -> bool:
-    kind, where, limit, digest = dep
-    if kind == "file":
-        data = _read_limited(where, limit)
-        return (_MISSING if data is None else _sha(data)) == digest
-    if kind == "glob":
-        import glob
-
-        return _listing(glob.glob(where)) == digest
-    return False
-
 
 # ---- the key ------------------------------------------------------------------------------------
 
@@ -180,15 +125,15 @@ def load_policy(config: str | os.PathLike[str] | None = None, *, preset: str | S
         learn(patterns)  # the glob translations of the build: linking then compiles only RE2 sets
         return link_policy(files, texts, diagnostics, settings)
     recorded: list[Dependency] = []
-    token = _RECORDER.set(recorded)
+    token = RECORDER.set(recorded)
     try:
         policy, checked = _compile(config, preset, mode, policy_files)
     finally:
-        _RECORDER.reset(token)
+        RECORDER.reset(token)
     from ..engine.pathsets import known_patterns
 
     payload = cache.dumps((tuple(recorded), *checked, known_patterns()), protocol=cache.PROTOCOL)
-    cache.store(NAME, key, (MAGIC, FORMAT, key, _sha(payload), payload))
+    cache.store(NAME, key, (MAGIC, FORMAT, key, cache.digest(payload), payload))
     _prune()
     return policy
 
@@ -231,7 +176,7 @@ def _checked_entry(entry: Any, key: str
     """The entry's contents when it is whole, ours, for ``key``, and every file it was built from is
     unchanged; else None."""
     if not (isinstance(entry, tuple) and len(entry) == 5 and entry[0] == MAGIC and entry[1] == FORMAT
-            and entry[2] == key and isinstance(entry[4], bytes) and entry[3] == _sha(entry[4])):
+            and entry[2] == key and isinstance(entry[4], bytes) and entry[3] == cache.digest(entry[4])):
         return None
     try:
         deps, settings, files, texts, diagnostics, patterns = cache.loads(entry[4])
@@ -250,7 +195,7 @@ def _checked_entry(entry: Any, key: str
             and isinstance(patterns, tuple) and all(isinstance(p, PathPattern) for p in patterns)):
         return None
     for dep in deps:
-        if not (isinstance(dep, tuple) and len(dep) == 4 and _unchanged(dep)):
+        if not (isinstance(dep, tuple) and len(dep) == 4 and unchanged(dep)):
             return None
     return settings, files, texts, diagnostics, patterns
 

@@ -18,7 +18,7 @@ from importlib import resources
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from ..diagnostics import Diagnostic
-from .precompiled import note_file
+from .reads import note_file
 from ..source import Span
 
 MAX_TOML_BYTES = 2 * 1024 * 1024
