@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from policylang import cache
 from policylang.adapters import cli
-from policylang.analysis.catalog import catalog as commands
+from policylang.analysis.catalog import store as commands
 from policylang.verdict import Risk
 
 # ---- the catalog ---------------------------------------------------------------------------------
@@ -37,14 +37,15 @@ def private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def parsed_catalog() -> tuple[dict[str, commands.CommandModel], tuple[tuple[str, commands.CommandModel], ...]]:
-    return commands.load_catalog(commands._catalog_text())
+    return commands.load_catalog(commands._catalog_texts())
 
 
 def test_the_catalog_text_is_the_packaged_file() -> None:
     from importlib import resources
 
-    packaged = resources.files("policylang.analysis.catalog").joinpath("data").joinpath("commands.toml").read_text(encoding="utf-8")
-    assert commands._catalog_text() == packaged
+    data = resources.files("policylang.analysis.catalog").joinpath("data")
+    packaged = sorted((f.name, f.read_text(encoding="utf-8")) for f in data.iterdir() if f.name.endswith(".toml"))
+    assert len(packaged) > 1 and list(commands._catalog_texts()) == packaged
 
 
 @pytest.mark.parametrize("cached", [False, True], ids=["built", "from-cache"])
@@ -86,7 +87,7 @@ def test_names_of_one_entry_share_one_model(private: Path) -> None:
     ("2", {"git": "0"}, (), (b"x",)), ("2", {}, (), ("not bytes",)),
 ], ids=["string", "old-format", "index-out-of-range", "family-out-of-range", "index-not-int", "blob-not-bytes"])
 def test_a_foreign_entry_is_not_used(private: Path, entry: Any) -> None:
-    key = commands._catalog_key(commands._catalog_text())
+    key = commands._catalog_key(commands._catalog_texts())
     cache.store("catalog", key, entry)
     by_name, _ = parsed_catalog()
     assert commands.lookup("git") == by_name["git"]
@@ -95,7 +96,7 @@ def test_a_foreign_entry_is_not_used(private: Path, entry: Any) -> None:
 def test_a_blob_that_does_not_decode_to_a_model_rebuilds_the_catalog(private: Path) -> None:
     by_name, _ = parsed_catalog()
     commands._default()
-    key = commands._catalog_key(commands._catalog_text())
+    key = commands._catalog_key(commands._catalog_texts())
     entry = cache.load("catalog", key)
     assert entry is not None
     version, names, families, blobs = entry
@@ -134,7 +135,7 @@ def _imported_after(code: str, tmp_path: Path) -> set[str]:
 
 
 def test_a_warm_look_up_parses_no_toml(tmp_path: Path) -> None:
-    assert _imported_after("from policylang.analysis.catalog.catalog import lookup\nassert lookup('git') is not None",
+    assert _imported_after("from policylang.analysis.catalog import lookup\nassert lookup('git') is not None",
                            tmp_path) == set()
 
 
@@ -258,10 +259,12 @@ def test_a_model_without_mappings_has_empty_ones() -> None:
 
 
 def test_parsed_compares_and_prints_as_before() -> None:
+    from policylang.analysis.catalog import parse
+
     git = commands.lookup("git")
     assert git is not None
-    p = commands.parse(git, ["push", "-f", "origin"])
-    assert p == commands.parse(git, ["push", "-f", "origin"]) != commands.parse(git, ["push"])
+    p = parse(git, ["push", "-f", "origin"])
+    assert p == parse(git, ["push", "-f", "origin"]) != parse(git, ["push"])
     assert repr(p).startswith("Parsed(args=['push', '-f', 'origin'], operands=[2], flags={'--force'}, flag_values={}, chain=[CommandModel(name='git'")
     with pytest.raises(TypeError):
         hash(p)

@@ -136,7 +136,7 @@ def program_family(program: str) -> str:
     """The catalog's name for a program's family: python3.11 -> python, mkfs.ext4 -> mkfs, pip3 -> pip."""
     family = _FAMILY.get(program)
     if family is None:
-        from ..analysis.catalog.catalog import lookup
+        from ..analysis.catalog import lookup
 
         model = lookup(program)
         family = model.name if model is not None else program

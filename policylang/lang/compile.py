@@ -230,7 +230,7 @@ def _is_flag(word: str) -> bool:
 
 
 def compile_argv(t: ast.ExecTarget, lists: dict[str, ast.ListLiteral]) -> ArgvPattern:
-    from ..analysis.catalog.catalog import canonical_flags
+    from ..analysis.catalog import canonical_flags
 
     text = Regex(t.text.pattern) if t.text else None
     if not t.argv:
@@ -282,7 +282,7 @@ def compile_argv(t: ast.ExecTarget, lists: dict[str, ast.ListLiteral]) -> ArgvPa
 
 def _program_names(word: str) -> str:
     """A program as a rule names it: normalised, and by family (``python3`` is ``python``)."""
-    from ..analysis.catalog.catalog import normalise_program
+    from ..analysis.catalog import normalise_program
     from ..engine.matcher import program_family
 
     return program_family(normalise_program(word))

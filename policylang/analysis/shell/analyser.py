@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
-from ..catalog.catalog import CommandModel, Parsed, lookup, normalise_program, normalise_word, parse, risk_of
+from ..catalog import CommandModel, Parsed, lookup, normalise_program, normalise_word, parse, risk_of
 from ...effects import Analysis, Effect, Segment
 from ...frozen import replace
 from ...resolve import (

@@ -1,0 +1,214 @@
+"""Loading the catalog's TOML (data/*.toml, one file per family of programs) into command models.
+
+Every key is checked: an unknown key, a bad risk, a rule without a reason or a name given twice is
+a ``CatalogError`` that names the table.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from ...verdict import Risk
+from .model import (HANDLERS, AliasPrefix, CatalogError, CommandModel, Condition, NetworkRule, PathRule,
+                    RiskRule, flag_key)
+
+_RISKS = {"low": Risk.LOW, "medium": Risk.MEDIUM, "high": Risk.HIGH, "critical": Risk.CRITICAL,
+          "unknown": Risk.UNKNOWN}
+
+
+
+_COMMAND_KEYS = frozenset({
+    "risk", "summary", "names", "handler", "value_flags", "optional_value_flags", "aliases",
+    "alias_prefixes", "long_flags", "single_dash_long", "stop_at_operand", "first_operand_flags",
+    "sub", "unknown_sub_risk", "rules", "paths", "network", "fetches", "decodes", "passthrough",
+    "cwd_flag", "wrapper", "interp", "shell", "find", "watch", "cd", "output",
+})
+_CONDITION_KEYS = frozenset({
+    "flags", "all_flags", "no_flags", "operands", "operand_prefix", "operand_contains",
+    "flag_value_contains", "dashdash", "min_operands", "max_operands",
+})
+_RULE_KEYS = _CONDITION_KEYS | {"risk", "why"}
+_PATH_KEYS = _CONDITION_KEYS | {"role", "from", "slice", "flags_from", "keys", "recursive",
+                                "recursive_flags", "after", "local_only", "after_dashdash"}
+_NETWORK_KEYS = _CONDITION_KEYS | {"from", "host", "flags_from"}
+_PATH_SOURCES = frozenset({"operands", "flag", "kv", "cwd", "none", "url_basename"})
+_NETWORK_SOURCES = frozenset({"urls", "host", "remote", "flag", "socat", "fixed", "unknown"})
+_OPTION_TABLES = ("wrapper", "interp", "shell", "find", "watch", "cd", "output")
+
+
+def _risk(value: Any, where: str) -> Risk:
+    if not isinstance(value, str) or value not in _RISKS:
+        raise CatalogError(f"{where}: risk must be one of {', '.join(_RISKS)}, not {value!r}")
+    return _RISKS[value]
+
+
+def _strs(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise CatalogError(f"{where}: expected a string or a list of strings, not {value!r}")
+    return tuple(value)
+
+
+def _check_keys(table: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
+    extra = set(table) - allowed
+    if extra:
+        raise CatalogError(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
+
+
+def _canon_set(names: Sequence[str], model_aliases: Mapping[str, frozenset[str]]) -> frozenset[str]:
+    out: set[str] = set()
+    for n in names:
+        k = flag_key(n)
+        out |= model_aliases.get(k, frozenset((k,)))
+    return frozenset(out)
+
+
+def _condition(t: Mapping[str, Any], aliases: Mapping[str, frozenset[str]], where: str) -> Condition:
+    fvc = t.get("flag_value_contains", {})
+    if not isinstance(fvc, dict):
+        raise CatalogError(f"{where}: flag_value_contains must be a table")
+    max_ops = t.get("max_operands")
+    return Condition(
+        flags=_canon_set(_strs(t.get("flags", []), where), aliases),
+        all_flags=_canon_set(_strs(t.get("all_flags", []), where), aliases),
+        no_flags=_canon_set(_strs(t.get("no_flags", []), where), aliases),
+        operands=frozenset(o.casefold() for o in _strs(t.get("operands", []), where)),
+        operand_prefix=tuple(o.casefold() for o in _strs(t.get("operand_prefix", []), where)),
+        operand_contains=tuple(o.casefold() for o in _strs(t.get("operand_contains", []), where)),
+        flag_value_contains=tuple(
+            (next(iter(_canon_set((k,), aliases))), tuple(s.casefold() for s in _strs(v, where)))
+            for k, v in fvc.items()),
+        dashdash=t.get("dashdash"),
+        min_operands=int(t.get("min_operands", 0)),
+        max_operands=None if max_ops is None else int(max_ops),
+    )
+
+
+def _slice(text: str, where: str) -> tuple[int | None, int | None]:
+    if ":" not in text:
+        i = int(text)
+        return i, (i + 1 if i != -1 else None)
+    a, _, b = text.partition(":")
+    try:
+        return (int(a) if a else None), (int(b) if b else None)
+    except ValueError:
+        raise CatalogError(f"{where}: bad slice {text!r}") from None
+
+
+def _model(name: str, t: Mapping[str, Any], where: str) -> CommandModel:
+    if not isinstance(t, dict):
+        raise CatalogError(f"{where}: expected a table")
+    _check_keys(t, _COMMAND_KEYS, where)
+    if "risk" not in t:
+        raise CatalogError(f"{where}: missing risk")
+    handler = t.get("handler", "")
+    if handler not in HANDLERS:
+        raise CatalogError(f"{where}: unknown handler {handler!r}")
+    raw_aliases = t.get("aliases", {})
+    if not isinstance(raw_aliases, dict):
+        raise CatalogError(f"{where}: aliases must be a table")
+    aliases: dict[str, frozenset[str]] = {}
+    for k, v in raw_aliases.items():
+        aliases[flag_key(k)] = frozenset(flag_key(x) for x in _strs(v, f"{where}.aliases.{k}"))
+    prefixes = []
+    for p in t.get("alias_prefixes", []):
+        prefixes.append(AliasPrefix(p["prefix"].casefold(), p["to"].casefold(),
+                                    frozenset(e.casefold() for e in p.get("except", []))))
+    value_flags = frozenset(flag_key(f) for f in _strs(t.get("value_flags", []), where))
+    optional = frozenset(flag_key(f) for f in _strs(t.get("optional_value_flags", []), where))
+    rules = []
+    for i, r in enumerate(t.get("rules", [])):
+        w = f"{where}.rules[{i}]"
+        _check_keys(r, _RULE_KEYS, w)
+        if "why" not in r:
+            raise CatalogError(f"{w}: missing why")
+        rules.append(RiskRule(_condition(r, aliases, w), _risk(r.get("risk"), w), r["why"]))
+    paths = []
+    for i, r in enumerate(t.get("paths", [])):
+        w = f"{where}.paths[{i}]"
+        _check_keys(r, _PATH_KEYS, w)
+        role = r.get("role")
+        if role not in ("read", "write", "delete"):
+            raise CatalogError(f"{w}: role must be read, write or delete, not {role!r}")
+        src = r.get("from", "operands")
+        if src not in _PATH_SOURCES:
+            raise CatalogError(f"{w}: unknown from {src!r}")
+        start, stop = _slice(r.get("slice", ":"), w)
+        paths.append(PathRule(
+            when=_condition(r, aliases, w), role=role, source=src, start=start, stop=stop,
+            flags_from=_canon_set(_strs(r.get("flags_from", []), w), aliases),
+            keys=_strs(r.get("keys", []), w), recursive=bool(r.get("recursive", False)),
+            recursive_flags=_canon_set(_strs(r.get("recursive_flags", []), w), aliases),
+            after=r.get("after", ""), local_only=bool(r.get("local_only", False)),
+            after_dashdash=bool(r.get("after_dashdash", False))))
+    network = []
+    for i, r in enumerate(t.get("network", [])):
+        w = f"{where}.network[{i}]"
+        _check_keys(r, _NETWORK_KEYS, w)
+        src = r.get("from")
+        if src not in _NETWORK_SOURCES:
+            raise CatalogError(f"{w}: unknown from {src!r}")
+        network.append(NetworkRule(_condition(r, aliases, w), src, r.get("host"),
+                                   _canon_set(_strs(r.get("flags_from", []), w), aliases)))
+    subs: dict[str, CommandModel] = {}
+    for sub_name, sub_t in t.get("sub", {}).items():
+        sub = _model(sub_name, sub_t, f"{where}.sub.{sub_name}")
+        for n in (sub_name, *_strs(sub_t.get("names", []), where)):
+            subs[n.casefold()] = sub
+    longs = set(k for k in aliases if k.startswith("--"))
+    longs |= {f for f in value_flags | optional if f.startswith("--")}
+    longs |= {f.casefold() for f in _strs(t.get("long_flags", []), where)}
+    for p in prefixes:
+        longs.add(p.to)
+    options = {k: t[k] for k in _OPTION_TABLES if k in t}
+    unknown_sub = t.get("unknown_sub_risk")
+    return CommandModel(
+        name=name,
+        risk=_risk(t["risk"], where),
+        summary=str(t.get("summary", "")),
+        handler=handler,
+        value_flags=value_flags,
+        optional_value_flags=optional,
+        aliases=aliases,
+        alias_prefixes=tuple(prefixes),
+        long_flags=tuple(sorted(longs)),
+        single_dash_long=bool(t.get("single_dash_long", False)),
+        stop_at_operand=bool(t.get("stop_at_operand", False)),
+        first_operand_flags=bool(t.get("first_operand_flags", False)),
+        subcommands=subs,
+        unknown_sub_risk=None if unknown_sub is None else _risk(unknown_sub, where),
+        rules=tuple(rules),
+        paths=tuple(paths),
+        network=tuple(network),
+        fetches=bool(t.get("fetches", False)),
+        decodes=_strs(t.get("decodes", []), where),
+        passthrough=bool(t.get("passthrough", False)),
+        cwd_flag=frozenset(flag_key(f) for f in _strs(t.get("cwd_flag", []), where)),
+        options=options,
+    )
+
+
+def load_catalog(texts: str | Sequence[tuple[str, str]]
+                 ) -> tuple[dict[str, CommandModel], tuple[tuple[str, CommandModel], ...]]:
+    """Parse catalog texts -- one text, or (file name, text) pairs -- into (name -> model, (prefix,
+    model) families).  Raises CatalogError, naming the file and the table."""
+    import tomllib  # only a rebuild parses TOML; a cache hit never imports it
+
+    by_name: dict[str, CommandModel] = {}
+    families: list[tuple[str, CommandModel]] = []
+    for file, text in ((("commands.toml", texts),) if isinstance(texts, str) else texts):
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise CatalogError(f"{file}: {exc}") from None
+        for name, table in data.items():
+            model = _model(name, table, name)
+            for n in (name, *_strs(table.get("names", []), name)):
+                if n.endswith("*"):
+                    families.append((n[:-1].casefold(), model))
+                else:
+                    if n.casefold() in by_name:
+                        raise CatalogError(f"{file}: {name}: the name {n!r} is already in the catalog")
+                    by_name[n.casefold()] = model
+    families.sort(key=lambda f: -len(f[0]))
+    return by_name, tuple(families)
