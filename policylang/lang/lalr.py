@@ -19,6 +19,7 @@ from .builder import _Builder
 from .lexer import _NAME_TERMINALS, _Ctx, _LexError, _Lexer, _Tok
 from .nodes import Statement
 
+
 class _ParseFailure(Exception):
     """A syntax error: the token the parser could not take (type ``$END`` at the end, None for a
     character no terminal matches), what it would have taken, and its value stack."""
