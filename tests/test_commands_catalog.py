@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from policylang.analysis import catalog as commands
 from policylang.analysis.catalog import store
 from policylang.analysis.catalog import CatalogError, canonical_flags, load_catalog, lookup, normalise_program, parse_args
-from policylang.analysis.shell.analyser import analyse_command
+from policylang.analysis.shell import analyse_command
 from policylang.verdict import Risk
 
 CATALOG_TABLES = {name: table for f in resources.files("policylang.analysis.catalog").joinpath("data").iterdir()

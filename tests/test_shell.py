@@ -10,7 +10,7 @@ import pytest
 
 from policylang.analysis import code as code_module
 from policylang.effects import Analysis, Effect
-from policylang.analysis.shell.analyser import MAX_INPUT, analyse_argv, analyse_command
+from policylang.analysis.shell import MAX_INPUT, analyse_argv, analyse_command
 from policylang.verdict import Risk
 
 CWD = "/home/user/project"

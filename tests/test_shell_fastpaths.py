@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from policylang.analysis.shell import analyser as shell
+from policylang.analysis.shell import syntax
 
 _PIECES = st.sampled_from([
     "a", "b", " ", "-", "=", "$", "(", ")", "{", "}", ";", "|", "&", "<", ">", "'", '"', "\\", "\n", "\t",
@@ -19,13 +19,13 @@ _PIECES = st.sampled_from([
 
 def _covered_and_walk(text: str) -> tuple[bool, int | None]:
     data = text.encode("utf-8", "replace")
-    shell._parser()
-    shell._LOCAL.sources.append(data)
+    syntax._parser()
+    syntax._LOCAL.sources.append(data)
     try:
-        root = shell._parse(data).root_node
-        return shell._all_covered(root, data), shell._skipped_walk(root, data)
+        root = syntax._parse(data).root_node
+        return syntax._all_covered(root, data), syntax._skipped_walk(root, data)
     finally:
-        shell._LOCAL.sources.pop()
+        syntax._LOCAL.sources.pop()
 
 
 @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -53,7 +53,7 @@ def test_skipped_bytes_table(text: str, skipped: bool) -> None:
 def test_plain_commands_do_not_import_tree_sitter() -> None:
     code = (
         "import sys\n"
-        "from policylang.analysis.shell import analyser as shell\n"
+        "from policylang.analysis import shell\n"
         "a = shell.analyse_command('git status', cwd='/home/u', env={'HOME': '/home/u'}, home='/home/u')\n"
         "assert a.segments[0].program == 'git', a\n"
         "assert 'tree_sitter' not in sys.modules and 'tree_sitter_bash' not in sys.modules\n"

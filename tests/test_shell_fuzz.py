@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policylang.effects import Analysis
-from policylang.analysis.shell.analyser import MAX_DEPTH, MAX_INPUT, MAX_SEGMENTS, analyse_argv, analyse_command
+from policylang.analysis.shell import MAX_DEPTH, MAX_INPUT, MAX_SEGMENTS, analyse_argv, analyse_command
 from policylang.verdict import Risk
 
 CWD = "/home/user/project"

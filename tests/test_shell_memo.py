@@ -1,4 +1,4 @@
-"""The analysis memo (shell._Memo): a memoised analysis equals a fresh one for every input it depends on."""
+"""The analysis memo (shell/memo.py): a memoised analysis equals a fresh one for every input it depends on."""
 from __future__ import annotations
 
 import threading
@@ -8,7 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policylang.analysis.shell import analyser as shell
+from policylang.analysis import shell
+from policylang.analysis.shell import analyse
+from policylang.analysis.shell import memo as memo_module
 from policylang.effects import Analysis
 
 CWD = "/home/user/project"
@@ -98,7 +100,7 @@ def _reader(*names: str) -> Any:
 
 
 def test_memo_checks_every_recorded_variable() -> None:
-    memo = shell._Memo()
+    memo = memo_module._Memo()
     run, calls = _reader("A", "B")
     r1 = memo.get_or_run("x", CWD, {"A": "1", "B": "2"}, HOME, run)
     r2 = memo.get_or_run("x", CWD, {"A": "1", "B": "3"}, HOME, run)
@@ -110,7 +112,7 @@ def test_memo_checks_every_recorded_variable() -> None:
 
 
 def test_memo_keeps_nothing_when_the_whole_environment_is_read() -> None:
-    memo = shell._Memo()
+    memo = memo_module._Memo()
     calls: list[str] = []
 
     def run(item: Any, cwd: str, env: Mapping[str, str], home: str) -> Analysis:
@@ -123,7 +125,7 @@ def test_memo_keeps_nothing_when_the_whole_environment_is_read() -> None:
 
 
 def test_memo_keeps_nothing_when_a_value_is_not_a_string() -> None:
-    memo = shell._Memo()
+    memo = memo_module._Memo()
     run, calls = _reader("A")
     env: dict[str, Any] = {"A": 1}
     memo.get_or_run("x", CWD, env, HOME, run)
@@ -132,7 +134,7 @@ def test_memo_keeps_nothing_when_a_value_is_not_a_string() -> None:
 
 
 def test_memo_is_bounded() -> None:
-    memo = shell._Memo(size=3, per_key=2)
+    memo = memo_module._Memo(size=3, per_key=2)
     run, _ = _reader("A")
     for i in range(10):
         for v in "abc":
@@ -143,20 +145,20 @@ def test_memo_is_bounded() -> None:
 
 
 def test_memo_bounds_the_segments_and_effects_it_holds() -> None:
-    memo = shell._Memo(weight=600)
+    memo = memo_module._Memo(weight=600)
     heavy = "; ".join(["rm -rf /tmp/a"] * 40)  # with "echo i": 41 segments, 81 effects, weight 123
     texts = [f"{heavy}; echo {i}" for i in range(6)]
     for t in texts:
-        memo.get_or_run(t, CWD, {}, HOME, shell._analyse)
+        memo.get_or_run(t, CWD, {}, HOME, analyse._analyse)
     assert memo._total == sum(memo._weights.values()) <= 600
     assert list(memo._data) == [(t, CWD, HOME, None) for t in texts[-4:]]
     # One result heavier than a quarter of the budget is not kept at all.
-    memo.get_or_run("; ".join(["rm -rf /tmp/a"] * 60), CWD, {}, HOME, shell._analyse)
+    memo.get_or_run("; ".join(["rm -rf /tmp/a"] * 60), CWD, {}, HOME, analyse._analyse)
     assert len(memo._data) == 4
 
 
 def test_memo_passes_unhashable_or_odd_inputs_through() -> None:
-    memo = shell._Memo()
+    memo = memo_module._Memo()
     run, calls = _reader()
     cwd: Any = None
     memo.get_or_run("x", cwd, {}, HOME, run)
@@ -176,7 +178,7 @@ def test_analyse_command_survives_a_hostile_environment() -> None:
 def test_memo_is_exact_under_threads() -> None:
     texts = ["rm -rf $X", "echo $(cat $X) | sh", "cd $X && rm -rf *", "git status"]
     envs = [{"HOME": HOME, "X": v} for v in ("/", "build", "/etc", "a b")]
-    expected = {(t, i): shell._analyse(t, CWD, e, HOME) for t in texts for i, e in enumerate(envs)}
+    expected = {(t, i): analyse._analyse(t, CWD, e, HOME) for t in texts for i, e in enumerate(envs)}
     errors: list[str] = []
 
     def work(seed: int) -> None:
@@ -222,9 +224,9 @@ def test_memoised_analysis_equals_fresh(calls: list[tuple[str, dict[str, Any], s
         env = {k: v for k, v in env.items() if v is not None}
         if env_home:
             env["HOME"] = home
-        fresh = shell._analyse(text, cwd, env, home)
+        fresh = analyse._analyse(text, cwd, env, home)
         assert shell.analyse_command(text, cwd=cwd, env=env, home=home) == fresh
         assert shell.analyse_command(text, cwd=cwd, env=env, home=home) == fresh
         argv = ["sh", "-c", text]
-        fresh_argv = shell._analyse_argv(tuple(argv), cwd, env, home)
+        fresh_argv = analyse._analyse_argv(tuple(argv), cwd, env, home)
         assert shell.analyse_argv(argv, cwd=cwd, env=env, home=home) == fresh_argv

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policylang.analysis.shell import analyser as shell
+from policylang.analysis.shell import analyse as shell
 from policylang.analysis.shell.fastpath import METACHARACTERS, RESERVED_WORDS, is_plain, split_plain
 
 CWD = "/home/user/project"

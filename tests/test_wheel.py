@@ -1,6 +1,7 @@
 """The built wheel works on its own: presets, schemas and the built-in policy ship inside it."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,12 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp / "dist"), str(ROOT)],
+    # Built from a copy of the sources: a build/ directory left in the checkout by an earlier build
+    # would put files into the wheel that the sources no longer have.
+    src = tmp / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
+        ".git", "build", "dist", "*.egg-info", "__pycache__", ".venv", ".ci-venv", ".*_cache", ".hypothesis"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp / "dist"), str(src)],
                    check=True, timeout=600)
     wheels = list((tmp / "dist").glob("policylang-*.whl"))
     assert len(wheels) == 1

@@ -1,18 +1,27 @@
-"""pytest plugin: record every action decided and every command analysed during the test run."""
-import json, os, atexit
+"""A pytest plugin that records every action the test suite decides and every shell string it
+analyses, as JSON lines for tools/dump_analyses.py.
 
-OUT = os.environ.get("GOLDEN_RECORD", "/tmp/golden/recorded.jsonl")
-_seen = set()
-_fh = open(OUT, "a", encoding="utf-8")
+usage: PYTHONPATH=tools RECORD_ACTIONS=out.jsonl python -m pytest -p record_actions
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+from typing import Any
+
+_seen: set[str] = set()
+_fh = open(os.environ.get("RECORD_ACTIONS", "recorded-actions.jsonl"), "a", encoding="utf-8")
 atexit.register(_fh.close)
 
 
-def _env(e):
+def _env(e: Any) -> Any:
     return dict(e) if e is not None else None
 
 
-def _ser(a):
+def _serialise(a: Any) -> dict[str, Any] | None:
     import policylang.actions as A
+
     t = type(a)
     if isinstance(a, str):
         return {"kind": "command", "command": a}
@@ -34,34 +43,36 @@ def _ser(a):
     return None
 
 
-def _write(obj):
+def _write(obj: dict[str, Any]) -> None:
     try:
         line = json.dumps(obj, sort_keys=True, default=str)
-    except Exception:
+    except (TypeError, ValueError):
         return
     if line not in _seen:
         _seen.add(line)
         _fh.write(line + "\n")
 
 
-def pytest_configure(config):
-    import policylang.engine.policy as E
-    import policylang.analysis.shell.analyser as S
-    orig = E.Policy.decide
+def pytest_configure(config: Any) -> None:
+    """Wrap Policy.decide and the shell analyser's entry point before any test module imports them."""
+    import policylang.analysis.dispatch as dispatch
+    import policylang.analysis.shell as shell
+    import policylang.engine.policy as engine
 
-    def decide(self, action, context=None):
-        try:
-            s = _ser(action)
-            if s is not None:
-                _write({"action": s})
-        except Exception:
-            pass
-        return orig(self, action, context)
-    E.Policy.decide = decide
-    orig_ac = S.analyse_command
+    decide = engine.Policy.decide
 
-    def analyse_command(text, *, cwd, env, home):
+    def recording_decide(self: Any, action: Any, context: Any = None) -> Any:
+        s = _serialise(action)
+        if s is not None:
+            _write({"action": s})
+        return decide(self, action, context)
+
+    engine.Policy.decide = recording_decide  # type: ignore[method-assign]
+    analyse_command = shell.analyse_command
+
+    def recording_analyse_command(text: str, *, cwd: str, env: Any, home: str) -> Any:
         _write({"shell": text, "cwd": cwd, "env": dict(env), "home": home})
-        return orig_ac(text, cwd=cwd, env=env, home=home)
-    S.analyse_command = analyse_command
-    E.analyse_command = analyse_command
+        return analyse_command(text, cwd=cwd, env=env, home=home)
+
+    shell.analyse_command = recording_analyse_command  # type: ignore[assignment]
+    dispatch.analyse_command = recording_analyse_command  # type: ignore[assignment]

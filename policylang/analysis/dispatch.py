@@ -13,7 +13,7 @@ from ..effects import Analysis, Effect, Segment
 from ..frozen import replace
 from ..resolve import normalise_path
 from ..verdict import LOW, MEDIUM, UNKNOWN
-from .shell.analyser import analyse_argv, analyse_command
+from .shell import analyse_argv, analyse_command
 
 Analyser = Callable[..., Analysis]
 

@@ -2,7 +2,7 @@
 
 Such a string is one simple command whose words are all literal: no quoting, expansion,
 redirection, globbing or control flow can occur in it, so splitting on spaces and tabs is exactly
-what the shell does.  ``tests/test_tokenize.py`` checks with hypothesis that shell.py gives the same
+what the shell does.  ``tests/test_tokenize.py`` checks with hypothesis that the analyser gives the same
 Analysis through this path and through the tree-sitter path.
 """
 from __future__ import annotations

@@ -1,0 +1,560 @@
+"""Simple commands: normalise the program, look it up in the catalog, parse its arguments and emit
+its exec, path and network effects; inline code goes to the code analyser."""
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+from ...effects import Effect
+from ...frozen import replace
+from ...resolve import decode_ansi_c, join_path, normalise_path
+from ...verdict import Risk
+from ..catalog import CommandModel, Parsed, lookup, normalise_program, parse, risk_of
+from .state import (
+    _NO_WRAP,
+    _OPAQUE,
+    MAX_DEPTH,
+    Cwds,
+    Stream,
+    W,
+    _at,
+    _env_variables,
+    _lit,
+    _Seg,
+    _Wrap,
+)
+from .words import Words, _dotdot_variants, _sub_word
+
+
+@dataclass(slots=True)
+class _Call:
+    """The context of one simple command, passed to handlers."""
+
+    text: str
+    cwds: Cwds
+    depth: int
+    via: str
+    pipe: int
+    stdin: Stream | None
+    redirects: Sequence[Effect]
+    wrap: _Wrap
+
+
+# A runner: (analyser, model, program, words, call) -> (cwds on success, cwds on failure, output).
+Handler = Callable[["SimpleCommands", CommandModel, str, list[W], _Call], tuple[Cwds, Cwds, "Stream | None"]]
+
+
+def _sub_via(call: _Call, what: str) -> str:
+    return f"{call.via} > {what}" if call.via else what
+
+
+def _own_segment(a: "SimpleCommands", model: CommandModel, prog: str, words: list[W], call: "_Call"
+                 ) -> tuple[list[W], Parsed, "_Seg"]:
+    """The start every runner handler shares: parse the arguments, open the command's own segment
+    with its exec effect, and finish it (wrappers, redirections)."""
+    args = words[1:]
+    p = parse(model, [w.text for w in args], [w.static for w in args])
+    seg = a.new_seg(call.text, call.via, call.pipe)
+    a.exec_effect(seg, model, prog, words, p)
+    a._finish(seg, call.wrap, call.redirects)
+    return args, p, seg
+
+
+def _is_remote(text: str) -> bool:
+    if "://" in text:
+        return True
+    if text.startswith(("/", "./", "../", "~")):
+        return False
+    head = text.split("/", 1)[0]
+    return ":" in head
+
+
+def _remote_host(text: str) -> str | None:
+    if "://" in text:
+        return _url_host(text)
+    head = text.split(":", 1)[0]
+    return head.rpartition("@")[2] or None
+
+
+def _plain_host(text: str) -> str | None:
+    if "://" in text:
+        return _url_host(text)
+    host = text.rpartition("@")[2]
+    if host.startswith("["):
+        return host[1:].partition("]")[0] or None
+    return host.partition(":")[0] or None
+
+
+def _url_host(text: str) -> str | None:
+    if "://" not in text:
+        head = text.split("/", 1)[0]
+        if "." in head and not text.startswith(("-", ".", "/")) and " " not in head:
+            return head.rpartition("@")[2].partition(":")[0] or None
+        return None
+    from urllib.parse import (
+        urlsplit,  # not at import: a plain command's cold start never needs it
+    )
+
+    try:
+        host = urlsplit(text).hostname
+    except ValueError:
+        return None
+    return host or None
+
+
+def _url_basename(text: str) -> str | None:
+    if "://" not in text:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        path = urlsplit(text).path
+    except ValueError:
+        return ""
+    base = path.rstrip("/").rpartition("/")[2]
+    return base or "index.html"
+
+
+def _socat_host(text: str) -> str | None:
+    kind, sep, rest = text.partition(":")
+    if not sep:
+        return None
+    k = kind.casefold()
+    if k.startswith(("tcp", "udp", "sctp", "openssl", "ssl", "proxy", "socks")):
+        host = rest.split(":", 1)[0].split(",", 1)[0]
+        return host or None
+    return None
+
+
+def _stdout(model: CommandModel, prog: str, p: Parsed, args: Sequence[W], stdin: Stream | None) -> Stream | None:
+    """What a command writes to its output, for the pipeline and substitution rules."""
+    if model.fetches:
+        return Stream("network", why=f"output of {prog}")
+    output = model.options.get("output")
+    if output == "echo":
+        return _echo_output(args)
+    if output == "printf":
+        return _printf_output(args)
+    if model.passthrough and not p.operands:
+        return stdin if stdin is not None else _OPAQUE
+    if stdin is not None and stdin.kind == "network":
+        return Stream("network", why=f"{prog} of fetched data")
+    return _OPAQUE
+
+
+def _echo_output(args: Sequence[W]) -> Stream:
+    if not all(w.static for w in args):
+        return _OPAQUE
+    k = 0
+    newline, escapes = True, False
+    while k < len(args) and len(args[k].orig) > 1 and args[k].orig[0] == "-" and set(args[k].orig[1:]) <= set("neE"):
+        opts = args[k].orig[1:]
+        newline = newline and "n" not in opts
+        escapes = "e" in opts or (escapes and "E" not in opts)
+        k += 1
+    text = " ".join(w.orig for w in args[k:])
+    texts = [text]
+    if "\\" in text:
+        decoded = decode_ansi_c(text.split("\\c", 1)[0])
+        texts = [decoded] if escapes else [text, decoded]
+    end = "\n" if newline else ""
+    return Stream("static", tuple(t + end for t in texts), "echo")
+
+
+def _printf_output(args: Sequence[W]) -> Stream:
+    if not args or not all(w.static for w in args):
+        return _OPAQUE
+    fmt = decode_ansi_c(args[0].orig)
+    values = [w.orig for w in args[1:]]
+    out: list[str] = []
+    rounds = 0
+    while True:
+        i = 0
+        used = 0
+        while i < len(fmt):
+            c = fmt[i]
+            if c != "%":
+                out.append(c)
+                i += 1
+                continue
+            d = fmt[i + 1] if i + 1 < len(fmt) else ""
+            if d == "%":
+                out.append("%")
+            elif d in ("s", "b", "d", "i", "u"):
+                v = values[used] if used < len(values) else ""
+                out.append(decode_ansi_c(v) if d == "b" else v)
+                used += 1
+            else:
+                return _OPAQUE
+            i += 2
+        values = values[used:]
+        rounds += 1
+        if not values or used == 0 or rounds > 64:
+            break
+    return Stream("static", ("".join(out),), "printf")
+
+
+class SimpleCommands(Words):
+    """Simple commands: the program looked up in the catalog, its exec, path and network effects."""
+
+    # The runners of the catalog's handler kinds (runners.py), set by the final class.
+    handlers: Mapping[str, Handler] = {}
+
+    def simple(self, words: list[W], *, text: str, cwds: Cwds, depth: int, via: str, pipe: int,
+               stdin: Stream | None, redirects: Sequence[Effect], assigns: Sequence[tuple[str, str | None]],
+               wrap: _Wrap | None = None) -> tuple[Cwds, Cwds, Stream | None]:
+        """One simple command: normalise, unwrap, look up, emit effects.  Returns (ok, fail, output)."""
+        if wrap is None:
+            wrap = _NO_WRAP
+        if assigns:
+            names = [n for n, _ in assigns]
+            wrap = replace(wrap, path_changed=wrap.path_changed or "PATH" in names, assigned=(*wrap.assigned, *names))
+            self.command_variables(assigns, cwds, depth, via)
+        if not words:
+            if redirects or wrap.names:
+                seg = self.new_seg(text, via, pipe)
+                seg.risks.append(Risk.LOW)
+                self._finish(seg, wrap, redirects)
+            return cwds, cwds, None
+        w0 = words[0]
+        if depth > MAX_DEPTH:
+            self.opaque_seg(text, via, pipe, f"nesting deeper than {MAX_DEPTH} levels")
+            return cwds, cwds, _OPAQUE
+        if not w0.static:
+            seg = self.new_seg(text, via, pipe)
+            seg.argv = tuple(w.text for w in words)
+            reason = f"the program name comes from {w0.reason}"
+            seg.make_opaque(reason)
+            seg.known = False
+            if w0.stream is not None and w0.stream.kind == "network":
+                seg.add(Effect("exec", program=None, argv=seg.argv, risk=Risk.CRITICAL, known=False,
+                               why="runs a program named by fetched content", segment=seg.index))
+                seg.risks.append(Risk.CRITICAL)
+            else:
+                seg.add(Effect("exec", program=None, argv=seg.argv, opaque=True, known=False, why=reason,
+                               segment=seg.index))
+            self._finish(seg, wrap, redirects)
+            return cwds, cwds, _OPAQUE
+        prog = normalise_program(w0.text)
+        if prog in self.functions:
+            seg = self.new_seg(text, via, pipe)
+            seg.program = prog
+            seg.argv = (prog, *(w.text for w in words[1:]))
+            seg.risks.append(Risk.LOW)
+            seg.add(Effect("exec", program=prog, argv=seg.argv, operands=seg.argv[1:], risk=Risk.LOW,
+                           why=f"calls the shell function {prog} defined in this command", segment=seg.index))
+            self._finish(seg, wrap, redirects)
+            return cwds, cwds, _OPAQUE
+        model = lookup(prog)
+        if model is None:
+            seg = self.new_seg(text, via, pipe)
+            seg.program = prog
+            seg.argv = (prog, *(w.text for w in words[1:]))
+            seg.known = False
+            seg.risks.append(Risk.UNKNOWN)
+            seg.add(Effect("exec", program=prog, argv=seg.argv, operands=tuple(w.text for w in words[1:]),
+                           risk=Risk.UNKNOWN, known=False, why=f"{prog} is not in the command catalog",
+                           segment=seg.index))
+            self._finish(seg, wrap, redirects)
+            return cwds, cwds, _OPAQUE
+        handler = self.handlers.get(model.handler)
+        if handler is not None:
+            return handler(self, model, prog, words, _Call(text, cwds, depth, via, pipe, stdin, redirects, wrap))
+        return self.generic(model, prog, words, _Call(text, cwds, depth, via, pipe, stdin, redirects, wrap))
+
+    def command_variables(self, assigns: Sequence[tuple[str, str | None]], cwds: Cwds, depth: int, via: str) -> None:
+        """``GIT_SSH_COMMAND='...' git fetch``: a variable whose value the program runs as a command."""
+        for name, value in assigns:
+            if name not in _env_variables("command_variables"):
+                continue
+            where = f"{via} > ${name}" if via else f"${name}"
+            if value is None:
+                self.opaque_seg(f"{name}=...", where, -1, f"${name} is a command that cannot be known statically")
+            elif value.strip():
+                self.note("runs a shell string")
+                self.run_text(value, cwds, depth + 1, where)
+
+    def generic(self, model: CommandModel, prog: str, words: list[W], call: "_Call",
+                parsed: Parsed | None = None) -> tuple[Cwds, Cwds, Stream | None]:
+        """A catalog command without a special handler: risk rules, path rules, network rules."""
+        args = words[1:]
+        p = parsed or parse(model, [w.text for w in args], [w.static for w in args])
+        seg = self.new_seg(call.text, call.via, call.pipe)
+        self.exec_effect(seg, model, prog, words, p)
+        cwds = self.work_dirs(p, args, call.cwds)
+        self.emit_paths(seg, p, args, cwds, call.wrap.extra_unknown)
+        self.emit_network(seg, p, args)
+        self._finish(seg, call.wrap, call.redirects)
+        return call.cwds, call.cwds, _stdout(model, prog, p, args, call.stdin)
+
+    def exec_effect(self, seg: _Seg, model: CommandModel, prog: str, words: Sequence[W], p: Parsed) -> Effect:
+        """The exec effect of a catalog command (its why: the rules that raised its risk, or what it is)."""
+        args = words[1:]
+        risk, why = risk_of(p)
+        argv = (prog, *[w.text for w in args])
+        if p.sub_idx:
+            operands = tuple([args[i].text.casefold() for i in p.sub_idx] + [args[i].text for i in p.operands])
+        else:
+            operands = tuple([args[i].text for i in p.operands])
+        seg.program = prog
+        seg.argv = argv
+        seg.risks.append(risk)
+        if why:
+            seen = seg.why
+            for w in why:
+                if w not in seen:
+                    seen.append(w)
+            text = "; ".join(why)
+        else:
+            text = f"{prog}: {p.model.summary or model.summary}"
+        effect = Effect("exec", program=prog, argv=argv, operands=operands, flags=frozenset(p.flags), risk=risk,
+                        why=text, known=True, segment=seg.index)
+        seg.add(effect)
+        return effect
+
+    def _finish(self, seg: _Seg, wrap: _Wrap, redirects: Sequence[Effect]) -> None:
+        """Attach the wrappers' exec effects and risks and the redirections to the final segment."""
+        if wrap.names:
+            seg.wrappers = wrap.names
+            for spec in wrap.effects:
+                seg.add(Effect(**spec, segment=seg.index))
+            seg.risks.extend(wrap.risks)
+            seg.why.extend(w for w in wrap.why if w not in seg.why)
+        if wrap.path_changed or self.path_changed:
+            if seg.program is not None and not seg.program.startswith(("/", ".")):
+                seg.known = False
+                note = f"PATH is changed: {seg.program} may not be the system's {seg.program}"
+                seg.why.append(note)
+                for k, e in enumerate(seg.effects):
+                    if e.kind == "exec" and e.program == seg.program:
+                        seg.effects[k] = replace(e, known=False, why="; ".join(filter(None, (e.why, note))))
+        for e in redirects:
+            seg.add(_at(e, seg.index))
+        risky = [n for n in wrap.assigned if n in _env_variables("risky_variables")]
+        if risky:
+            seg.raise_risk(Risk.HIGH, f"{', '.join(risky)} makes the program load or run other code")
+
+    def work_dirs(self, p: Parsed, args: Sequence[W], cwds: Cwds) -> Cwds:
+        """The directories a command works in: its cwd, or the value of a flag like ``git -C``."""
+        out = cwds
+        for m in p.chain:
+            for flag in m.cwd_flag:
+                for i, off in p.flag_values.get(flag, ()):
+                    w = args[i]
+                    if not w.static:
+                        out = (None,)
+                        continue
+                    value = w.text[off:]
+                    out = tuple(dict.fromkeys(join_path(c, value) if c is not None or value.startswith("/")
+                                              else None for c in out))
+        return out
+
+    def path_effects(self, role: str, w: W | None, cwds: Cwds, recursive: bool, segment: int,
+                     why: str = "") -> list[Effect]:
+        """The effects of one path argument, resolved against every possible cwd."""
+        if w is None:
+            return [Effect(role, path=None, recursive=recursive, why=why, segment=segment)]
+        if w.paths is not None:
+            return [Effect(role, path=path, glob=glob, recursive=recursive or rec, why=why, segment=segment)
+                    for path, glob, rec in w.paths]
+        if not w.static:
+            if w.reason == "process substitution":
+                return []
+            return [Effect(role, path=None, recursive=recursive, why=why or f"path from {w.reason}",
+                           segment=segment)]
+        if w.text == "-" or not w.text:
+            return []
+        out: list[Effect] = []
+        for cwd in cwds:
+            path = join_path(cwd, w.text)
+            if path is None:
+                out.append(Effect(role, path=None, recursive=recursive, why=why or "relative to an unknown directory",
+                                  segment=segment))
+                continue
+            out.append(Effect(role, path=path, recursive=recursive, glob=w.glob, why=why, segment=segment))
+            if w.text == "~" or w.text.startswith("~/"):
+                # A ~ inside a word (curl -d @~/.aws/credentials, of=~/x) is not expanded by the shell,
+                # but it is what the author meant: judge the home path too.
+                home_path = normalise_path(self.home + w.text[1:])
+                if home_path != path:
+                    out.append(Effect(role, path=home_path, recursive=recursive, glob=w.glob,
+                                      why=why or f"{w.text} as the home directory", segment=segment))
+            if w.glob:
+                for alt in _dotdot_variants(path):
+                    out.append(Effect(role, path=alt, recursive=True, why=f"{w.text} also matches ..",
+                                      segment=segment))
+        return out
+
+    def emit_paths(self, seg: _Seg, p: Parsed, args: Sequence[W], cwds: Cwds, extra_unknown: bool) -> None:
+        unknown_args = extra_unknown or any(not a.static for a in args)
+        for m in p.chain:
+            for rule in m.paths:
+                if not rule.when.holds(p):
+                    continue
+                rec = rule.recursive or bool(rule.recursive_flags & p.flags) or (
+                    unknown_args and bool(rule.recursive_flags))
+                targets: list[W | None] = []
+                src = rule.source
+                if src == "operands":
+                    ops = p.operands
+                    if rule.after_dashdash:
+                        ops = ops[p.dashdash:] if p.dashdash is not None else []
+                    for i in ops[rule.start:rule.stop]:
+                        w = args[i]
+                        if rule.local_only and w.static and _is_remote(w.text):
+                            continue
+                        if rule.after:
+                            if not w.static or rule.after not in w.text:
+                                continue
+                            w = _sub_word(w, w.text.index(rule.after) + len(rule.after))
+                        targets.append(w)
+                    if extra_unknown and rule.stop is None:
+                        targets.append(None)
+                elif src == "flag":
+                    for flag in rule.flags_from:
+                        for i, off in p.flag_values.get(flag, ()):
+                            w = args[i]
+                            if not w.static:
+                                targets.append(None)
+                                continue
+                            value = w.text[off:]
+                            if rule.after:
+                                if rule.after not in value:
+                                    continue
+                                value = value[value.index(rule.after) + len(rule.after):]
+                            targets.append(_sub_word(w, len(w.text) - len(value)))
+                elif src == "kv":
+                    for i in p.operands:
+                        w = args[i]
+                        key, eq, _ = w.text.partition("=")
+                        if eq and key in rule.keys:
+                            targets.append(_sub_word(w, len(key) + 1) if w.static else None)
+                elif src == "cwd":
+                    targets.append(_lit("."))
+                elif src == "none":
+                    targets.append(None)
+                elif src == "url_basename":
+                    for i in p.operands:
+                        w = args[i]
+                        if not w.static:
+                            targets.append(None)
+                            continue
+                        base = _url_basename(w.text)
+                        if base is not None:
+                            targets.append(_lit(base) if base else None)
+                for t in targets:
+                    for e in self.path_effects(rule.role, t, cwds, rec, seg.index):
+                        seg.add(e)
+
+    def emit_network(self, seg: _Seg, p: Parsed, args: Sequence[W]) -> None:
+        for m in p.chain:
+            for rule in m.network:
+                if not rule.when.holds(p):
+                    continue
+                hosts: list[str | None] = []
+                src = rule.source
+                if src == "fixed":
+                    hosts.append(rule.host)
+                elif src == "unknown":
+                    hosts.append(None)
+                elif src == "flag":
+                    for flag in rule.flags_from:
+                        for v in p.values(flag):
+                            hosts.append(_url_host(v))
+                else:
+                    ops = [args[i] for i in p.operands]
+                    if src == "host":
+                        ops = ops[:1]
+                    for w in ops:
+                        if not w.static:
+                            hosts.append(None)
+                        elif src == "urls":
+                            h = _url_host(w.text)
+                            if h is not None:
+                                hosts.append(h)
+                        elif src == "host":
+                            hosts.append(_plain_host(w.text))
+                        elif src == "remote" and _is_remote(w.text):
+                            hosts.append(_remote_host(w.text))
+                        elif src == "socat":
+                            h = _socat_host(w.text)
+                            if h is not None:
+                                hosts.append(h)
+                    if not hosts and rule.host is not None:
+                        hosts.append(rule.host or None)  # "": a host the arguments do not name
+                for h in dict.fromkeys(hosts):
+                    seg.add(Effect("network", host=h, risk=Risk.MEDIUM, why=f"{seg.program} connects to {h or 'a host'}",
+                                   segment=seg.index))
+
+    def code(self, seg: _Seg, language: str, source: str, cwds: Cwds, depth: int, via: str) -> None:
+        """Send inline source to the code analyser; emit its effects and analyse what it runs."""
+        try:
+            from .. import code as code_analysis
+        except ImportError:
+            seg.add(Effect("code", program=language, text=source, opaque=True,
+                           why="the code analyser is not available", segment=seg.index))
+            seg.make_opaque("the code analyser is not available")
+            return
+        try:
+            found = code_analysis.analyse_code(language, source)
+        except Exception as exc:  # the analyser promises not to raise; fail closed if it does
+            seg.add(Effect("code", program=language, text=source, opaque=True, segment=seg.index,
+                           why=f"code analysis failed: {type(exc).__name__}"))
+            seg.make_opaque("code analysis failed")
+            return
+        why = "; ".join(found.why)
+        seg.add(Effect("code", program=language, text=source, risk=found.risk, why=why, opaque=found.opaque,
+                       segment=seg.index))
+        seg.risks.append(found.risk)
+        seg.why.extend(w for w in found.why if w not in seg.why)
+        if found.opaque:
+            seg.make_opaque(getattr(found, "opaque_reason", "") or f"{language} code that cannot be known statically")
+        for kind, target, recursive in found.effects:
+            if kind == "network":
+                seg.add(Effect("network", host=target, risk=Risk.MEDIUM, why=why, segment=seg.index))
+                continue
+            if kind not in ("read", "write", "delete"):
+                continue
+            risk = found.risk if recursive else Risk.UNKNOWN
+            if target is None:
+                seg.add(Effect(kind, path=None, recursive=recursive, risk=risk, why=why, segment=seg.index))
+                continue
+            literal: str | None = target
+            if target == "~" or target.startswith("~/"):
+                home = self.env.get("HOME") or self.home
+                literal = home + target[1:] if home.startswith("/") else None
+            for cwd in cwds:
+                seg.add(Effect(kind, path=join_path(cwd, literal) if literal is not None else None,
+                               recursive=recursive, risk=risk, why=why, segment=seg.index))
+        for cmd in found.commands:
+            if isinstance(cmd, str):
+                self.run_text(cmd, cwds, depth + 1, via)
+            else:
+                ws = [_lit(a) for a in cmd if isinstance(a, str)]
+                if ws:
+                    self.simple(ws, text=shlex.join(w.orig for w in ws), cwds=cwds, depth=depth + 1, via=via,
+                                pipe=-1, stdin=None, redirects=(), assigns=())
+
+    def feed(self, seg: _Seg, stream: Stream | None, cwds: Cwds, depth: int, via: str, language: str | None
+             ) -> None:
+        """A shell (language None) or an interpreter runs the program text it reads from ``stream``."""
+        what = "a shell" if language is None else language
+        if stream is None:
+            return
+        if stream.kind == "static":
+            for t in stream.texts:
+                if language is None:
+                    self.note("runs a shell string")
+                    self.run_text(t, cwds, depth + 1, via)
+                else:
+                    self.code(seg, language, t, cwds, depth + 1, via)
+        elif stream.kind == "network":
+            seg.raise_risk(Risk.CRITICAL, f"remote code piped to {what}")
+        elif stream.kind == "file":
+            if stream.path is not None:
+                seg.add(Effect("read", path=stream.path, why="script read from its input", segment=seg.index))
+            seg.raise_risk(Risk.MEDIUM, "runs a script file")
+        else:
+            seg.make_opaque(f"{what} runs code from its input, which cannot be known statically")
+            seg.raise_risk(Risk.HIGH, f"{what} runs code from its input, which cannot be known statically")

@@ -1,0 +1,216 @@
+"""The state of one shell analysis: limits, value types (words, streams, segments under construction,
+wrappers) and the ``ShellState`` base of the analyser."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ...effects import Effect, Segment
+from ...frozen import replace
+from ...verdict import Risk, combine_risk
+from ..catalog import lookup, normalise_word
+
+MAX_INPUT = 65536  # characters; a longer command is refused (fail closed)
+
+
+MAX_DEPTH = 64  # nesting of substitutions, groups, wrappers and re-analysed strings
+
+
+MAX_SEGMENTS = 4096  # simple commands per analysis; the rest is opaque
+
+
+MAX_CWDS = 4  # possible working directories tracked after cd; more is "unknown"
+
+
+MAX_PARALLEL_ARGS = 16
+
+
+Cwds = tuple[str | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """Where a command's input or output comes from.
+
+    kind: ``static`` (texts known), ``network`` (fetched, or derived from fetched data), ``file``
+    (a file, ``path``), ``opaque`` (anything else).
+    """
+
+    kind: str
+    texts: tuple[str, ...] = ()
+    why: str = ""
+    path: str | None = None
+
+
+_OPAQUE = Stream("opaque")
+
+
+def _worst(a: Stream | None, b: Stream | None) -> Stream | None:
+    order = {"network": 3, "opaque": 2, "file": 1, "static": 0}
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a if order[a.kind] >= order[b.kind] else b
+
+
+@dataclass(slots=True)
+class W:
+    """One argument word after expansion."""
+
+    text: str  # normalised value when static, else the source text
+    static: bool = True
+    glob: bool = False
+    orig: str = ""  # the exact value the shell passes (no Unicode normalisation)
+    reason: str = ""  # why it is not static
+    stream: Stream | None = None  # what a $( ) or <( ) in it produces
+    paths: tuple[tuple[str | None, bool, bool], ...] | None = None  # stand-in paths: find's {}
+
+
+def _lit(text: str) -> W:
+    return W(normalise_word(text), True, False, text)
+
+
+class _Seg:
+    """A segment under construction (frozen into ``Segment`` at the end)."""
+
+    __slots__ = ("index", "text", "program", "argv", "effects", "risks", "why", "opaque",
+                 "opaque_reason", "wrappers", "via", "pipeline", "known", "background")
+
+    def __init__(self, index: int, text: str, via: str, pipeline: int) -> None:
+        self.index = index
+        self.text = text
+        self.program: str | None = None
+        self.argv: tuple[str, ...] = ()
+        self.effects: list[Effect] = []
+        self.risks: list[Risk] = []
+        self.why: list[str] = []
+        self.opaque = False
+        self.opaque_reason = ""
+        self.wrappers: tuple[str, ...] = ()
+        self.via = via
+        self.pipeline = pipeline
+        self.known = True
+        self.background = False
+
+    def add(self, effect: Effect) -> None:
+        if effect not in self.effects:
+            self.effects.append(effect)
+
+    def raise_risk(self, risk: Risk, why: str) -> None:
+        """Raise the risk of the segment and of its exec effects (the engine judges effects)."""
+        self.risks.append(risk)
+        if why and why not in self.why:
+            self.why.append(why)
+        for k, e in enumerate(self.effects):
+            if e.kind == "exec" and e.risk < risk and e.program == self.program:
+                self.effects[k] = replace(e, risk=risk, why=why or e.why)
+
+    def make_opaque(self, reason: str) -> None:
+        self.opaque = True
+        if not self.opaque_reason:
+            self.opaque_reason = reason
+
+    def freeze(self) -> Segment:
+        risk = combine_risk(self.risks) if self.risks else Risk.UNKNOWN
+        return Segment(
+            text=self.text, program=self.program, argv=self.argv, effects=tuple(self.effects), risk=risk,
+            why=tuple(self.why), opaque=self.opaque, opaque_reason=self.opaque_reason,
+            wrappers=self.wrappers, via=self.via, pipeline=self.pipeline, known=self.known)
+
+
+@dataclass(slots=True)
+class _Wrap:
+    """What the wrappers around a command contributed (sudo, env, nice ...)."""
+
+    names: tuple[str, ...] = ()
+    effects: tuple[dict[str, Any], ...] = ()  # exec effects of the wrappers, made on the final segment
+    risks: tuple[Risk, ...] = ()
+    why: tuple[str, ...] = ()
+    extra_unknown: bool = False  # xargs: more operands come from the input
+    path_changed: bool = False
+    assigned: tuple[str, ...] = ()  # environment variables set for the command (FOO=1 cmd, env FOO=1 cmd)
+
+
+_NO_WRAP = _Wrap()  # shared: a _Wrap is never changed in place (wrappers build a new one)
+
+
+class _Limit(Exception):
+    """The segment budget is spent."""
+
+
+def _union(a: Cwds, b: Cwds) -> Cwds:
+    if a == b:
+        return a
+    out = tuple(dict.fromkeys((*a, *b)))
+    return out if len(out) <= MAX_CWDS else (None,)
+
+
+def _at(effect: Effect, segment: int) -> Effect:
+    return effect if effect.segment == segment else replace(effect, segment=segment)
+
+
+@functools.lru_cache(maxsize=4)
+def _env_variables(kind: str) -> frozenset[str]:
+    """Environment variables that make a program run other code (the catalog's env entry lists them):
+    ``risky_variables`` load code (LD_PRELOAD), ``command_variables`` hold a command (GIT_SSH_COMMAND)."""
+    env = lookup("env")
+    spec = env.options.get("wrapper", {}) if env is not None else {}
+    return frozenset(spec.get(kind, ()))
+
+
+class ShellState:
+    """The state of one analysis: its segments under construction, notes, limits, and the shell's state."""
+
+    def __init__(self, env: Mapping[str, str], home: str, fast: bool = True) -> None:
+        self.env = env
+        self.home = home
+        self.fast = fast  # use the fast path for plain strings (tests turn it off to compare)
+        self.segs: list[_Seg] = []
+        self.warnings: list[str] = []
+        self.unstructured: list[str] = []
+        self.recording = True  # structural reasons are recorded for the top-level reading only
+        self.tainted: frozenset[str] = frozenset()
+        self.functions: set[str] = set()
+        self.path_changed = False
+        self.next_pipeline = 0
+        self.top_argv: tuple[str, ...] | None = None
+        self.top_commands = 0
+        self.repaired: set[int] = set()
+        self.ambiguous: list[int] = []
+        self.streams: dict[tuple[int, int], Stream] = {}
+
+    def note(self, reason: str) -> None:
+        if self.recording and reason not in self.unstructured:
+            self.unstructured.append(reason)
+
+    def new_seg(self, text: str, via: str, pipe: int) -> _Seg:
+        if len(self.segs) >= MAX_SEGMENTS:
+            raise _Limit()
+        seg = _Seg(len(self.segs), text, via, pipe)
+        self.segs.append(seg)
+        return seg
+
+    def past_limit(self, text: str) -> None:
+        """Past the segment budget: one more (opaque) segment says so."""
+        seg = _Seg(len(self.segs), text[:200], "", -1)
+        reason = f"more than {MAX_SEGMENTS} commands: the rest was not analysed"
+        seg.make_opaque(reason)
+        seg.known = False
+        seg.add(Effect("exec", program=None, opaque=True, known=False, why=reason, segment=seg.index))
+        self.segs.append(seg)
+        self.recording = True
+        self.note("too many commands")
+
+    def opaque_seg(self, text: str, via: str, pipe: int, reason: str) -> _Seg:
+        seg = self.new_seg(text, via, pipe)
+        seg.make_opaque(reason)
+        seg.known = False
+        seg.add(Effect("exec", program=None, opaque=True, known=False, why=reason, segment=seg.index))
+        return seg
+
+    def run_text(self, text: str, cwds: Cwds, depth: int, via: str, stdin: Stream | None = None
+                 ) -> tuple[Cwds, Stream | None]:
+        """Analyse a shell string (the walker's entry point, walker.py)."""
+        raise NotImplementedError
