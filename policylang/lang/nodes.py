@@ -5,7 +5,7 @@ into the runtime matcher.  Nothing at runtime imports this module's producer (th
 
 Every node class is a frozen dataclass, made one on first use: generating a dataclass's methods
 costs about a millisecond a class, and a process that starts from the compiled-policy cache
-(policylang.precompiled) unpickles nodes and reads their fields without ever building, comparing
+(policylang.config.precompiled) unpickles nodes and reads their fields without ever building, comparing
 or printing one, so it never pays for the twenty-five classes here.  A node class behaves exactly
 as ``@dataclass(frozen=True)`` from the first construction, comparison, hash, repr, assignment
 or ``dataclasses.fields`` call on it or on an instance (see ``realise``).
@@ -20,6 +20,11 @@ from ..source import Span
 
 _N = TypeVar("_N", bound=type)
 _LOCK = threading.Lock()
+
+# The words of the language a rule's decision, a risk and an example's kind may be.
+DECISIONS = ("allow", "sandbox", "ask", "deny")
+RISK_LEVELS = ("unknown", "low", "medium", "high", "critical")
+EXAMPLE_KINDS = ("command", "read", "write", "edit", "delete", "list", "fetch")
 
 
 class Node:

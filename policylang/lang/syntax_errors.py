@@ -9,15 +9,12 @@ from __future__ import annotations
 import difflib
 from typing import Any, Sequence
 
+from ..diagnostics import Diagnostic
 from .lalr import _ParseFailure
 from .lexer import _LEXEME_RE, _NAME_TERMINALS, _WORD_RE, _Ctx, _Tok
-from .nodes import ExecTarget, PipeTarget
-from ..diagnostics import Diagnostic
+from .nodes import DECISIONS, EXAMPLE_KINDS, RISK_LEVELS, ExecTarget, PipeTarget
 
 STATEMENT_KEYWORDS = ("rule", "let", "example", "disable", "except")
-DECISIONS = ("allow", "sandbox", "ask", "deny")
-RISK_LEVELS = ("unknown", "low", "medium", "high", "critical")
-EXAMPLE_KINDS = ("command", "read", "write", "edit", "delete", "list", "fetch")
 TARGET_KEYWORDS = ("exec", "read", "write", "delete", "network", "code", "tool", "message", "opaque")
 CLAUSE_KEYWORDS = ("risk", "message", "alt", "unless", "when")
 

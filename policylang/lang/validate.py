@@ -15,17 +15,40 @@ from typing import Iterable, Mapping, Sequence
 
 import re2  # type: ignore[import-untyped]
 
-from .nodes import (Alternatives, AnyArgs, ArgItem, Cel, CodeTarget, Disable, Example, Except, ExecTarget, Let,
-                  ListRef, MessageTarget, NetworkTarget, OpaqueTarget, PathIn, PathSet, PathTarget, PipeTarget,
-                  PolicyFile, Regex, Rule, StringItem, Target, ToolTarget)
 from ..diagnostics import Diagnostic
 from ..source import Source, Span
+from .nodes import (
+    DECISIONS,
+    EXAMPLE_KINDS,
+    RISK_LEVELS,
+    Alternatives,
+    AnyArgs,
+    ArgItem,
+    Cel,
+    CodeTarget,
+    Disable,
+    Example,
+    Except,
+    ExecTarget,
+    Let,
+    ListRef,
+    MessageTarget,
+    NetworkTarget,
+    OpaqueTarget,
+    PathIn,
+    PathSet,
+    PathTarget,
+    PipeTarget,
+    PolicyFile,
+    Regex,
+    Rule,
+    StringItem,
+    Target,
+    ToolTarget,
+)
 
 __all__ = ["validate", "check_path_glob", "check_host_glob", "regex_error", "cel_error", "target_kind"]
 
-DECISIONS = ("allow", "sandbox", "ask", "deny")
-RISK_LEVELS = ("unknown", "low", "medium", "high", "critical")
-EXAMPLE_KINDS = ("command", "read", "write", "edit", "delete", "list", "fetch")
 PATH_ROOTS = ("$WORKSPACE", "$HOME", "$TMPDIR", "$CWD")
 # Spellings the path compiler accepts as the same roots.
 _ROOT_ALIASES = ("${WORKSPACE}", "${HOME}", "${TMPDIR}", "${CWD}", "$PWD", "${PWD}")
