@@ -227,6 +227,7 @@ class ReferenceCondition:
     dashdash: bool | None = None
     min_operands: int = 0
     max_operands: int | None = None
+    operand_at: tuple[tuple[int, frozenset[str]], ...] = ()
 
 
 CONDITIONS = st.fixed_dictionaries({}, optional={
@@ -238,10 +239,12 @@ CONDITIONS = st.fixed_dictionaries({}, optional={
 @settings(max_examples=200, deadline=None)
 @given(CONDITIONS, CONDITIONS)
 def test_model_classes_behave_as_frozen_dataclasses(a: dict[str, Any], b: dict[str, Any]) -> None:
-    c, d = commands.Condition(**a), commands.Condition(**b)
+    from policylang.analysis.catalog import Condition
+
+    c, d = Condition(**a), Condition(**b)
     r, q = ReferenceCondition(**a), ReferenceCondition(**b)
     assert (c == d) == (r == q) and (c != d) == (r != q)
-    assert hash(c) == hash(commands.Condition(**a))
+    assert hash(c) == hash(Condition(**a))
     assert repr(c) == repr(r).replace("ReferenceCondition(", "Condition(", 1)
     assert pickle.loads(pickle.dumps(c)) == c and copy.deepcopy(c) == c
     with pytest.raises(FrozenInstanceError):
@@ -252,7 +255,7 @@ def test_model_classes_behave_as_frozen_dataclasses(a: dict[str, Any], b: dict[s
 
 def test_a_model_without_mappings_has_empty_ones() -> None:
     m = commands.CommandModel(name="x", risk=Risk.LOW)
-    assert (m.aliases, m.subcommands, m.options, m.has_subcommands) == ({}, {}, {}, False)
+    assert (m.options, m.subcommands, m.keys, m.settings, m.has_subcommands) == ({}, {}, {}, {}, False)
     assert m == commands.CommandModel("x", Risk.LOW) and m != commands.CommandModel("y", Risk.LOW)
     with pytest.raises(TypeError):
         commands.CommandModel()  # type: ignore[call-arg]

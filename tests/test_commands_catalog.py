@@ -82,7 +82,9 @@ def test_program_families(program: str, family: str) -> None:
     ("git", ["-c", "core.pager=less", "push", "-f", "origin"], ("push", "origin"), {"-c", "--force"}),
     ("git", ["push", "--force=true"], ("push",), {"--force"}),
     ("git", ["push", "--force-with-lease=main"], ("push",), {"--force-with-lease"}),
-    ("git", ["push", "--force-with-lease-if-includes"], ("push",), {"--force"}),
+    # an undeclared variant of declared options carries their flags (and its own name)
+    ("git", ["push", "--force-with-lease-if-includes"], ("push",),
+     {"--force", "--force-with-lease", "--force-with-lease-if-includes"}),
     ("git", ["RESET", "--HARD"], ("reset",), {"--hard"}),
     ("git", ["branch", "-D", "x"], ("branch", "x"), {"--delete", "--force"}),
     ("git", ["branch", "-d", "x"], ("branch", "x"), {"--delete"}),
@@ -162,8 +164,7 @@ NEW_COMMAND = '''
 risk = "medium"
 summary = "a tool added as data only"
 names = ["frobnicate"]
-value_flags = ["-o", "--out"]
-aliases = { "--everything" = "-a", "--out" = "-o" }
+options = ["-a --everything", "-o --out =data"]
 [[frob.paths]]
 role = "delete"
 recursive_flags = ["-a"]

@@ -780,7 +780,7 @@ def test_interpreter_without_inline_code_does_not_call_the_analyser(fake_code: l
     assert top_risk(a) == Risk.MEDIUM
     a = A("python3 -m pip install x")
     assert fake_code == []
-    assert [s.program for s in a.segments] == ["python3", "pip"]
+    assert [(s.program, s.wrappers) for s in a.segments] == [("pip", ("python3",))]  # python3 -m runs pip
 
 
 def test_real_code_analyser_is_wired_in() -> None:

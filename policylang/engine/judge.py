@@ -90,6 +90,8 @@ class Judge:
             d = s.opaque_decision
             if explain:
                 d = max(d, ASK)
+            if risk >= HIGH and s.block_high_risk and d is not DENY:
+                return self.default_decision(replace(effect, opaque=False), risk, why, context)
             return d, "default:opaque", f"cannot be known statically ({why or 'opaque'}): {s.posture} posture"
         if risk >= HIGH:
             if s.block_high_risk:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from ...verdict import Risk
-from .model import (HANDLERS, AliasPrefix, CatalogError, CommandModel, Condition, NetworkRule, PathRule,
-                    RiskRule, flag_key)
+from . import grammar
+from .model import HANDLERS, CatalogError, CommandModel, Condition, Form, NetworkRule, Option, PathRule, RiskRule, flag_key
 
 _RISKS = {"low": Risk.LOW, "medium": Risk.MEDIUM, "high": Risk.HIGH, "critical": Risk.CRITICAL,
           "unknown": Risk.UNKNOWN}
@@ -17,22 +17,24 @@ _RISKS = {"low": Risk.LOW, "medium": Risk.MEDIUM, "high": Risk.HIGH, "critical":
 
 
 _COMMAND_KEYS = frozenset({
-    "risk", "summary", "names", "handler", "value_flags", "optional_value_flags", "aliases",
-    "alias_prefixes", "long_flags", "single_dash_long", "stop_at_operand", "first_operand_flags",
+    "risk", "summary", "names", "handler", "options", "posix", "abbrev", "single_dash_long",
+    "first_operand_flags", "strict", "dashdash", "operands", "forms", "stdin", "language", "keys",
     "sub", "unknown_sub_risk", "rules", "paths", "network", "fetches", "decodes", "passthrough",
-    "cwd_flag", "wrapper", "interp", "shell", "find", "watch", "cd", "output",
+    "output", "in_shell", *HANDLERS - {""}, "env",
 })
 _CONDITION_KEYS = frozenset({
     "flags", "all_flags", "no_flags", "operands", "operand_prefix", "operand_contains",
-    "flag_value_contains", "dashdash", "min_operands", "max_operands",
+    "flag_value_contains", "dashdash", "min_operands", "max_operands", "operand_at",
 })
+_FORM_KEYS = _CONDITION_KEYS | {"stdin", "operands_are"}
 _RULE_KEYS = _CONDITION_KEYS | {"risk", "why"}
 _PATH_KEYS = _CONDITION_KEYS | {"role", "from", "slice", "flags_from", "keys", "recursive",
                                 "recursive_flags", "after", "local_only", "after_dashdash"}
 _NETWORK_KEYS = _CONDITION_KEYS | {"from", "host", "flags_from"}
 _PATH_SOURCES = frozenset({"operands", "flag", "kv", "cwd", "none", "url_basename"})
 _NETWORK_SOURCES = frozenset({"urls", "host", "remote", "flag", "socat", "fixed", "unknown"})
-_OPTION_TABLES = ("wrapper", "interp", "shell", "find", "watch", "cd", "output")
+# Tables of settings a model may carry for its handler (and env's lists of variables).
+_SETTING_TABLES = (*sorted(HANDLERS - {""}), "env")
 
 
 def _risk(value: Any, where: str) -> Risk:
@@ -55,15 +57,25 @@ def _check_keys(table: Mapping[str, Any], allowed: frozenset[str], where: str) -
         raise CatalogError(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
 
 
-def _canon_set(names: Sequence[str], model_aliases: Mapping[str, frozenset[str]]) -> frozenset[str]:
+Canon = Mapping[str, Option]
+
+
+def _canon_set(names: Sequence[str], opts: Sequence[Canon]) -> frozenset[str]:
+    """The canonical flags the spellings stand for, under the model's options (then its parents')."""
     out: set[str] = set()
     for n in names:
         k = flag_key(n)
-        out |= model_aliases.get(k, frozenset((k,)))
+        for o in opts:
+            opt = o.get(k)
+            if opt is not None:
+                out |= opt.canon
+                break
+        else:
+            out.add(k)
     return frozenset(out)
 
 
-def _condition(t: Mapping[str, Any], aliases: Mapping[str, frozenset[str]], where: str) -> Condition:
+def _condition(t: Mapping[str, Any], aliases: Sequence[Canon], where: str) -> Condition:
     fvc = t.get("flag_value_contains", {})
     if not isinstance(fvc, dict):
         raise CatalogError(f"{where}: flag_value_contains must be a table")
@@ -81,7 +93,17 @@ def _condition(t: Mapping[str, Any], aliases: Mapping[str, frozenset[str]], wher
         dashdash=t.get("dashdash"),
         min_operands=int(t.get("min_operands", 0)),
         max_operands=None if max_ops is None else int(max_ops),
+        operand_at=_operand_at(t.get("operand_at", {}), where),
     )
+
+
+def _operand_at(table: Any, where: str) -> tuple[tuple[int, frozenset[str]], ...]:
+    if not isinstance(table, dict):
+        raise CatalogError(f"{where}: operand_at must be a table of index = [words]")
+    try:
+        return tuple((int(k), frozenset(w.casefold() for w in _strs(v, where))) for k, v in table.items())
+    except ValueError:
+        raise CatalogError(f"{where}: operand_at keys are operand indices") from None
 
 
 def _slice(text: str, where: str) -> tuple[int | None, int | None]:
@@ -95,7 +117,7 @@ def _slice(text: str, where: str) -> tuple[int | None, int | None]:
         raise CatalogError(f"{where}: bad slice {text!r}") from None
 
 
-def _model(name: str, t: Mapping[str, Any], where: str) -> CommandModel:
+def _model(name: str, t: Mapping[str, Any], where: str, parents: Sequence[Canon] = ()) -> CommandModel:
     if not isinstance(t, dict):
         raise CatalogError(f"{where}: expected a table")
     _check_keys(t, _COMMAND_KEYS, where)
@@ -104,25 +126,25 @@ def _model(name: str, t: Mapping[str, Any], where: str) -> CommandModel:
     handler = t.get("handler", "")
     if handler not in HANDLERS:
         raise CatalogError(f"{where}: unknown handler {handler!r}")
-    raw_aliases = t.get("aliases", {})
-    if not isinstance(raw_aliases, dict):
-        raise CatalogError(f"{where}: aliases must be a table")
-    aliases: dict[str, frozenset[str]] = {}
-    for k, v in raw_aliases.items():
-        aliases[flag_key(k)] = frozenset(flag_key(x) for x in _strs(v, f"{where}.aliases.{k}"))
-    prefixes = []
-    for p in t.get("alias_prefixes", []):
-        prefixes.append(AliasPrefix(p["prefix"].casefold(), p["to"].casefold(),
-                                    frozenset(e.casefold() for e in p.get("except", []))))
-    value_flags = frozenset(flag_key(f) for f in _strs(t.get("value_flags", []), where))
-    optional = frozenset(flag_key(f) for f in _strs(t.get("optional_value_flags", []), where))
+    opts = grammar.options(t.get("options", []), where)
+    canon = (opts, *parents)
+    operands = grammar.slots(t["operands"], f"{where}.operands") if "operands" in t else ()
+    stdin = _stdin(t.get("stdin", ""), f"{where}.stdin")
+    forms = []
+    for i, f in enumerate(t.get("forms", [])):
+        w = f"{where}.forms[{i}]"
+        _check_keys(f, _FORM_KEYS, w)
+        if "operands_are" not in f:
+            raise CatalogError(f"{w}: a form needs operands_are (the operand slots when it applies)")
+        forms.append(Form(_condition(f, canon, w), grammar.slots(f["operands_are"], f"{w}.operands_are"),
+                          _stdin(f["stdin"], f"{w}.stdin") if "stdin" in f else None))
     rules = []
     for i, r in enumerate(t.get("rules", [])):
         w = f"{where}.rules[{i}]"
         _check_keys(r, _RULE_KEYS, w)
         if "why" not in r:
             raise CatalogError(f"{w}: missing why")
-        rules.append(RiskRule(_condition(r, aliases, w), _risk(r.get("risk"), w), r["why"]))
+        rules.append(RiskRule(_condition(r, canon, w), _risk(r.get("risk"), w), r["why"]))
     paths = []
     for i, r in enumerate(t.get("paths", [])):
         w = f"{where}.paths[{i}]"
@@ -135,10 +157,10 @@ def _model(name: str, t: Mapping[str, Any], where: str) -> CommandModel:
             raise CatalogError(f"{w}: unknown from {src!r}")
         start, stop = _slice(r.get("slice", ":"), w)
         paths.append(PathRule(
-            when=_condition(r, aliases, w), role=role, source=src, start=start, stop=stop,
-            flags_from=_canon_set(_strs(r.get("flags_from", []), w), aliases),
+            when=_condition(r, canon, w), role=role, source=src, start=start, stop=stop,
+            flags_from=_canon_set(_strs(r.get("flags_from", []), w), canon),
             keys=_strs(r.get("keys", []), w), recursive=bool(r.get("recursive", False)),
-            recursive_flags=_canon_set(_strs(r.get("recursive_flags", []), w), aliases),
+            recursive_flags=_canon_set(_strs(r.get("recursive_flags", []), w), canon),
             after=r.get("after", ""), local_only=bool(r.get("local_only", False)),
             after_dashdash=bool(r.get("after_dashdash", False))))
     network = []
@@ -148,33 +170,42 @@ def _model(name: str, t: Mapping[str, Any], where: str) -> CommandModel:
         src = r.get("from")
         if src not in _NETWORK_SOURCES:
             raise CatalogError(f"{w}: unknown from {src!r}")
-        network.append(NetworkRule(_condition(r, aliases, w), src, r.get("host"),
-                                   _canon_set(_strs(r.get("flags_from", []), w), aliases)))
+        network.append(NetworkRule(_condition(r, canon, w), src, r.get("host"),
+                                   _canon_set(_strs(r.get("flags_from", []), w), canon)))
     subs: dict[str, CommandModel] = {}
     for sub_name, sub_t in t.get("sub", {}).items():
-        sub = _model(sub_name, sub_t, f"{where}.sub.{sub_name}")
+        sub = _model(sub_name, sub_t, f"{where}.sub.{sub_name}", canon)
         for n in (sub_name, *_strs(sub_t.get("names", []), where)):
             subs[n.casefold()] = sub
-    longs = set(k for k in aliases if k.startswith("--"))
-    longs |= {f for f in value_flags | optional if f.startswith("--")}
-    longs |= {f.casefold() for f in _strs(t.get("long_flags", []), where)}
-    for p in prefixes:
-        longs.add(p.to)
-    options = {k: t[k] for k in _OPTION_TABLES if k in t}
+    keys = t.get("keys", {})
+    if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
+        raise CatalogError(f"{where}: keys must be a table of KEY = \"slot type\"")
+    for k, v in keys.items():
+        grammar.slot(v, f"{where}.keys.{k}")
+    settings = {k: t[k] for k in _SETTING_TABLES if k in t}
+    if "output" in t:
+        settings["output"] = t["output"]
+    if t.get("in_shell"):
+        settings["in_shell"] = True
     unknown_sub = t.get("unknown_sub_risk")
-    return CommandModel(
+    model = CommandModel(
         name=name,
         risk=_risk(t["risk"], where),
         summary=str(t.get("summary", "")),
         handler=handler,
-        value_flags=value_flags,
-        optional_value_flags=optional,
-        aliases=aliases,
-        alias_prefixes=tuple(prefixes),
-        long_flags=tuple(sorted(longs)),
+        options=opts,
+        long_names=tuple(sorted(k for k in opts if k.startswith("--") or (len(k) > 2 and k[0] == "-"))),
+        posix=bool(t.get("posix", False)),
+        abbrev=bool(t.get("abbrev", True)),
         single_dash_long=bool(t.get("single_dash_long", False)),
-        stop_at_operand=bool(t.get("stop_at_operand", False)),
         first_operand_flags=bool(t.get("first_operand_flags", False)),
+        strict=bool(t.get("strict", True)),
+        dashdash=bool(t.get("dashdash", True)),
+        operands=operands,
+        forms=tuple(forms),
+        stdin=stdin,
+        language=str(t.get("language", "")),
+        keys={k.casefold(): v for k, v in keys.items()},
         subcommands=subs,
         unknown_sub_risk=None if unknown_sub is None else _risk(unknown_sub, where),
         rules=tuple(rules),
@@ -183,9 +214,18 @@ def _model(name: str, t: Mapping[str, Any], where: str) -> CommandModel:
         fetches=bool(t.get("fetches", False)),
         decodes=_strs(t.get("decodes", []), where),
         passthrough=bool(t.get("passthrough", False)),
-        cwd_flag=frozenset(flag_key(f) for f in _strs(t.get("cwd_flag", []), where)),
-        options=options,
+        settings=settings,
     )
+    if not model.strict and grammar.runs_something(model.operands, model.options, model.stdin, model.forms):
+        raise CatalogError(f"{where}: a command that runs what it is given must declare every option "
+                           "(strict): an option it does not know could hide the command")
+    return model
+
+
+def _stdin(value: Any, where: str) -> str:
+    if value in ("", "shell") or (isinstance(value, str) and value.startswith("code:") and len(value) > 5):
+        return str(value)
+    raise CatalogError(f"{where}: stdin is \"shell\" or \"code:LANG\", not {value!r}")
 
 
 def load_catalog(texts: str | Sequence[tuple[str, str]]

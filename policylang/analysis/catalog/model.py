@@ -8,15 +8,57 @@ from typing import Any, Mapping, Sequence
 from ...frozen import frozen, value_methods
 from ...verdict import Risk
 
-HANDLERS = frozenset({
-    "", "wrapper", "shell", "interpreter", "eval", "source", "find", "xargs", "parallel", "watch",
-    "busybox", "cd", "trap", "declare",
-})
+# The interpretations beyond typed slots a model can ask for (shell/simple.py implements them): find's
+# expression, xargs' and parallel's input, cd's new directory, declare's assignments.
+HANDLERS = frozenset({"", "find", "xargs", "parallel", "cd", "declare"})
 
-# Characters that read as "-" at the start of a flag: hyphen, non-breaking hyphen, figure dash,
-# en dash, em dash, horizontal bar, minus sign, small em dash, small and fullwidth hyphen-minus.
+
 class CatalogError(ValueError):
     """The command catalog has an entry that does not follow the schema."""
+
+
+# ---- the argv grammar (catalog/grammar.py reads it from the data) --------------------------------
+
+# Slot types; "code:LANG" takes any language name the code analyser knows.
+SLOT_TYPES = frozenset({
+    "argv;", "split", "data", "number", "path:read", "path:write", "path:delete", "path:cwd", "url", "host", "argv", "shell", "script",
+    "module", "assign", "kv", "excmd", "opaque",
+})
+# Slots that take every remaining word, options included.
+REST_SLOTS = frozenset({"argv", "module"})
+# Slots whose value is run: a model with one must declare every option (strict).
+RUNNER_SLOTS = frozenset({"argv", "argv;", "shell", "script", "module", "excmd", "kv", "split"})
+
+
+@frozen
+class Slot:
+    """One typed position: its type, whether it repeats (``...``) and whether it may be absent (``?``)."""
+
+    type: str
+    repeat: bool = False
+    optional: bool = False
+
+    @property
+    def rest(self) -> bool:
+        """Does it take every remaining word, options included?"""
+        return self.type in REST_SLOTS
+
+    @property
+    def runs(self) -> bool:
+        """Does a value in this slot get run (a command, a shell string, code, a script)?"""
+        return self.type in RUNNER_SLOTS or self.type.startswith("code:")
+
+
+@frozen
+class Option:
+    """One option: every spelling, the canonical flags it sets, and its value."""
+
+    names: tuple[str, ...]
+    canon: frozenset[str]
+    value: str = ""  # the slot type of its value; "" for a flag
+    optional: bool = False  # the value may be absent, and is then only attached (--color, -i.bak)
+    more: tuple[str, ...] = ()  # the types of the words after the value it also takes (find -fprintf FILE FORMAT)
+    then: tuple[Slot, ...] | None = None  # after it the options end: the remaining words fill these slots
 
 
 # ---- the model ---------------------------------------------------------------------------------
@@ -42,6 +84,7 @@ class Condition:
     dashdash: bool | None = None  # True: operands follow "--"
     min_operands: int = 0
     max_operands: int | None = None
+    operand_at: tuple[tuple[int, frozenset[str]], ...] = ()  # the operand at index I is one of these
 
     def holds(self, p: "Parsed") -> bool:
         """Whether the parsed arguments satisfy every test of the condition."""
@@ -63,6 +106,9 @@ class Condition:
             if self.operand_prefix and not any(o.startswith(self.operand_prefix) for o in folded):
                 return False
             if self.operand_contains and not any(s in o for o in folded for s in self.operand_contains):
+                return False
+        for k, words in self.operand_at:
+            if k >= n or p.args[p.operands[k]].casefold() not in words:
                 return False
         for flag, needles in self.flag_value_contains:
             if flag not in p.flag_values:
@@ -118,31 +164,38 @@ class NetworkRule:
 
 
 @frozen
-class AliasPrefix:
-    """Every long flag starting with ``prefix`` is ``to``, except the exact spellings in ``except_``
-    (git push: any ``--force*`` is ``--force`` except ``--force-with-lease`` and ``--force-if-includes``)."""
+class Form:
+    """Another operand grammar, chosen when its condition holds (``bash -c``: a shell string first)."""
 
-    prefix: str
-    to: str
-    except_: frozenset[str] = frozenset()
+    when: Condition
+    operands: tuple[Slot, ...]
+    stdin: str | None = None  # what it runs from its input; None: the model's
 
 
 @frozen
 class CommandModel:
-    """One command (or one subcommand) of the catalog."""
+    """One command (or one subcommand) of the catalog: what it is, its argv grammar, and the effects
+    of its arguments."""
 
     name: str
     risk: Risk
     summary: str = ""
-    handler: str = ""
-    value_flags: frozenset[str] = frozenset()
-    optional_value_flags: frozenset[str] = frozenset()  # value only when attached: sed -i.bak
-    aliases: Mapping[str, frozenset[str]] = _NO_ENTRIES
-    alias_prefixes: tuple[AliasPrefix, ...] = ()
-    long_flags: tuple[str, ...] = ()  # every known long flag (for unambiguous abbreviations)
-    single_dash_long: bool = False  # "-name" is one flag (find, terraform, go)
-    stop_at_operand: bool = False  # options end at the first operand (wrappers, interpreters)
+    handler: str = ""  # an interpretation beyond the slots: find, xargs, parallel, cd, declare
+    # ---- the argv grammar (catalog/grammar.py) ----
+    options: Mapping[str, Option] = _NO_ENTRIES  # every spelling -> its option
+    long_names: tuple[str, ...] = ()  # the long spellings, sorted (for unambiguous abbreviations)
+    posix: bool = False  # options end at the first operand (wrappers, interpreters); else GNU order
+    abbrev: bool = True  # an unambiguous prefix of a long option is that option (getopt_long)
+    single_dash_long: bool = False  # "-name" is one option (find, java)
     first_operand_flags: bool = False  # tar xzf: a first operand of letters is a flag bundle
+    strict: bool = True  # an undeclared option makes the command opaque
+    dashdash: bool = True  # "--" ends the options
+    operands: tuple[Slot, ...] = ()  # the operands' types by position; (): any number of data
+    forms: tuple[Form, ...] = ()
+    stdin: str = ""  # what it runs from its input when no operand names its program: shell, code:LANG
+    language: str = ""  # the language of the scripts it runs (interpreters)
+    keys: Mapping[str, str] = _NO_ENTRIES  # a kv slot's key (casefolded; "prefix.*") -> slot type
+    # ---- effects and risk ----
     subcommands: Mapping[str, "CommandModel"] = _NO_ENTRIES
     unknown_sub_risk: Risk | None = None  # risk of a subcommand the catalog does not know
     rules: tuple[RiskRule, ...] = ()
@@ -151,15 +204,35 @@ class CommandModel:
     fetches: bool = False  # its output comes from the network: "curl ... | sh" is critical
     decodes: tuple[str, ...] = ()  # flags with which its output is decoded data ("*": always)
     passthrough: bool = False  # without file operands its output is its input (cat, tee)
-    cwd_flag: frozenset[str] = frozenset()  # the value is the directory it works in (git -C)
-    options: Mapping[str, Any] = _NO_ENTRIES  # handler settings ([x.wrapper] ...)
+    settings: Mapping[str, Any] = _NO_ENTRIES  # settings of its handler, and its output ([x.find] ...)
 
     @property
     def has_subcommands(self) -> bool:
         return bool(self.subcommands) or self.unknown_sub_risk is not None
 
 
-_MODEL_CLASSES = (Condition, RiskRule, PathRule, NetworkRule, AliasPrefix, CommandModel)
+_MODEL_CLASSES = (Slot, Option, Condition, RiskRule, PathRule, NetworkRule, Form, CommandModel)
+
+
+class Filled:
+    """A slot given a value: its type, the words (arg indices) that hold it, and the offset of the
+    value in the first word (``-Cdir``: 2)."""
+
+    __slots__ = ("type", "words", "offset")
+
+    def __init__(self, type: str, words: tuple[int, ...], offset: int = 0) -> None:
+        self.type = type
+        self.words = words
+        self.offset = offset
+
+    def __repr__(self) -> str:
+        return f"Filled({self.type!r}, {self.words!r}, {self.offset!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Filled) and (self.type, self.words, self.offset) == (
+            other.type, other.words, other.offset)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @value_methods
@@ -168,12 +241,14 @@ class Parsed:
 
     A plain slotted class (one is built per parse; ``parse`` and the shell analysis fill it in)."""
 
-    __slots__ = ("args", "operands", "flags", "flag_values", "chain", "sub_idx", "dashdash", "stopped")
+    __slots__ = ("args", "operands", "flags", "flag_values", "chain", "sub_idx", "dashdash", "stopped",
+                 "filled", "unplaced", "stdin")
     __record_fields__ = __slots__  # equality and repr over every field (frozen.value_methods)
 
     def __init__(self, args: Sequence[str], operands: list[int], flags: set[str],
                  flag_values: dict[str, list[tuple[int, int]]], chain: list[CommandModel], sub_idx: list[int],
-                 dashdash: int | None = None, stopped: int | None = None):
+                 dashdash: int | None = None, stopped: int | None = None, filled: list[Filled] | None = None,
+                 unplaced: list[str] | None = None, stdin: str = ""):
         self.args = args
         self.operands = operands  # after the subcommand path
         self.flags = flags
@@ -181,7 +256,10 @@ class Parsed:
         self.chain = chain  # the model, then each subcommand model
         self.sub_idx = sub_idx  # arg index of each subcommand word
         self.dashdash = dashdash  # number of operands seen before "--"
-        self.stopped = stopped  # stop_at_operand: index of the first operand (the rest is not parsed)
+        self.stopped = stopped  # index of the first word after the options ended (posix, or an option's then)
+        self.filled = [] if filled is None else filled  # typed values: options' and operands'
+        self.unplaced = [] if unplaced is None else unplaced  # why a word has no place in the grammar
+        self.stdin = stdin  # what the command runs from its input, when no slot gave it a program
 
     __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass it was
 

@@ -9,12 +9,10 @@ import os
 from typing import Any, Mapping, Sequence
 
 from .load import load_catalog
-from .model import AliasPrefix, CommandModel, Condition, NetworkRule, PathRule, RiskRule
-
-_MODEL_CLASSES = (Condition, RiskRule, PathRule, NetworkRule, AliasPrefix, CommandModel)
+from .model import _MODEL_CLASSES, CommandModel
 
 # The layout of a cached catalog: bump when it or a model class changes, so an older entry is a miss.
-_CACHE_FORMAT = "3"
+_CACHE_FORMAT = "4"
 _DATA_DIR = "data"
 
 

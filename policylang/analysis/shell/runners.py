@@ -1,323 +1,299 @@
-"""Runners: the commands that run other commands (wrappers, shells, interpreters, eval, source, find,
-xargs, parallel, watch, busybox) and the shell builtins that change its state (cd, trap, declare)."""
+"""Runners: what a command does with the typed slots its grammar filled (catalog/grammar.py).
+
+One interpreter serves every command: an ``argv`` slot makes the command a wrapper of the command
+in it (sudo, env, timeout, xargs, nsenter ...), a ``shell`` slot is re-analysed as shell text (bash
+-c, su -c, flock -c, ssh HOST CMD, watch), ``code:LANG`` goes to the code analyser (python -c, perl
+-e), a ``script`` is a file -- or the input -- run as code, ``kv`` values are typed by the model's
+keys (git -c core.pager=..., ssh -o ProxyCommand=...).  What no slot can place makes the command
+opaque.  A few commands need more than slots, and have a handler here: find's expression, xargs'
+and parallel's input, cd's new directory, declare's assignments.
+"""
 from __future__ import annotations
 
 import shlex
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ...effects import Effect
 from ...frozen import replace
 from ...resolve import join_path
 from ...verdict import Risk
-from ..catalog import CommandModel, lookup, normalise_program, parse, risk_of
-from .simple import Handler, SimpleCommands, _Call, _own_segment, _sub_via
-from .state import (
-    _OPAQUE,
-    MAX_CWDS,
-    MAX_PARALLEL_ARGS,
-    Cwds,
-    Stream,
-    W,
-    _env_variables,
-    _lit,
-    _Seg,
-    _worst,
-    _Wrap,
-)
+from ..catalog import CommandModel, Parsed, risk_of
+from ..catalog.model import Filled
+from .simple import Handler, SimpleCommands, _Call, _stdout, _sub_via
+from .state import _OPAQUE, MAX_CWDS, MAX_PARALLEL_ARGS, Cwds, Stream, W, _env_variables, _lit, _Seg, _worst, _Wrap
 from .syntax import _assignment_name
 from .words import _sub_word
 
-_SHELL_VALUE_LONG = frozenset({"--rcfile", "--init-file"})
+# Where a script or code can come from the command's own input.
+_STDIN_PATHS = frozenset({"-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
 
 
-def _h_wrapper(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call
-               ) -> tuple[Cwds, Cwds, Stream | None]:
-    """sudo, doas, env, nice, nohup, timeout, stdbuf, ionice, chrt, taskset, time, command, builtin,
-    exec, xargs-like wrappers: skip the wrapper's own options and analyse the command underneath."""
-    spec: Mapping[str, Any] = model.options.get("wrapper", {})
+def _words(args: Sequence[W], f: Filled) -> list[W]:
+    """The words of a filled slot; an option's value starts at its offset."""
+    out = [args[i] for i in f.words]
+    if f.offset and out:
+        out[0] = _sub_word(out[0], f.offset)
+    return out
+
+
+def _text(words: Sequence[W]) -> W:
+    """The words of a slot as one value (``shell...`` joins them with spaces, as sh -c would see them)."""
+    if len(words) == 1:
+        return words[0]
+    if all(w.static for w in words):
+        joined = " ".join(w.orig for w in words)
+        return W(joined, True, False, joined)
+    stream = None
+    for w in words:
+        stream = _worst(stream, w.stream)
+    bad = next(w for w in words if not w.static)
+    return W(" ".join(w.text for w in words), False, False, "", bad.reason, stream)
+
+
+def run_slots(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call, p: Parsed
+              ) -> tuple[Cwds, Cwds, Stream | None]:
+    """The generic interpretation of a catalog command: its slots, its rules, its effects."""
     args = words[1:]
-    p = parse(model, [w.text for w in args], [w.static for w in args])
-    start = p.stopped if p.stopped is not None else len(args)
-    stop_flags = set(spec.get("no_command_flags", [])) | set(spec.get("lookup_flags", []))
-    if p.flags & stop_flags:
-        return a.generic(model, prog, words, call, p)
-    inner_start = start
+    inner = [f for f in p.filled if f.type in ("argv", "module", "split")]
+    if inner:
+        return _wrapped(a, model, prog, words, call, p, _inner_words(args, inner), call.wrap.extra_unknown)
+    seg = a.new_seg(call.text, call.via, call.pipe)
+    a.exec_effect(seg, model, prog, words, p)
+    cwds = a.work_dirs(p, args, call.cwds)
+    a.emit_paths(seg, p, args, cwds, call.wrap.extra_unknown)
+    a.emit_network(seg, p, args)
+    a._finish(seg, call.wrap, call.redirects)
+    if p.unplaced:
+        seg.make_opaque("; ".join(p.unplaced))
+    out_cwds = call.cwds
+    ran = False
+    code: dict[str, list[W]] = {}
+    vias: dict[str, str] = {}
+    for f in p.filled:
+        t = f.type
+        if t == "shell":
+            ran = True
+            value = _text(_words(args, f))
+            new = _shell(a, seg, prog, value, cwds, call, _via(call, prog, p, f))
+            if model.settings.get("in_shell"):
+                out_cwds = new
+        elif t.startswith("code:"):
+            ran = True
+            code.setdefault(t[5:], []).extend(_words(args, f))
+            vias.setdefault(t[5:], _via(call, prog, p, f))
+        elif t == "script":
+            ran = True
+            _script(a, seg, model, prog, _words(args, f)[0], cwds, call)
+            if model.settings.get("in_shell"):
+                out_cwds = (None,)  # a sourced script may change the directory
+        elif t == "excmd":
+            ran = True
+            _excmd(a, seg, prog, _words(args, f)[0], cwds, call)
+        elif t == "kv":
+            _kv(a, seg, model, prog, _words(args, f)[0], cwds, call)
+        elif t == "opaque":
+            w = _words(args, f)[0]
+            seg.make_opaque(f"{prog} {_label(p, f)}{w.text}: what it runs cannot be known statically")
+    for language, pieces in code.items():
+        via = vias[language]
+        if not all(w.static for w in pieces):
+            _not_static(seg, prog, pieces, "code")
+            continue
+        a.code(seg, language, "\n".join(w.orig for w in pieces), cwds, call.depth, via)
+    if not ran and p.stdin:
+        a.feed(seg, call.stdin, cwds, call.depth, _sub_via(call, f"{prog} <stdin>"),
+               None if p.stdin == "shell" else p.stdin[5:])
+    return out_cwds, call.cwds, _stdout(model, prog, p, args, call.stdin)
+
+
+def _label(p: Parsed, f: Filled) -> str:
+    """How a slot was given, for the segment's ``via``: the option before its value (the last letter
+    of a cluster: ``-lc`` gave ``-c``), else the subcommand that takes it (``deno eval``)."""
+    i = f.words[0]
+    if f.offset:
+        return p.args[i][:f.offset].rstrip("=")
+    if i > 0 and p.args[i - 1].startswith("-"):
+        prev = p.args[i - 1]
+        return "-" + prev[-1] if len(prev) > 2 and prev[1] != "-" and prev not in p.model.options else prev
+    return " ".join(p.subcommands)
+
+
+def _via(call: _Call, prog: str, p: Parsed, f: Filled) -> str:
+    label = _label(p, f)
+    return _sub_via(call, f"{prog} {label}" if label else prog)
+
+
+def _not_static(seg: _Seg, prog: str, words: Sequence[W], what: str) -> None:
+    """A slot whose value is run but not known: fetched content is critical, anything else opaque."""
+    stream = None
+    for w in words:
+        stream = _worst(stream, w.stream)
+    if stream is not None and stream.kind == "network":
+        seg.raise_risk(Risk.CRITICAL, f"{prog} runs fetched content as {what}")
+        return
+    reason = next((w.reason for w in words if not w.static), "")
+    seg.make_opaque(f"{prog} runs {what} that cannot be known statically ({reason})")
+    seg.raise_risk(Risk.HIGH, f"{prog} runs {what} that cannot be known statically")
+
+
+def _shell(a: SimpleCommands, seg: _Seg, prog: str, value: W, cwds: Cwds, call: _Call, via: str) -> Cwds:
+    """A string a shell runs: analysed as shell text when it is known."""
+    a.note("runs a shell string")
+    if not value.static:
+        _not_static(seg, prog, [value], "a shell string")
+        return (None,)
+    new, _ = a.run_text(value.orig, cwds, call.depth + 1, via)
+    return new
+
+
+def _script(a: SimpleCommands, seg: _Seg, model: CommandModel, prog: str, w: W, cwds: Cwds, call: _Call) -> None:
+    """A file a shell or an interpreter runs: its input when it names the input, a file written earlier
+    in this command, a URL (fetched and run), else a file read."""
+    language = None if model.language in ("", "shell") else model.language
+    if w.stream is not None and w.reason == "process substitution":
+        a.feed(seg, w.stream, cwds, call.depth, _sub_via(call, f"{prog} <(...)"), language)
+        return
+    if not w.static:
+        _not_static(seg, prog, [w], "a script")
+        return
+    if w.text in _STDIN_PATHS or w.text.startswith(("/dev/fd/", "/proc/")):
+        if w.text in _STDIN_PATHS and call.stdin is not None:
+            a.feed(seg, call.stdin, cwds, call.depth, _sub_via(call, f"{prog} <stdin>"), language)
+        else:
+            seg.make_opaque(f"{prog} runs code from {w.text}, which cannot be known statically")
+        return
+    if "://" in w.text:
+        seg.raise_risk(Risk.CRITICAL, f"{prog} runs a script fetched from {w.text[:80]}")
+        return
+    for e in a.path_effects("read", w, cwds, False, seg.index, f"script run by {prog}"):
+        seg.add(e)
+    known = a.written_text(w, cwds)
+    if known is not None:
+        a.feed(seg, known, cwds, call.depth, _sub_via(call, f"{prog} {w.text}"), language)
+        return
+    seg.raise_risk(Risk.MEDIUM, f"{prog} runs a script file")
+
+
+def _excmd(a: SimpleCommands, seg: _Seg, prog: str, w: W, cwds: Cwds, call: _Call) -> None:
+    """An editor command (vim -c, +CMD): ``!cmd`` runs a shell; a line number or a setting is data."""
+    if not w.static:
+        _not_static(seg, prog, [w], "an editor command")
+        return
+    text = w.orig.lstrip(": ")
+    if not text or text.isdigit() or text.startswith(("set ", "se ", "/", "?", "syntax ", "colo")):
+        return
+    for bang in ("!", "r !", "r!", "w !", "w!", "read !", "write !"):
+        if text.startswith(bang):
+            a.note("runs a shell string")
+            a.run_text(text[len(bang):], cwds, call.depth + 1, _sub_via(call, f"{prog} !"))
+            return
+    seg.make_opaque(f"{prog} runs the editor command {text[:60]!r}, which is not analysed")
+
+
+def _kv(a: SimpleCommands, seg: _Seg, model: CommandModel, prog: str, w: W, cwds: Cwds, call: _Call) -> None:
+    """``KEY=VALUE`` (git -c, ssh -o): the model's keys table says what the value is."""
+    if not w.static:
+        seg.make_opaque(f"{prog}: a setting that cannot be known statically ({w.reason})")
+        return
+    key, eq, value = w.orig.partition("=")
+    if not eq and " " in key:  # ssh -o "ProxyCommand cmd"
+        key, _, value = key.partition(" ")
+    typ = _key_type(model.keys, key.strip().casefold())
+    if typ is None or typ == "data":
+        return
+    vw = W(value, True, False, value)
+    if typ == "shell":
+        _shell(a, seg, prog, vw, cwds, call, _sub_via(call, f"{prog} {key}"))
+    elif typ.startswith("path:"):
+        role = typ[5:]
+        if role in ("read", "write", "delete"):
+            for e in a.path_effects(role, _lit(value), cwds, False, seg.index, f"{prog} {key}"):
+                seg.add(e)
+    elif typ == "opaque":
+        seg.make_opaque(f"{prog} {key}: a setting whose effect cannot be known statically")
+
+
+def _key_type(keys: Mapping[str, str], key: str) -> str | None:
+    typ = keys.get(key)
+    if typ is not None:
+        return typ
+    head = key
+    while "." in head:
+        head = head.rpartition(".")[0]
+        typ = keys.get(head + ".*")
+        if typ is not None:
+            return typ
+    return keys.get("*")
+
+
+def _inner_words(args: Sequence[W], inner: Sequence[Filled]) -> list[W]:
+    """The command a wrapper runs: ``env -S 'a b'`` words first, then the argv (or ``-m MODULE``) rest."""
+    out: list[W] = []
+    for f in inner:
+        ws = _words(args, f)
+        if f.type == "split":
+            w = ws[0]
+            if not w.static:
+                out.append(W(w.text, False, False, w.text, w.reason, w.stream))
+                continue
+            try:
+                out.extend(_lit(x) for x in shlex.split(w.orig))
+            except ValueError:
+                out.append(W(w.text, False, False, w.text, "a string that does not split into words"))
+        else:
+            out.extend(ws)
+    return out
+
+
+def _wrapped(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call, p: Parsed,
+             inner: list[W], extra_unknown: bool) -> tuple[Cwds, Cwds, Stream | None]:
+    """A command that runs another: its own exec effect, paths and risk go onto the final segment,
+    which is the command it runs."""
+    args = words[1:]
     wrap = call.wrap
-    if spec.get("assignments"):
-        while inner_start < len(args) and args[inner_start].static and _assignment_name(args[inner_start].text):
-            name = _assignment_name(args[inner_start].text) or ""
-            wrap = replace(wrap, path_changed=wrap.path_changed or name == "PATH", assigned=(*wrap.assigned, name))
-            a.command_variables([(name, args[inner_start].orig.partition("=")[2])], call.cwds, call.depth, call.via)
-            inner_start += 1
-    skip = int(spec.get("skip_operands", 0))
-    if skip and not (p.flags & set(spec.get("no_skip_flags", []))):
-        inner_start += skip
-    inner = list(args[inner_start:])
-    for flag in spec.get("split_flags", []):
-        for i, off in p.flag_values.get(flag, ()):
-            w = args[i]
-            if w.static:
-                inner = [_lit(x) for x in w.text[off:].split()] + inner
-    cwds = a.work_dirs(p, args, call.cwds) if model.cwd_flag else call.cwds
-    if not inner:
-        return a.generic(model, prog, words, call, p)
+    for f in p.filled:
+        if f.type == "assign":
+            for w in _words(args, f):
+                name = _assignment_name(w.text) or ""
+                wrap = replace(wrap, path_changed=wrap.path_changed or name == "PATH", assigned=(*wrap.assigned, name))
+                a.command_variables([(name, w.orig.partition("=")[2] if w.static else None)], call.cwds, call.depth,
+                                    call.via)
     risk, why = risk_of(p)
     operands = tuple(args[i].text for i in p.operands)
     effect = dict(kind="exec", program=prog, argv=(prog, *(w.text for w in args)), operands=operands,
                   flags=frozenset(p.flags), risk=risk, why="; ".join(why) or f"{prog} runs the command after it",
                   known=True)
-    min_risk = spec.get("min_risk")
-    risks = [risk] + ([Risk.parse(min_risk)] if isinstance(min_risk, str) else [])
-    wrap = _Wrap(names=(*wrap.names, prog), effects=(*wrap.effects, effect), risks=(*wrap.risks, *risks),
-                 why=(*wrap.why, *why), extra_unknown=wrap.extra_unknown or bool(spec.get("input_operands")),
-                 path_changed=wrap.path_changed, assigned=wrap.assigned)
-    inner_words = inner
-    if spec.get("replace_flag"):
-        repl = [v or "{}" for f in spec["replace_flag"] for v in p.values(f)]
-        repl += ["{}" for f in spec["replace_flag"] if f in p.flags and not p.values(f)]
-        if repl:
-            inner_words = [W(w.text, False, False, w.text, "the input of xargs") if any(r in w.text for r in repl)
-                           else w for w in inner]
-            wrap = replace(wrap, extra_unknown=False)
+    unplaced = wrap.unplaced + tuple(f"{prog}: {u}" for u in p.unplaced)
+    wrap = _Wrap(names=(*wrap.names, prog), effects=(*wrap.effects, effect), risks=(*wrap.risks, risk),
+                 why=(*wrap.why, *why), extra_unknown=extra_unknown, path_changed=wrap.path_changed,
+                 assigned=wrap.assigned, unplaced=unplaced)
     # Paths and hosts the wrapper itself touches (time -o FILE) go on the final segment too.
     own = _Seg(0, "", "", -1)
     own.program = prog
     a.emit_paths(own, p, args, call.cwds, False)
     a.emit_network(own, p, args)
-    return a.simple(inner_words, text=call.text, cwds=cwds, depth=call.depth + 1, via=call.via, pipe=call.pipe,
-                    stdin=call.stdin, redirects=(*call.redirects, *own.effects), assigns=(), wrap=wrap)
-
-
-def _h_shell(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call
-             ) -> tuple[Cwds, Cwds, Stream | None]:
-    """bash, sh, zsh, dash, ksh, fish, su: ``-c STRING`` is re-analysed; a script or stdin runs code."""
-    spec: Mapping[str, Any] = model.options.get("shell", {})
-    args = words[1:]
-    cmode = smode = False
-    i = 0
-    command: W | None = None
-    value_c = bool(spec.get("command_flag_takes_value"))
-    while i < len(args):
-        w = args[i]
-        t = w.text
-        if not w.static or len(t) < 2 or t[0] not in "-+":
-            if value_c:
-                i += 1  # su USER: the user is an operand; keep looking for -c
-                continue
-            break
-        if t == "--":
-            i += 1
-            break
-        if t.startswith("--"):
-            name = t.partition("=")[0]
-            if name in ("--command",) and value_c:
-                if "=" in t:
-                    command = _sub_word(w, len(name) + 1)
-                elif i + 1 < len(args):
-                    command = args[i + 1]
-                    i += 1
-            elif name in _SHELL_VALUE_LONG and "=" not in t:
-                i += 1
-            i += 1
-            continue
-        letters = t[1:]
-        if t[0] == "-" and "c" in letters:
-            cmode = True
-            if value_c:
-                if letters[letters.index("c") + 1:]:
-                    command = _sub_word(w, t.index("c") + 1)
-                elif i + 1 < len(args):
-                    command = args[i + 1]
-                    i += 1
-        if t[0] == "-" and "s" in letters:
-            smode = True
-        if any(ch in "oO" for ch in letters) and i + 1 < len(args):
-            i += 1
-        i += 1
-    rest = args[i:]
-    p = parse(model, [w.text for w in args], [w.static for w in args])
-    seg = a.new_seg(call.text, call.via, call.pipe)
-    a.exec_effect(seg, model, prog, words, p)
-    a._finish(seg, call.wrap, call.redirects)
-    if cmode and command is None and not value_c and rest:
-        command = rest[0]
-    via = _sub_via(call, f"{prog} -c")
-    out: Stream | None = _OPAQUE
-    if cmode:
-        a.note("runs a shell string")
-        if command is None:
-            return call.cwds, call.cwds, None
-        if command.static:
-            _, out = a.run_text(command.orig, call.cwds, call.depth + 1, via)
-        elif command.stream is not None and command.stream.kind == "network":
-            seg.raise_risk(Risk.CRITICAL, f"remote code run by {prog} -c")
-        else:
-            seg.make_opaque(f"{prog} -c runs a string that cannot be known statically ({command.reason})")
-            for k, e in enumerate(seg.effects):
-                if e.kind == "exec" and e.program == prog:
-                    seg.effects[k] = replace(e, opaque=True)
-        return call.cwds, call.cwds, out
-    if rest and not smode:
-        script = rest[0]
-        if script.stream is not None and script.reason == "process substitution":
-            a.feed(seg, script.stream, call.cwds, call.depth, _sub_via(call, f"{prog} <(...)"), None)
-        else:
-            for e in a.path_effects("read", script, call.cwds, False, seg.index, "script run by a shell"):
-                seg.add(e)
-            seg.raise_risk(Risk.MEDIUM, f"{prog} runs a script file")
-        return call.cwds, call.cwds, _OPAQUE
-    a.feed(seg, call.stdin, call.cwds, call.depth, _sub_via(call, f"{prog} <stdin>"), None)
-    return call.cwds, call.cwds, _OPAQUE
-
-
-def _h_interpreter(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call
-                   ) -> tuple[Cwds, Cwds, Stream | None]:
-    """python -c, node -e, perl -e, ruby -e, php -r, deno eval: the source goes to code analysis."""
-    spec: Mapping[str, Any] = model.options.get("interp", {})
-    language = str(spec.get("language", prog))
-    args = words[1:]
-    p = parse(model, [w.text for w in args], [w.static for w in args])
-    seg = a.new_seg(call.text, call.via, call.pipe)
-    a.exec_effect(seg, model, prog, words, p)
     cwds = a.work_dirs(p, args, call.cwds)
-    a.emit_paths(seg, p, args, cwds, call.wrap.extra_unknown)
-    a._finish(seg, call.wrap, call.redirects)
-    code_flags = [f for f in spec.get("code_flags", []) if f in p.flag_values]
-    subs = p.subcommands
-    if code_flags or (subs and subs[0] in spec.get("code_subcommands", [])):
-        if code_flags:
-            pieces = [(i, off) for f in code_flags for i, off in p.flag_values[f]]
-            via = _sub_via(call, f"{prog} {code_flags[0]}")
-        else:
-            pieces = [(p.operands[0], 0)] if p.operands else []
-            via = _sub_via(call, f"{prog} {subs[0]}")
-        texts = []
-        for i, off in sorted(pieces):
-            w = args[i]
-            if not w.static:
-                if w.stream is not None and w.stream.kind == "network":
-                    seg.raise_risk(Risk.CRITICAL, f"remote code run by {prog}")
-                else:
-                    seg.make_opaque(f"{prog} runs code that cannot be known statically ({w.reason})")
-                    seg.raise_risk(Risk.HIGH, f"{prog} runs code that cannot be known statically")
-                return call.cwds, call.cwds, _OPAQUE
-            texts.append(w.orig[off:] if off <= len(w.orig) else w.text[off:])
-        if texts:
-            a.code(seg, language, "\n".join(texts), cwds, call.depth, via)
-        return call.cwds, call.cwds, _OPAQUE
-    modules = [v for f in spec.get("module_flags", []) for v in p.values(f)]
-    if modules:
-        inner_prog = normalise_program(modules[0])
-        inner_model = lookup(inner_prog)
-        seg.why.append(f"runs the module {modules[0]}")
-        if inner_model is not None and not inner_model.handler and p.flag_values:
-            last = max(i for f in spec.get("module_flags", []) for i, _ in p.flag_values.get(f, ()))
-            inner = [_lit(inner_prog)] + list(args[last + 1:])
-            a.simple(inner, text=call.text, cwds=cwds, depth=call.depth + 1, via=_sub_via(call, f"{prog} -m"),
-                     pipe=-1, stdin=None, redirects=(), assigns=())
-        return call.cwds, call.cwds, _OPAQUE
-    ops = [args[i] for i in p.operands]
-    if ops and not (ops[0].static and ops[0].text == "-"):
-        script = ops[0]
-        if script.stream is not None and script.reason == "process substitution":
-            a.feed(seg, script.stream, cwds, call.depth, _sub_via(call, f"{prog} <(...)"), language)
-        else:
-            for e in a.path_effects("read", script, cwds, False, seg.index, f"script run by {prog}"):
-                seg.add(e)
-        return call.cwds, call.cwds, _OPAQUE
-    a.feed(seg, call.stdin, cwds, call.depth, _sub_via(call, f"{prog} <stdin>"), language)
-    return call.cwds, call.cwds, _OPAQUE
+    if not inner:
+        return a.simple([], text=call.text, cwds=cwds, depth=call.depth + 1, via=call.via, pipe=call.pipe,
+                        stdin=call.stdin, redirects=(*call.redirects, *own.effects), assigns=(), wrap=wrap)
+    return a.simple(inner, text=call.text, cwds=cwds, depth=call.depth + 1, via=call.via, pipe=call.pipe,
+                    stdin=call.stdin, redirects=(*call.redirects, *own.effects), assigns=(), wrap=wrap,
+                    bypass_functions=True)
 
 
-def _h_eval(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call
+# ---- handlers: what needs more than slots -----------------------------------------------------------
+
+def _h_find(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call, p: Parsed
             ) -> tuple[Cwds, Cwds, Stream | None]:
-    """eval: the words joined by spaces are shell text, run in this shell."""
-    args, p, seg = _own_segment(a, model, prog, words, call)
-    a.note("runs a shell string")
-    if not args:
-        return call.cwds, call.cwds, None
-    if all(w.static for w in args):
-        cwds, out = a.run_text(" ".join(w.orig for w in args), call.cwds, call.depth + 1, _sub_via(call, prog))
-        return cwds, call.cwds, out
-    worst = None
-    for w in args:
-        worst = _worst(worst, w.stream)
-    if worst is not None and worst.kind == "network":
-        seg.raise_risk(Risk.CRITICAL, f"{prog} runs fetched content")
-    else:
-        reason = next(w.reason for w in args if not w.static)
-        seg.make_opaque(f"{prog} of a value that cannot be known statically ({reason})")
-        for k, e in enumerate(seg.effects):
-            if e.kind == "exec" and e.program == prog:
-                seg.effects[k] = replace(e, opaque=True)
-    return (None,), call.cwds, _OPAQUE
-
-
-def _h_source(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call
-              ) -> tuple[Cwds, Cwds, Stream | None]:
-    """source / . FILE: runs the file in this shell; ``. <(curl ...)`` is remote code."""
-    args, p, seg = _own_segment(a, model, prog, words, call)
-    ops = [args[i] for i in p.operands]
-    if not ops:
-        return call.cwds, call.cwds, None
-    script = ops[0]
-    if script.reason == "process substitution" and script.stream is not None:
-        a.feed(seg, script.stream, call.cwds, call.depth, _sub_via(call, f"{prog} <(...)"), None)
-    else:
-        for e in a.path_effects("read", script, call.cwds, False, seg.index, "script run in this shell"):
-            seg.add(e)
-        seg.raise_risk(Risk.MEDIUM, f"{prog} runs a script file in this shell")
-    return (None,), call.cwds, _OPAQUE
-
-
-def _h_find(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call
-            ) -> tuple[Cwds, Cwds, Stream | None]:
-    """find ROOTS... EXPR: reads its roots; -delete deletes what it finds; -exec CMD {} runs CMD."""
-    spec: Mapping[str, Any] = model.options.get("find", {})
+    """find ROOTS... EXPR: reads its roots; -delete deletes what it finds (narrowed by -name); -exec
+    and friends run a command for each file found, ``{}`` standing for the files."""
+    spec: Mapping[str, Any] = model.settings.get("find", {})
     args = words[1:]
-    p = parse(model, [w.text for w in args], [w.static for w in args])
-    value_preds = set(model.value_flags)
-    exec_preds = set(spec.get("exec", ["-exec", "-execdir", "-ok", "-okdir"]))
     name_preds = set(spec.get("names", ["-name", "-iname"]))
-    write_preds = set(spec.get("writes", ["-fprint", "-fprint0", "-fprintf", "-fls"]))
-    i = 0
-    # Leading options (-H -L -P -D x -Ox) come before the roots.
-    while i < len(args) and args[i].static and args[i].text in ("-H", "-L", "-P"):
-        i += 1
-    roots: list[W] = []
-    while i < len(args) and not (args[i].static and (args[i].text[:1] in ("-", "(", "!", ")") and
-                                                     args[i].text not in ("-",))):
-        roots.append(args[i])
-        i += 1
-    if not roots:
-        roots = [_lit(".")]
-    names: list[str] = []
-    actions: list[tuple[str, list[W]]] = []
-    writes: list[W] = []
-    delete = False
-    while i < len(args):
-        w = args[i]
-        t = w.text if w.static else ""
-        if t in exec_preds:
-            j = i + 1
-            while j < len(args) and not (args[j].static and args[j].text in (";", "+")):
-                j += 1
-            actions.append((t, list(args[i + 1:j])))
-            i = j + 1
-            continue
-        if t in name_preds and i + 1 < len(args):
-            names.append(args[i + 1].text if args[i + 1].static else "*")
-            i += 2
-            continue
-        if t in write_preds and i + 1 < len(args):
-            writes.append(args[i + 1])
-            i += 2 if t != "-fprintf" else 3
-            continue
-        if t == "-delete":
-            delete = True
-        if t in value_preds:
-            i += 1
-        i += 1
+    roots = [args[i] for i in p.operands] or [_lit(".")]
+    names = [v for f in name_preds for v in p.values(f)]
+    if any(not args[i].static for f in name_preds for i, _ in p.flag_values.get(f, ())):
+        names = []
     seg = a.new_seg(call.text, call.via, call.pipe)
     a.exec_effect(seg, model, prog, words, p)
     found: list[tuple[str | None, bool, bool]] = []
@@ -334,46 +310,71 @@ def _h_find(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], c
         for e in a.path_effects("read", r, call.cwds, True, seg.index, "searched by find"):
             seg.add(e)
     stand_in = tuple(dict.fromkeys(found))
-    if delete:
+    if "-delete" in p.flags:
         for path, glob, rec in stand_in:
             seg.add(Effect("delete", path=path, glob=glob, recursive=rec, why="find -delete", segment=seg.index))
-    for w in writes:
-        for e in a.path_effects("write", w, call.cwds, False, seg.index, "written by find"):
-            seg.add(e)
+    a.emit_paths(seg, p, args, call.cwds, False)
     a._finish(seg, call.wrap, call.redirects)
-    for action, cmd in actions:
+    if p.unplaced:
+        seg.make_opaque("; ".join(p.unplaced))
+    for f in p.filled:
+        if f.type != "argv;":
+            continue
+        cmd = _words(args, f)
         if not cmd:
             continue
         inner = [W("{}", True, any(g for _, g, _ in stand_in), "{}", "", None, stand_in) if w.static and w.text == "{}"
                  else (W(w.text, False, False, w.text, "a file found by find") if w.static and "{}" in w.text else w)
                  for w in cmd]
         a.simple(inner, text=" ".join(w.orig for w in cmd), cwds=call.cwds, depth=call.depth + 1,
-                 via=_sub_via(call, f"find {action}"), pipe=-1, stdin=None, redirects=(), assigns=())
+                 via=_via(call, "find", p, f), pipe=-1, stdin=None, redirects=(), assigns=(),
+                 bypass_functions=True)
     return call.cwds, call.cwds, _OPAQUE
 
 
-def _h_parallel(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call
+def _h_xargs(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call, p: Parsed
+             ) -> tuple[Cwds, Cwds, Stream | None]:
+    """xargs CMD: runs CMD with operands read from its input (unknown); the default CMD is echo.  With
+    -I R (or -i) the words holding R are the input instead."""
+    args = words[1:]
+    argv = [f for f in p.filled if f.type == "argv"]
+    inner = _inner_words(args, argv) if argv else [_lit("echo")]
+    spec: Mapping[str, Any] = model.settings.get("xargs", {})
+    repl = [v or "{}" for f in spec.get("replace_flag", []) for v in p.values(f)]
+    repl += ["{}" for f in spec.get("replace_flag", []) if f in p.flags and not p.values(f)]
+    if repl:
+        inner = [W(w.text, False, False, w.text, "the input of xargs") if any(r in w.text for r in repl) else w
+                 for w in inner]
+    return _wrapped(a, model, prog, words, call, p, inner, not repl)
+
+
+def _h_parallel(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call, p: Parsed
                 ) -> tuple[Cwds, Cwds, Stream | None]:
     """GNU parallel CMD ::: ARGS: each command line is run by a shell."""
-    args, p, seg = _own_segment(a, model, prog, words, call)
+    args = words[1:]
+    seg = a.new_seg(call.text, call.via, call.pipe)
+    a.exec_effect(seg, model, prog, words, p)
+    a.emit_paths(seg, p, args, call.cwds, False)
+    a._finish(seg, call.wrap, call.redirects)
+    if p.unplaced:
+        seg.make_opaque("; ".join(p.unplaced))
     a.note("runs a shell string")
-    rest = list(args[p.stopped:]) if p.stopped is not None else []
+    rest = _words(args, next(f for f in p.filled if f.type == "argv")) if any(
+        f.type == "argv" for f in p.filled) else []
     seps = (":::", "::::", ":::+", "::::+")
     k = next((j for j, w in enumerate(rest) if w.static and w.text in seps), len(rest))
     template = rest[:k]
     values: list[W] = []
     from_files = False
-    j = k
-    while j < len(rest):
-        if rest[j].static and rest[j].text in seps:
-            from_files = from_files or rest[j].text.startswith("::::")
+    for w in rest[k:]:
+        if w.static and w.text in seps:
+            from_files = from_files or w.text.startswith("::::")
         else:
-            values.append(rest[j])
-        j += 1
+            values.append(w)
     via = _sub_via(call, prog)
     unknown_input = k == len(rest) or from_files
     if len(values) > MAX_PARALLEL_ARGS:
-        a.warnings.append(f"{prog}: only the first {MAX_PARALLEL_ARGS} arguments were analysed")
+        seg.make_opaque(f"{prog}: more than {MAX_PARALLEL_ARGS} arguments; the rest were not analysed")
         values = values[:MAX_PARALLEL_ARGS]
     holder = '"$__policylang_input__"'
     if not template:
@@ -397,54 +398,13 @@ def _h_parallel(a: SimpleCommands, model: CommandModel, prog: str, words: list[W
     return call.cwds, call.cwds, _OPAQUE
 
 
-def _h_watch(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call
-             ) -> tuple[Cwds, Cwds, Stream | None]:
-    """watch CMD: the words are joined and run by ``sh -c`` (or run directly with -x)."""
-    args = words[1:]
-    p = parse(model, [w.text for w in args], [w.static for w in args])
-    spec: Mapping[str, Any] = model.options.get("watch", {})
-    rest = list(args[p.stopped:]) if p.stopped is not None else []
-    if p.flags & set(spec.get("exec_flags", ["-x"])) and rest:
-        wrap = replace(call.wrap, names=(*call.wrap.names, prog),
-                       effects=(*call.wrap.effects, dict(kind="exec", program=prog, argv=(prog, *(w.text for w in args)),
-                                                          operands=tuple(w.text for w in rest), risk=model.risk,
-                                                          known=True)),
-                       risks=(*call.wrap.risks, model.risk))
-        return a.simple(rest, text=call.text, cwds=call.cwds, depth=call.depth + 1, via=call.via, pipe=call.pipe,
-                        stdin=None, redirects=call.redirects, assigns=(), wrap=wrap)
-    seg = a.new_seg(call.text, call.via, call.pipe)
-    a.exec_effect(seg, model, prog, words, p)
-    a._finish(seg, call.wrap, call.redirects)
-    if rest:
-        a.note("runs a shell string")
-        a.run_text(" ".join(w.orig if w.static else w.text for w in rest), call.cwds, call.depth + 1,
-                   _sub_via(call, prog))
-    return call.cwds, call.cwds, _OPAQUE
-
-
-def _h_busybox(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call
-               ) -> tuple[Cwds, Cwds, Stream | None]:
-    """busybox APPLET ARGS: the applet is the program."""
-    args = words[1:]
-    if not args or (args[0].static and args[0].text.startswith("-")):
-        return a.generic(model, prog, words, call)
-    wrap = replace(call.wrap, names=(*call.wrap.names, prog),
-                   effects=(*call.wrap.effects, dict(kind="exec", program=prog, argv=(prog, *(w.text for w in args)),
-                                                      operands=tuple(w.text for w in args), risk=model.risk,
-                                                      known=True)),
-                   risks=(*call.wrap.risks, model.risk))
-    return a.simple(list(args), text=call.text, cwds=call.cwds, depth=call.depth + 1, via=call.via, pipe=call.pipe,
-                    stdin=call.stdin, redirects=call.redirects, assigns=(), wrap=wrap)
-
-
-def _h_cd(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call
+def _h_cd(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call, p: Parsed
           ) -> tuple[Cwds, Cwds, Stream | None]:
     """cd / pushd / popd: the directory later commands of this shell run in."""
     args = words[1:]
-    p = parse(model, [w.text for w in args], [w.static for w in args])
-    a.generic(model, prog, words, call, p)
+    run_slots(a, model, prog, words, call, p)
     ops = [args[i] for i in p.operands]
-    spec: Mapping[str, Any] = model.options.get("cd", {})
+    spec: Mapping[str, Any] = model.settings.get("cd", {})
     if spec.get("unknown_target") or (not ops and spec.get("no_operand") != "home"):
         return (None,), call.cwds, None
     if not ops:
@@ -454,36 +414,12 @@ def _h_cd(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], cal
     if not w.static or w.text == "-":
         return (None,), call.cwds, None
     new = tuple(dict.fromkeys(join_path(c, w.text) for c in call.cwds))
-    return new[:MAX_CWDS], call.cwds, None
+    if not w.text.startswith(("/", "./", "../")) and w.text not in (".", "..") and a.cdpath():
+        new = (*new, None)  # CDPATH may send a relative name elsewhere
+    return new[:MAX_CWDS] if len(new) <= MAX_CWDS else (None,), call.cwds, None
 
 
-def _h_trap(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call
-            ) -> tuple[Cwds, Cwds, Stream | None]:
-    """trap 'COMMANDS' SIGNALS: the commands run later in this shell."""
-    args = words[1:]
-    p = parse(model, [w.text for w in args], [w.static for w in args])
-    a.generic(model, prog, words, call, p)
-    ops = [args[i] for i in p.operands]
-    if len(ops) >= 2 and ops[0].text not in ("-", ""):
-        a.note("runs a shell string")
-        if ops[0].static:
-            a.run_text(ops[0].orig, call.cwds, call.depth + 1, _sub_via(call, prog))
-        else:
-            a.opaque_seg(call.text, _sub_via(call, prog), -1, f"{prog} of a value that cannot be known statically")
-    return call.cwds, call.cwds, None
-
-
-def _h_xargs(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call
-             ) -> tuple[Cwds, Cwds, Stream | None]:
-    """xargs CMD: runs CMD with operands read from its input (unknown); default CMD is echo."""
-    args = words[1:]
-    p = parse(model, [w.text for w in args], [w.static for w in args])
-    if p.stopped is None:
-        words = [*words, _lit("echo")]
-    return _h_wrapper(a, model, prog, words, call)
-
-
-def _h_declare(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call
+def _h_declare(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call, p: Parsed
                ) -> tuple[Cwds, Cwds, Stream | None]:
     """export / declare / local / readonly / typeset: assigning PATH changes what later names run."""
     a.note("variable assignment")
@@ -492,7 +428,8 @@ def _h_declare(a: SimpleCommands, model: CommandModel, prog: str, words: list[W]
     pairs = [(_assignment_name(w.orig) or "", w.orig.partition("=")[2] if w.static else None)
              for w in words[1:] if _assignment_name(w.orig if w.static else w.text)]
     a.command_variables(pairs, call.cwds, call.depth, call.via)
-    result = a.generic(model, prog, words, call)
+    a.assign_variables(pairs)
+    result = run_slots(a, model, prog, words, call, p)
     risky = [n for n, _ in pairs if n in _env_variables("risky_variables")]
     if risky:
         a.segs[-1].raise_risk(Risk.HIGH, f"{prog} {', '.join(risky)}: later programs load other code")
@@ -500,17 +437,10 @@ def _h_declare(a: SimpleCommands, model: CommandModel, prog: str, words: list[W]
 
 
 HANDLERS: dict[str, Handler] = {
-    "wrapper": _h_wrapper,
-    "shell": _h_shell,
-    "interpreter": _h_interpreter,
-    "eval": _h_eval,
-    "source": _h_source,
+    "": run_slots,
     "find": _h_find,
     "xargs": _h_xargs,
     "parallel": _h_parallel,
-    "watch": _h_watch,
-    "busybox": _h_busybox,
     "cd": _h_cd,
-    "trap": _h_trap,
     "declare": _h_declare,
 }

@@ -41,24 +41,17 @@ class _Call:
     wrap: _Wrap
 
 
-# A runner: (analyser, model, program, words, call) -> (cwds on success, cwds on failure, output).
-Handler = Callable[["SimpleCommands", CommandModel, str, list[W], _Call], tuple[Cwds, Cwds, "Stream | None"]]
+# A runner: (analyser, model, program, words, call, parsed arguments) -> (cwds on success, cwds on
+# failure, output).
+Handler = Callable[["SimpleCommands", CommandModel, str, list[W], _Call, Parsed],
+                   tuple[Cwds, Cwds, "Stream | None"]]
+
+
+_PATH_SLOTS = frozenset({"path:read", "path:write", "path:delete"})
 
 
 def _sub_via(call: _Call, what: str) -> str:
     return f"{call.via} > {what}" if call.via else what
-
-
-def _own_segment(a: "SimpleCommands", model: CommandModel, prog: str, words: list[W], call: "_Call"
-                 ) -> tuple[list[W], Parsed, "_Seg"]:
-    """The start every runner handler shares: parse the arguments, open the command's own segment
-    with its exec effect, and finish it (wrappers, redirections)."""
-    args = words[1:]
-    p = parse(model, [w.text for w in args], [w.static for w in args])
-    seg = a.new_seg(call.text, call.via, call.pipe)
-    a.exec_effect(seg, model, prog, words, p)
-    a._finish(seg, call.wrap, call.redirects)
-    return args, p, seg
 
 
 def _is_remote(text: str) -> bool:
@@ -131,7 +124,7 @@ def _stdout(model: CommandModel, prog: str, p: Parsed, args: Sequence[W], stdin:
     """What a command writes to its output, for the pipeline and substitution rules."""
     if model.fetches:
         return Stream("network", why=f"output of {prog}")
-    output = model.options.get("output")
+    output = model.settings.get("output")
     if output == "echo":
         return _echo_output(args)
     if output == "printf":
@@ -203,8 +196,11 @@ class SimpleCommands(Words):
 
     def simple(self, words: list[W], *, text: str, cwds: Cwds, depth: int, via: str, pipe: int,
                stdin: Stream | None, redirects: Sequence[Effect], assigns: Sequence[tuple[str, str | None]],
-               wrap: _Wrap | None = None) -> tuple[Cwds, Cwds, Stream | None]:
-        """One simple command: normalise, unwrap, look up, emit effects.  Returns (ok, fail, output)."""
+               wrap: _Wrap | None = None, bypass_functions: bool = False) -> tuple[Cwds, Cwds, Stream | None]:
+        """One simple command: normalise, unwrap, look up, emit effects.  Returns (ok, fail, output).
+
+        ``bypass_functions``: the words are run by a program (sudo, env, xargs, find -exec), which
+        never sees this shell's functions."""
         if wrap is None:
             wrap = _NO_WRAP
         if assigns:
@@ -237,7 +233,7 @@ class SimpleCommands(Words):
             self._finish(seg, wrap, redirects)
             return cwds, cwds, _OPAQUE
         prog = normalise_program(w0.text)
-        if prog in self.functions:
+        if not bypass_functions and self.is_function(prog, w0):
             seg = self.new_seg(text, via, pipe)
             seg.program = prog
             seg.argv = (prog, *(w.text for w in words[1:]))
@@ -258,10 +254,10 @@ class SimpleCommands(Words):
                            segment=seg.index))
             self._finish(seg, wrap, redirects)
             return cwds, cwds, _OPAQUE
-        handler = self.handlers.get(model.handler)
-        if handler is not None:
-            return handler(self, model, prog, words, _Call(text, cwds, depth, via, pipe, stdin, redirects, wrap))
-        return self.generic(model, prog, words, _Call(text, cwds, depth, via, pipe, stdin, redirects, wrap))
+        args = words[1:]
+        p = parse(model, [w.text for w in args], [w.static for w in args])
+        call = _Call(text, cwds, depth, via, pipe, stdin, redirects, wrap)
+        return self.handlers[model.handler](self, model, prog, words, call, p)
 
     def command_variables(self, assigns: Sequence[tuple[str, str | None]], cwds: Cwds, depth: int, via: str) -> None:
         """``GIT_SSH_COMMAND='...' git fetch``: a variable whose value the program runs as a command."""
@@ -274,19 +270,6 @@ class SimpleCommands(Words):
             elif value.strip():
                 self.note("runs a shell string")
                 self.run_text(value, cwds, depth + 1, where)
-
-    def generic(self, model: CommandModel, prog: str, words: list[W], call: "_Call",
-                parsed: Parsed | None = None) -> tuple[Cwds, Cwds, Stream | None]:
-        """A catalog command without a special handler: risk rules, path rules, network rules."""
-        args = words[1:]
-        p = parsed or parse(model, [w.text for w in args], [w.static for w in args])
-        seg = self.new_seg(call.text, call.via, call.pipe)
-        self.exec_effect(seg, model, prog, words, p)
-        cwds = self.work_dirs(p, args, call.cwds)
-        self.emit_paths(seg, p, args, cwds, call.wrap.extra_unknown)
-        self.emit_network(seg, p, args)
-        self._finish(seg, call.wrap, call.redirects)
-        return call.cwds, call.cwds, _stdout(model, prog, p, args, call.stdin)
 
     def exec_effect(self, seg: _Seg, model: CommandModel, prog: str, words: Sequence[W], p: Parsed) -> Effect:
         """The exec effect of a catalog command (its why: the rules that raised its risk, or what it is)."""
@@ -315,6 +298,8 @@ class SimpleCommands(Words):
 
     def _finish(self, seg: _Seg, wrap: _Wrap, redirects: Sequence[Effect]) -> None:
         """Attach the wrappers' exec effects and risks and the redirections to the final segment."""
+        if wrap.unplaced:
+            seg.make_opaque("; ".join(wrap.unplaced))
         if wrap.names:
             seg.wrappers = wrap.names
             for spec in wrap.effects:
@@ -336,18 +321,18 @@ class SimpleCommands(Words):
             seg.raise_risk(Risk.HIGH, f"{', '.join(risky)} makes the program load or run other code")
 
     def work_dirs(self, p: Parsed, args: Sequence[W], cwds: Cwds) -> Cwds:
-        """The directories a command works in: its cwd, or the value of a flag like ``git -C``."""
+        """The directories a command works in: its cwd, or the value of a ``path:cwd`` option (git -C)."""
         out = cwds
-        for m in p.chain:
-            for flag in m.cwd_flag:
-                for i, off in p.flag_values.get(flag, ()):
-                    w = args[i]
-                    if not w.static:
-                        out = (None,)
-                        continue
-                    value = w.text[off:]
-                    out = tuple(dict.fromkeys(join_path(c, value) if c is not None or value.startswith("/")
-                                              else None for c in out))
+        for f in p.filled:
+            if f.type != "path:cwd":
+                continue
+            w = args[f.words[0]]
+            if not w.static:
+                out = (None,)
+                continue
+            value = w.text[f.offset:]
+            out = tuple(dict.fromkeys(join_path(c, value) if c is not None or value.startswith("/")
+                                      else None for c in out))
         return out
 
     def path_effects(self, role: str, w: W | None, cwds: Cwds, recursive: bool, segment: int,
@@ -446,8 +431,23 @@ class SimpleCommands(Words):
                 for t in targets:
                     for e in self.path_effects(rule.role, t, cwds, rec, seg.index):
                         seg.add(e)
+        for f in p.filled:
+            if f.type in _PATH_SLOTS:
+                w = args[f.words[0]]
+                for e in self.path_effects(f.type[5:], _sub_word(w, f.offset) if f.offset else w, cwds, False,
+                                           seg.index):
+                    seg.add(e)
 
     def emit_network(self, seg: _Seg, p: Parsed, args: Sequence[W]) -> None:
+        slotted: list[str | None] = []
+        for f in p.filled:
+            if f.type in ("url", "host"):
+                w = args[f.words[0]]
+                value = w.text[f.offset:]
+                slotted.append(None if not w.static else _url_host(value) if f.type == "url" else _plain_host(value))
+        for h in dict.fromkeys(slotted):
+            seg.add(Effect("network", host=h, risk=Risk.MEDIUM, why=f"{seg.program} connects to {h or 'a host'}",
+                           segment=seg.index))
         for m in p.chain:
             for rule in m.network:
                 if not rule.when.holds(p):

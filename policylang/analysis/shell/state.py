@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ...effects import Effect, Segment
 from ...frozen import replace
+from ...resolve import join_path
 from ...verdict import Risk, combine_risk
 from ..catalog import lookup, normalise_word
 
 MAX_INPUT = 65536  # characters; a longer command is refused (fail closed)
-
-
 MAX_DEPTH = 64  # nesting of substitutions, groups, wrappers and re-analysed strings
-
-
 MAX_SEGMENTS = 4096  # simple commands per analysis; the rest is opaque
-
-
 MAX_CWDS = 4  # possible working directories tracked after cd; more is "unknown"
-
-
-MAX_PARALLEL_ARGS = 16
-
+MAX_PARALLEL_ARGS = 16  # argument lines of parallel analysed; more makes it opaque
 
 Cwds = tuple[str | None, ...]
 
@@ -108,9 +100,13 @@ class _Seg:
                 self.effects[k] = replace(e, risk=risk, why=why or e.why)
 
     def make_opaque(self, reason: str) -> None:
+        """The segment cannot be known statically: nor can what its program does (its exec effect)."""
         self.opaque = True
         if not self.opaque_reason:
             self.opaque_reason = reason
+        for k, e in enumerate(self.effects):
+            if e.kind == "exec" and e.program == self.program and not e.opaque:
+                self.effects[k] = replace(e, opaque=True, why="; ".join(filter(None, (e.why, reason))))
 
     def freeze(self) -> Segment:
         risk = combine_risk(self.risks) if self.risks else Risk.UNKNOWN
@@ -131,6 +127,7 @@ class _Wrap:
     extra_unknown: bool = False  # xargs: more operands come from the input
     path_changed: bool = False
     assigned: tuple[str, ...] = ()  # environment variables set for the command (FOO=1 cmd, env FOO=1 cmd)
+    unplaced: tuple[str, ...] = ()  # words a wrapper's grammar could not place: the command is opaque
 
 
 _NO_WRAP = _Wrap()  # shared: a _Wrap is never changed in place (wrappers build a new one)
@@ -156,7 +153,7 @@ def _env_variables(kind: str) -> frozenset[str]:
     """Environment variables that make a program run other code (the catalog's env entry lists them):
     ``risky_variables`` load code (LD_PRELOAD), ``command_variables`` hold a command (GIT_SSH_COMMAND)."""
     env = lookup("env")
-    spec = env.options.get("wrapper", {}) if env is not None else {}
+    spec: Mapping[str, Any] = env.settings.get("env", {}) if env is not None else {}
     return frozenset(spec.get(kind, ()))
 
 
@@ -180,6 +177,8 @@ class ShellState:
         self.repaired: set[int] = set()
         self.ambiguous: list[int] = []
         self.streams: dict[tuple[int, int], Stream] = {}
+        self.files: dict[str, Stream] = {}  # files this command wrote earlier, with what they hold
+        self.variables: dict[str, str | None] = {}  # shell variables assigned earlier (None: not static)
 
     def note(self, reason: str) -> None:
         if self.recording and reason not in self.unstructured:
@@ -214,3 +213,27 @@ class ShellState:
                  ) -> tuple[Cwds, Stream | None]:
         """Analyse a shell string (the walker's entry point, walker.py)."""
         raise NotImplementedError
+
+    # ---- the shell's state, as far as this command string sets it ------------------------------
+
+    def is_function(self, program: str, word: "W") -> bool:
+        """Does the name call a shell function defined earlier in this command?  A name the catalog
+        knows is judged as that program even then: the function's body was analysed where it was
+        defined, and judging the real program too can only make the verdict stricter."""
+        return program in self.functions and lookup(program) is None
+
+    def cdpath(self) -> bool:
+        """Can ``cd NAME`` go somewhere other than ./NAME (CDPATH is set)?"""
+        return bool(self.env.get("CDPATH")) or "CDPATH" in self.variables
+
+    def assign_variables(self, pairs: "Sequence[tuple[str, str | None]]") -> None:
+        """Variables a command assigns for the rest of this shell (``X=1; export Y=2``)."""
+        for name, value in pairs:
+            self.variables[name] = value
+
+    def written_text(self, word: "W", cwds: Cwds) -> Stream | None:
+        """What a file this command wrote earlier holds, when the word names one (``echo x > a.sh; sh a.sh``)."""
+        if not word.static or not self.files:
+            return None
+        found = [self.files.get(join_path(c, word.text) or "") for c in cwds]
+        return found[0] if len(found) == 1 else next((f for f in found if f is not None), None)
