@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .model import SLOT_TYPES, CatalogError, Option, Slot, flag_key
+from .model import SLOT_TYPES, CatalogError, CommandModel, Option, Slot, flag_key
 
 def slot(spec: str, where: str) -> Slot:
     """``"path:read..."`` -> Slot("path:read", repeat=True)."""
@@ -137,3 +137,10 @@ def runs_something(operands: tuple[Slot, ...], opts: Mapping[str, Option], stdin
         if (o.value and slot(o.value, "").runs) or (o.then and any(s.runs for s in o.then)):
             return True
     return any(f.stdin or any(s.runs for s in f.operands) for f in forms)
+
+
+def help_command(model: CommandModel) -> tuple[str, ...] | None:
+    """The arguments that make the program print its options (``help = ["--help"]`` in the data), for
+    checking the grammar against the installed program; None when the model names none."""
+    value = model.settings.get("help")
+    return tuple(value) if isinstance(value, (tuple, list)) else None

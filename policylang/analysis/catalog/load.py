@@ -20,7 +20,7 @@ _COMMAND_KEYS = frozenset({
     "risk", "summary", "names", "handler", "options", "posix", "abbrev", "single_dash_long",
     "first_operand_flags", "strict", "dashdash", "operands", "forms", "stdin", "language", "keys",
     "sub", "unknown_sub_risk", "rules", "paths", "network", "fetches", "decodes", "passthrough",
-    "output", "in_shell", *HANDLERS - {""}, "env",
+    "output", "in_shell", "help", *HANDLERS - {""}, "env",
 })
 _CONDITION_KEYS = frozenset({
     "flags", "all_flags", "no_flags", "operands", "operand_prefix", "operand_contains",
@@ -187,6 +187,8 @@ def _model(name: str, t: Mapping[str, Any], where: str, parents: Sequence[Canon]
         settings["output"] = t["output"]
     if t.get("in_shell"):
         settings["in_shell"] = True
+    if "help" in t:
+        settings["help"] = _strs(t["help"], f"{where}.help")
     unknown_sub = t.get("unknown_sub_risk")
     model = CommandModel(
         name=name,
