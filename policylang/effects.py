@@ -61,6 +61,7 @@ class Segment:
     via: str = ""  # how it was reached: "", "$(...)", "bash -c", "python -c", "find -exec", ...
     pipeline: int = -1  # segments sharing a pipeline id >= 0 are joined by |, in order
     known: bool = True  # program is in the command catalog
+    speculative: bool = False  # an unknown program's argument read as what it might run: asks, never denies
 
 
 @record

@@ -674,9 +674,9 @@ def test_env_variables_resolve_and_unknown_ones_do_not() -> None:
     assert paths(A("rm -rf $BUILD/out", env=env), "delete") == {("/srv/build/out", True, False)}
     assert paths(A("rm -rf $TMPDIR/x", env=env), "delete") == {("/var/folders/t/x", True, False)}
     assert paths(A("rm -rf $NOPE/out", env=env), "delete") == {(None, True, False)}
-    # a variable assigned in the command itself cannot be trusted from the environment
-    assert paths(A("BUILD=/etc; rm -rf $BUILD", env=env), "delete") == {(None, True, False)}
-    assert paths(A("HOME=/etc; rm -rf ~", env=env), "delete") == {(None, True, False)}
+    # a variable assigned earlier in the command has the value it was given, not the environment's
+    assert paths(A("BUILD=/etc; rm -rf $BUILD", env=env), "delete") == {("/etc", True, False)}
+    assert paths(A("HOME=/etc; rm -rf ~", env=env), "delete") == {("/etc", True, False)}  # ~ is $HOME
 
 
 def test_relative_cwd_and_unusual_cwd() -> None:

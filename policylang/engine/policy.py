@@ -128,6 +128,8 @@ class Policy:
             find = lambda effect, c: matching(rules, effect, c)  # noqa: E731
         judge = self.judge.judge
         judged = [judge(effect, mctx, find) for effect in _effects_to_judge(analysis)]
+        if any(seg.speculative for seg in analysis.segments):
+            judged = _speculative(analysis, judged)
         decision = ALLOW
         risks: list[Risk] = []
         for j in judged:
@@ -229,6 +231,22 @@ def _effects_to_judge(analysis: Analysis) -> Sequence[Effect]:
         if seg.opaque and i not in has_exec:
             out.append(Effect("exec", program=None, argv=seg.argv, opaque=True, segment=i,
                               why=seg.opaque_reason or "opaque", known=False))
+    return out
+
+
+def _speculative(analysis: Analysis, judged: list[Judged]) -> list[Judged]:
+    """Effects read from an unknown program's arguments (what it might run): a deny becomes an ask,
+    anything else is set aside -- the program is judged by the posture for unknown programs."""
+    out = []
+    for j in judged:
+        if not analysis.segments[j.effect.segment].speculative:
+            out.append(j)
+        elif j.decision is DENY:
+            out.append(j._replace(decision=ASK, reasons=tuple(
+                replace(r, decision=ASK, message=f"an argument of an unknown program, if it runs it: {r.message}")
+                for r in j.reasons)))
+        else:
+            out.append(j._replace(decision=ALLOW, risk=LOW, reasons=()))
     return out
 
 

@@ -9,8 +9,8 @@ from ...frozen import frozen, value_methods
 from ...verdict import Risk
 
 # The interpretations beyond typed slots a model can ask for (shell/simple.py implements them): find's
-# expression, xargs' and parallel's input, cd's new directory, declare's assignments.
-HANDLERS = frozenset({"", "find", "xargs", "parallel", "cd", "declare"})
+# expression, xargs' and parallel's input, cd's new directory, declare's assignments, alias and hash.
+HANDLERS = frozenset({"", "find", "xargs", "parallel", "cd", "declare", "alias", "hash"})
 
 
 class CatalogError(ValueError):

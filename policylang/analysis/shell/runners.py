@@ -62,6 +62,10 @@ def run_slots(a: SimpleCommands, model: CommandModel, prog: str, words: list[W],
     cwds = a.work_dirs(p, args, call.cwds)
     a.emit_paths(seg, p, args, cwds, call.wrap.extra_unknown)
     a.emit_network(seg, p, args)
+    if model.fetches:  # curl -o x URL: x holds fetched content (running it later runs remote code)
+        for e in seg.effects:
+            if e.kind == "write" and e.path is not None and not e.glob:
+                a.files[e.path] = Stream("network", why=f"fetched by {prog}")
     a._finish(seg, call.wrap, call.redirects)
     if p.unplaced:
         seg.make_opaque("; ".join(p.unplaced))
@@ -429,11 +433,44 @@ def _h_declare(a: SimpleCommands, model: CommandModel, prog: str, words: list[W]
              for w in words[1:] if _assignment_name(w.orig if w.static else w.text)]
     a.command_variables(pairs, call.cwds, call.depth, call.via)
     a.assign_variables(pairs)
+    if words[0].text == "unset":
+        names = [words[1 + i].text for i in p.operands]
+        if "-f" in p.flags:
+            a.functions.difference_update(names)
+        else:
+            a.assign_variables([(n, None) for n in names])
     result = run_slots(a, model, prog, words, call, p)
     risky = [n for n, _ in pairs if n in _env_variables("risky_variables")]
     if risky:
         a.segs[-1].raise_risk(Risk.HIGH, f"{prog} {', '.join(risky)}: later programs load other code")
     return result
+
+
+def _h_alias(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call, p: Parsed
+             ) -> tuple[Cwds, Cwds, Stream | None]:
+    """alias NAME=TEXT: later uses of NAME in this command run TEXT (analysed where they are used)."""
+    args = words[1:]
+    for i in p.operands:
+        w = args[i]
+        name, eq, value = w.orig.partition("=")
+        if eq and w.static:
+            a.aliases[name] = value
+        elif eq:
+            a.aliases[name] = '"$__policylang_unknown_alias__"'  # a name that runs what cannot be known
+    return run_slots(a, model, prog, words, call, p)
+
+
+def _h_hash(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call, p: Parsed
+            ) -> tuple[Cwds, Cwds, Stream | None]:
+    """hash -p PATH NAME: later uses of NAME in this command run PATH."""
+    args = words[1:]
+    paths = p.values("-p")
+    names = [args[i].text for i in p.operands]
+    if paths and names:
+        path = args[p.flag_values["-p"][0][0]]
+        for name in names:
+            a.hashed[name] = path.text if path.static else "$__policylang_unknown_program__"
+    return run_slots(a, model, prog, words, call, p)
 
 
 HANDLERS: dict[str, Handler] = {
@@ -443,4 +480,6 @@ HANDLERS: dict[str, Handler] = {
     "parallel": _h_parallel,
     "cd": _h_cd,
     "declare": _h_declare,
+    "alias": _h_alias,
+    "hash": _h_hash,
 }

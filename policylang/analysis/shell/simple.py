@@ -48,6 +48,7 @@ Handler = Callable[["SimpleCommands", CommandModel, str, list[W], _Call, Parsed]
 
 
 _PATH_SLOTS = frozenset({"path:read", "path:write", "path:delete"})
+_MAX_SPECULATIONS = 4  # arguments of an unknown program analysed as what they might run
 
 
 def _sub_via(call: _Call, what: str) -> str:
@@ -233,6 +234,17 @@ class SimpleCommands(Words):
             self._finish(seg, wrap, redirects)
             return cwds, cwds, _OPAQUE
         prog = normalise_program(w0.text)
+        if not bypass_functions and prog in self.aliases:
+            self.expand_alias(prog, words, text=text, cwds=cwds, depth=depth, via=via, pipe=pipe, stdin=stdin)
+            if lookup(prog) is None:  # aliases may be off (a script): then the catalog's program runs
+                return cwds, cwds, _OPAQUE
+        if prog in self.hashed:
+            prog = normalise_program(self.hashed[prog])
+        if "/" in prog:
+            held = self.file_held(w0, cwds)
+            if held is not None:
+                return self.run_written(prog, held, words, text=text, cwds=cwds, depth=depth, via=via, pipe=pipe,
+                                        redirects=redirects, wrap=wrap)
         if not bypass_functions and self.is_function(prog, w0):
             seg = self.new_seg(text, via, pipe)
             seg.program = prog
@@ -253,11 +265,75 @@ class SimpleCommands(Words):
                            risk=Risk.UNKNOWN, known=False, why=f"{prog} is not in the command catalog",
                            segment=seg.index))
             self._finish(seg, wrap, redirects)
+            self.speculate(prog, words[1:], cwds, depth, via)
             return cwds, cwds, _OPAQUE
         args = words[1:]
         p = parse(model, [w.text for w in args], [w.static for w in args])
         call = _Call(text, cwds, depth, via, pipe, stdin, redirects, wrap)
         return self.handlers[model.handler](self, model, prog, words, call, p)
+
+    def expand_alias(self, name: str, words: list[W], *, text: str, cwds: Cwds, depth: int, via: str, pipe: int,
+                     stdin: Stream | None) -> None:
+        """An alias defined earlier in this command: its text, then the words after the name."""
+        rest = " ".join(shlex.quote(w.orig) if w.static else w.text for w in words[1:])
+        self.run_text(f"{self.aliases[name]} {rest}".strip(), cwds, depth + 1, f"{via} > alias {name}" if via
+                      else f"alias {name}", stdin)
+
+    def file_held(self, word: W, cwds: Cwds) -> Stream | None:
+        """What the file a program word names holds, when this command wrote it earlier."""
+        return self.written_text(word, cwds)
+
+    def run_written(self, prog: str, held: Stream, words: list[W], *, text: str, cwds: Cwds, depth: int, via: str,
+                    pipe: int, redirects: Sequence[Effect], wrap: _Wrap) -> tuple[Cwds, Cwds, Stream | None]:
+        """Running a file this command wrote earlier (``curl -o x URL && chmod +x x && ./x``): it runs
+        what it holds, in the language its ``#!`` line names (a shell by default)."""
+        seg = self.new_seg(text, via, pipe)
+        seg.program = prog
+        seg.argv = (prog, *(w.text for w in words[1:]))
+        seg.risks.append(Risk.MEDIUM)
+        seg.add(Effect("exec", program=prog, argv=seg.argv, operands=seg.argv[1:], risk=Risk.MEDIUM,
+                       why=f"runs {prog}, which this command wrote", segment=seg.index))
+        self._finish(seg, wrap, redirects)
+        language: str | None = None
+        if held.kind == "static" and held.texts and held.texts[0].startswith("#!"):
+            line = held.texts[0].split("\n", 1)[0][2:].split()
+            if line and line[0].endswith("/env") and len(line) > 1:
+                line = line[1:]
+            interpreter = lookup(normalise_program(line[0])) if line else None
+            if interpreter is None and line:
+                seg.make_opaque(f"{prog} runs with the interpreter {line[0]}, which the catalog does not know")
+                return cwds, cwds, _OPAQUE
+            if interpreter is not None and interpreter.language not in ("", "shell"):
+                language = interpreter.language
+        self.feed(seg, held, cwds, depth, f"{via} > {prog}" if via else prog, language)
+        return cwds, cwds, _OPAQUE
+
+    def speculate(self, prog: str, args: Sequence[W], cwds: Cwds, depth: int, via: str) -> None:
+        """The arguments of a program the catalog does not know, read as what they might run: a word
+        that is shell text (``tool 'rm -rf ~'``), or the words from a known program's name on
+        (``tool rm -rf ~``).  What this finds is marked speculative: the engine asks when it would deny
+        it, and ignores it otherwise."""
+        if depth >= MAX_DEPTH // 2 or self.speculating:
+            return
+        self.speculating = True
+        recording, self.recording = self.recording, False
+        where = f"{via} > argument of {prog}" if via else f"argument of {prog}"
+        try:
+            runs = 0
+            for k, w in enumerate(args):
+                if not w.static or runs >= _MAX_SPECULATIONS:
+                    continue
+                if any(c in w.orig for c in " \t\n;|&`$()<>") and len(w.orig) < 4096:
+                    runs += 1
+                    self.run_text(w.orig, cwds, depth + 1, where)
+                elif not w.text.startswith("-") and lookup(normalise_program(w.text)) is not None:
+                    runs += 1
+                    self.simple(list(args[k:]), text=" ".join(a.orig or a.text for a in args[k:]), cwds=cwds,
+                                depth=depth + 1, via=where, pipe=-1, stdin=None, redirects=(), assigns=(),
+                                bypass_functions=True)
+        finally:
+            self.speculating = False
+            self.recording = recording
 
     def command_variables(self, assigns: Sequence[tuple[str, str | None]], cwds: Cwds, depth: int, via: str) -> None:
         """``GIT_SSH_COMMAND='...' git fetch``: a variable whose value the program runs as a command."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from ...effects import Effect, Segment
 from ...frozen import replace
@@ -68,7 +68,7 @@ class _Seg:
     """A segment under construction (frozen into ``Segment`` at the end)."""
 
     __slots__ = ("index", "text", "program", "argv", "effects", "risks", "why", "opaque",
-                 "opaque_reason", "wrappers", "via", "pipeline", "known", "background")
+                 "opaque_reason", "wrappers", "via", "pipeline", "known", "background", "speculative")
 
     def __init__(self, index: int, text: str, via: str, pipeline: int) -> None:
         self.index = index
@@ -85,6 +85,7 @@ class _Seg:
         self.pipeline = pipeline
         self.known = True
         self.background = False
+        self.speculative = False
 
     def add(self, effect: Effect) -> None:
         if effect not in self.effects:
@@ -113,7 +114,8 @@ class _Seg:
         return Segment(
             text=self.text, program=self.program, argv=self.argv, effects=tuple(self.effects), risk=risk,
             why=tuple(self.why), opaque=self.opaque, opaque_reason=self.opaque_reason,
-            wrappers=self.wrappers, via=self.via, pipeline=self.pipeline, known=self.known)
+            wrappers=self.wrappers, via=self.via, pipeline=self.pipeline, known=self.known,
+            speculative=self.speculative)
 
 
 @dataclass(slots=True)
@@ -179,6 +181,11 @@ class ShellState:
         self.streams: dict[tuple[int, int], Stream] = {}
         self.files: dict[str, Stream] = {}  # files this command wrote earlier, with what they hold
         self.variables: dict[str, str | None] = {}  # shell variables assigned earlier (None: not static)
+        self.aliases: dict[str, str] = {}  # alias NAME=TEXT defined earlier
+        self.hashed: dict[str, str] = {}  # hash -p PATH NAME: the program NAME runs
+        self.certain = True  # the statement being walked runs for sure (not in a branch, loop or function)
+        self.pending_writes: list[tuple[str, str]] = []
+        self.speculating = False  # reading an unknown program's arguments as what they might run  # (op, path) of the output redirections just read
 
     def note(self, reason: str) -> None:
         if self.recording and reason not in self.unstructured:
@@ -188,6 +195,7 @@ class ShellState:
         if len(self.segs) >= MAX_SEGMENTS:
             raise _Limit()
         seg = _Seg(len(self.segs), text, via, pipe)
+        seg.speculative = self.speculating
         self.segs.append(seg)
         return seg
 
@@ -227,9 +235,29 @@ class ShellState:
         return bool(self.env.get("CDPATH")) or "CDPATH" in self.variables
 
     def assign_variables(self, pairs: "Sequence[tuple[str, str | None]]") -> None:
-        """Variables a command assigns for the rest of this shell (``X=1; export Y=2``)."""
+        """Variables a statement assigns for the rest of this shell (``X=1; export Y=2``).  Their
+        values are known afterwards only when the statement surely ran: an assignment in a branch,
+        a loop, a function or after ``&&`` leaves the variable unknown."""
         for name, value in pairs:
-            self.variables[name] = value
+            self.variables[name] = value if self.certain else None
+
+    def scope(self) -> tuple[dict[str, str | None], set[str], dict[str, str], dict[str, str], bool]:
+        """The shell state a subshell gets a copy of (see ``restore``)."""
+        return dict(self.variables), set(self.functions), dict(self.aliases), dict(self.hashed), self.certain
+
+    def restore(self, saved: tuple[dict[str, str | None], set[str], dict[str, str], dict[str, str], bool]) -> None:
+        """Back to the state before a subshell: what it assigned or defined does not leak out."""
+        self.variables, self.functions, self.aliases, self.hashed, self.certain = saved
+
+    def expansion_env(self) -> tuple[Mapping[str, str], frozenset[str]]:
+        """The variables a word sees (the environment, over-written by static assignments earlier in
+        this command) and those whose values cannot be known."""
+        if not self.variables:
+            return self.env, self.tainted
+        known = {k: v for k, v in self.variables.items() if v is not None}
+        unknown = frozenset(k for k, v in self.variables.items() if v is None)
+        tainted = (self.tainted | unknown) - known.keys()
+        return (_Overlay(known, self.env) if known else self.env), tainted
 
     def written_text(self, word: "W", cwds: Cwds) -> Stream | None:
         """What a file this command wrote earlier holds, when the word names one (``echo x > a.sh; sh a.sh``)."""
@@ -237,3 +265,33 @@ class ShellState:
             return None
         found = [self.files.get(join_path(c, word.text) or "") for c in cwds]
         return found[0] if len(found) == 1 else next((f for f in found if f is not None), None)
+
+
+class _Overlay(Mapping[str, str]):
+    """Variables assigned in the command first, then the environment (its reads stay recorded)."""
+
+    __slots__ = ("_top", "_env")
+
+    def __init__(self, top: Mapping[str, str], env: Mapping[str, str]) -> None:
+        self._top = top
+        self._env = env
+
+    def __getitem__(self, key: str) -> str:
+        if key in self._top:
+            return self._top[key]
+        return self._env[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self._top:
+            return self._top[key]
+        return self._env.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._top or key in self._env
+
+    def __iter__(self) -> "Iterator[str]":
+        yield from self._top
+        yield from (k for k in self._env if k not in self._top)
+
+    def __len__(self) -> int:
+        return len(self._top) + sum(1 for k in self._env if k not in self._top)

@@ -114,6 +114,7 @@ class Walker(SimpleCommands):
         if k == len(words):
             if any(n == "PATH" for n, _ in pairs):
                 self.path_changed = True
+            self.assign_variables(pairs)
             return cwds, cwds, None
         ws = [_lit(w) for w in words[k:]]
         if not via and self.recording:
@@ -152,7 +153,11 @@ class Walker(SimpleCommands):
             return self.chain(_list_items(node), cwds, depth, via, stdin)
         if t == "subshell":
             self.note("subshell")
-            self.sequence(node, cwds, depth + 1, via, pipe, stdin)
+            saved = self.scope()
+            try:
+                self.sequence(node, cwds, depth + 1, via, pipe, stdin)
+            finally:
+                self.restore(saved)
             return cwds, cwds, _OPAQUE
         if t in _SEQUENCES:
             if t == "compound_statement":
@@ -174,8 +179,10 @@ class Walker(SimpleCommands):
         if t in ("variable_assignment", "variable_assignments"):
             self.note("variable assignment")
             self.substitutions(node, cwds, depth, via)
-            if any(_assignment_node_name(a) == "PATH" for a in _assignments(node)):
+            pairs = [(_assignment_node_name(a) or "", self._assigned_value(a, cwds, depth)) for a in _assignments(node)]
+            if any(name == "PATH" for name, _ in pairs):
                 self.path_changed = True
+            self.assign_variables(pairs)
             return cwds, cwds, None
         if t in ("declaration_command", "unset_command"):
             return self.declaration(node, cwds, depth, via, pipe)
@@ -259,8 +266,8 @@ class Walker(SimpleCommands):
         parts = lex_word(word)
         if parts is None:
             return None
-        words = expand(parts, env=self.env, home=self.home, cwd=cwds[0] if len(cwds) == 1 else None,
-                       tainted=self.tainted)
+        env, tainted = self.expansion_env()
+        words = expand(parts, env=env, home=self.home, cwd=cwds[0] if len(cwds) == 1 else None, tainted=tainted)
         if not words:
             return None
         self.note("glob, brace expansion or word splitting")
@@ -280,6 +287,14 @@ class Walker(SimpleCommands):
                 groups[-1][1].append(item)
             else:
                 groups.append((op, [item]))
+        certain = self.certain
+        try:
+            return self._chain(groups, cwds, depth, via, stdin)
+        finally:
+            self.certain = certain
+
+    def _chain(self, groups: list[tuple[str | None, list[Any]]], cwds: Cwds, depth: int, via: str,
+               stdin: Stream | None) -> tuple[Cwds, Cwds, Stream | None]:
         ok, fail, out = cwds, cwds, None
         first = True
         for op, stages in groups:
@@ -293,6 +308,7 @@ class Walker(SimpleCommands):
                 inp = _union(ok, fail)
             if op in ("&&", "||"):
                 self.note("list (&&, ||)")
+                self.certain = False  # from here on, a command runs only if an earlier one succeeded or failed
             elif op is not None:
                 self.note("several commands")
             r_ok, r_fail, r_out = self.pipeline(stages, inp, depth, via, stdin if first else None)
@@ -317,7 +333,11 @@ class Walker(SimpleCommands):
         self.next_pipeline += 1
         stream = stdin
         for stage in stages:
-            _, _, stream = self.run_item(stage, cwds, depth, via, pipe, stream)
+            saved = self.scope()  # every stage runs in a subshell
+            try:
+                _, _, stream = self.run_item(stage, cwds, depth, via, pipe, stream)
+            finally:
+                self.restore(saved)
             if stream is None:
                 stream = _OPAQUE
         return cwds, cwds, stream  # every stage runs in a subshell: cd does not persist
@@ -331,11 +351,20 @@ class Walker(SimpleCommands):
 
     def control(self, node: Node, cwds: Cwds, depth: int, via: str) -> tuple[Cwds, Cwds, Stream | None]:
         """if / while / until / for / case: every part may run; the cwd afterwards is any of theirs."""
+        certain = self.certain
+        self.certain = False  # a branch or a loop body may run or not, once or many times
+        try:
+            return self._control(node, cwds, depth, via)
+        finally:
+            self.certain = certain
+
+    def _control(self, node: Node, cwds: Cwds, depth: int, via: str) -> tuple[Cwds, Cwds, Stream | None]:
         state: Cwds = cwds
         out: Stream | None = None
         if node.type == "for_statement":
             for child in node.children:
                 if child.type == "variable_name":
+                    self.variables[_text(child)] = None
                     continue
                 if child.is_named and child.type not in _STATEMENTS and child.type not in _SEQUENCES:
                     self.substitutions(child, cwds, depth, via)
@@ -358,7 +387,12 @@ class Walker(SimpleCommands):
             return
         start = len(self.segs)
         where = f"function {name}"
-        self.stmt(body, cwds, depth + 1, f"{via} > {where}" if via else where)
+        certain = self.certain
+        self.certain = False  # the body runs when (and if) the function is called
+        try:
+            self.stmt(body, cwds, depth + 1, f"{via} > {where}" if via else where)
+        finally:
+            self.certain = certain
         # A function that runs itself in a pipeline or in the background multiplies without end.
         calls = [s for s in self.segs[start:] if s.program == name and s.via.endswith(where)]
         if any(s.pipeline >= 0 or s.background for s in calls):
@@ -495,12 +529,27 @@ class Walker(SimpleCommands):
         if ws and not via and self.recording:
             self.top_commands += 1
             self.top_argv = tuple(w.orig for w in ws) if self.top_commands == 1 else None
+        writes = self.pending_writes
         result = self.simple(ws, text=text, cwds=cwds, depth=depth, via=via, pipe=pipe, stdin=stdin,
                              redirects=redirect_effects, assigns=pairs)
+        self.record_output(writes, result[2])
         for op, tail_text, _ in tails:
             self.note("several commands")
             self.run_text(tail_text, cwds, depth + 1, via, result[2] if op in ("|", "|&") else None)
         return result
+
+    def record_output(self, writes: Sequence[tuple[str, str]], out: Stream | None) -> None:
+        """Remember what the files a command's output went to hold (``echo ... > x.sh``), so that
+        running or sourcing one later in this command is analysed as what it is."""
+        for op, path in writes:
+            held = out if out is not None and out.kind in ("static", "network") else _OPAQUE
+            if op == ">>":
+                before = self.files.get(path)
+                if before is None or before.kind != "static" or held.kind != "static":
+                    held = _worst(before, held) or _OPAQUE
+                else:
+                    held = Stream("static", tuple(a + b for a in before.texts for b in held.texts)[:4], "appended")
+            self.files[path] = held
 
     def _assigned_value(self, node: Node, cwds: Cwds, depth: int) -> str | None:
         """The static value of ``NAME=value``, or None when it cannot be known."""
@@ -549,6 +598,7 @@ class Walker(SimpleCommands):
                 self.substitutions(n, c, depth, via)
             result = self.stmt(body, c, depth + 1, via, p, s)
             effects, _ = self.redirections(redirs, c, depth)
+            self.record_output(self.pending_writes, result[2])
             if effects:
                 own = [s2 for s2 in self.segs[start:] if s2.via == via] or self.segs[start:]
                 if own:
@@ -568,9 +618,13 @@ class Walker(SimpleCommands):
         return self.chain(items, cwds, depth, via, stdin)
 
     def redirections(self, redirs: Sequence[Node], cwds: Cwds, depth: int) -> tuple[list[Effect], Stream | None]:
-        """Path effects of redirections (segment 0: re-indexed by the caller) and the stdin they give."""
+        """Path effects of redirections (segment 0: re-indexed by the caller) and the stdin they give.
+
+        Files the command's output goes to are noted in ``self.pending_writes`` (op, path), for
+        ``record_output`` to remember what they hold once the command has run."""
         effects: list[Effect] = []
         stdin: Stream | None = None
+        self.pending_writes = []
         for r in redirs:
             t = r.type
             if t == "file_redirect":
@@ -593,6 +647,11 @@ class Walker(SimpleCommands):
                 roles = []
                 if op in _WRITE_OPS:
                     roles.append("write")
+                    fd = next((c for c in r.children if c.type == "file_descriptor"), None)
+                    if (fd is None or _text(fd) == "1") and len(ws) == 1 and ws[0].static and len(cwds) == 1:
+                        path = join_path(cwds[0], ws[0].text)
+                        if path is not None:
+                            self.pending_writes.append((op, path))
                 if op in _READ_OPS:
                     roles.append("read")
                 for role in roles:

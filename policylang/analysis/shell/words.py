@@ -233,7 +233,8 @@ class Words(ShellState):
             stream = _worst(stream, s)
         if self.recording:
             self._note_word(parts)
-        expanded = expand(parts, env=self.env, home=self.home, cwd=cwd, tainted=self.tainted)
+        env, tainted = self.expansion_env()
+        expanded = expand(parts, env=env, home=self.home, cwd=cwd, tainted=tainted)
         if expanded is None:
             reason = next((p.reason if isinstance(p, Unknown) else f"${p.name}" for p in parts
                            if isinstance(p, (Unknown, Var))), "a value that cannot be known")
