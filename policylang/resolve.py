@@ -8,12 +8,15 @@ the text of one word for callers that hold a plain string.
 """
 from __future__ import annotations
 
+import sys
+
 from typing import Mapping, Sequence, Union
 
 from .frozen import record
 
 __all__ = [
-    "Lit", "Var", "Tilde", "Unknown", "Part", "Expanded", "MAX_FIELDS", "UNICODE_SPACES",
+    "Lit", "Var", "Tilde", "Unknown", "Part", "Expanded", "MAX_FIELDS", "UNICODE_SPACES", "file_url_path",
+    "user_home",
     "decode_ansi_c", "expand", "join_path", "lex_word", "normalise_path", "resolve_path",
 ]
 
@@ -104,6 +107,37 @@ def join_path(cwd: str | None, path: str) -> str | None:
     if cwd is None:
         return None
     return normalise_path(cwd + "/" + path)
+
+
+def file_url_path(url: str) -> str | None:
+    """The local path a ``file:`` URL names, percent-decoded (``file:///home/u/.ssh/%69d_rsa`` is
+    ``/home/u/.ssh/id_rsa``); None when it names another host or no absolute path."""
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.casefold() != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    try:
+        path = unquote(parts.path, errors="strict") if "%" in parts.path else parts.path
+    except UnicodeDecodeError:
+        return None
+    if not path.startswith("/") or "\x00" in path:
+        return None
+    return normalise_path(path)
+
+
+def user_home(user: str) -> str | None:
+    """Where ``~user`` leads, as the platform lays homes out (``/root``, ``/home/NAME``; macOS's
+    ``/var/root`` and ``/Users/NAME``).  None for a word that is not a user name (``~-``)."""
+    if not user or not all(c.isalnum() or c in "._-" for c in user) or user.startswith("-"):
+        return None
+    darwin = sys.platform == "darwin"
+    if user == "root":
+        return "/var/root" if darwin else "/root"
+    return ("/Users/" if darwin else "/home/") + user
 
 
 def _home(env: Mapping[str, str], home: str) -> str | None:
@@ -209,7 +243,7 @@ def _add_parts(f: _Fields, parts: Sequence[Part], env: Mapping[str, str], home: 
             elif part.user == "+":
                 value = cwd
             else:
-                value = None  # ~user, ~-: another user's home or OLDPWD
+                value = user_home(part.user)  # None for ~-: OLDPWD
             if value is None:
                 f.unknown = True
                 f.unknown_reason = f"~{part.user}"

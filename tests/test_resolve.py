@@ -77,7 +77,9 @@ def test_normalise_path_properties(segments: list[str], absolute: bool) -> None:
     ("$(pwd)/x", None),
     ("`pwd`/x", None),
     ("$1", None),
-    ("~bob/x", None),
+    ("~bob/x", "/home/bob/x"),  # another user's home, laid out as the platform does
+    ("~root/.ssh", "/root/.ssh"),
+    ("~-/x", None),  # OLDPWD: not known
     ("~+/x", CWD + "/x"),
     ("$SPACED", None),  # splits into two words
     ("/tmp/*", "/tmp/*"),

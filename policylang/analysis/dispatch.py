@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping
 from ..actions import Action, Code, Command, Fetch, FileOp, Message, ToolCall, json_text
 from ..effects import Analysis, Effect, Segment
 from ..frozen import replace
-from ..resolve import normalise_path
+from ..resolve import file_url_path, normalise_path
 from ..verdict import LOW, MEDIUM, UNKNOWN
 from .shell import analyse_argv, analyse_command
 
@@ -51,7 +51,10 @@ def analyse_fetch(act: Fetch, *, cwd: str, env: Mapping[str, str], home: str) ->
     except ValueError as exc:
         return Analysis((), (), error=f"bad URL {act.url!r}: {exc}")
     if parts.scheme == "file":
-        e = Effect("read", path=parts.path or "/", why=f"fetch of a local file {parts.path}")
+        path = file_url_path(act.url)
+        if path is None:
+            return Analysis((), (), error=f"a file URL that names no local path: {act.url!r}")
+        e = Effect("read", path=path, why=f"fetch of a local file {path}")
     elif parts.scheme in ("http", "https") and parts.hostname:
         method = act.method.upper()
         e = Effect("network", host=parts.hostname, risk=MEDIUM, why=f"{method} {parts.scheme}://{parts.hostname}")
@@ -61,7 +64,10 @@ def analyse_fetch(act: Fetch, *, cwd: str, env: Mapping[str, str], home: str) ->
 
 
 def analyse_code_action(act: Code, *, cwd: str, env: Mapping[str, str], home: str) -> Analysis:
-    from .code import analyse_code
+    from .code import analyse_code, code_language
+
+    if code_language(act.language) == "shell":  # a shell cell is a command string
+        return analyse_command(act.source, cwd=cwd, env=env, home=home)
 
     found = analyse_code(act.language, act.source)
     lang = act.language.casefold()

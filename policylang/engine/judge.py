@@ -17,6 +17,7 @@ from .pathsets import GlobError, PathSet, Roots, split_root, tree
 SAFE_DEVICES = frozenset({"/dev/null", "/dev/zero", "/dev/stdout", "/dev/stderr", "/dev/stdin", "/dev/tty",
                           "/dev/random", "/dev/urandom", "/dev/full"})
 SAFE_DEVICE_DIRS = ("/dev/fd/", "/dev/shm/", "/dev/pts/")
+_FILE_KINDS = frozenset({"read", "write", "delete"})
 
 
 class Judged(NamedTuple):
@@ -42,7 +43,22 @@ class Judge:
         self._safe = PathSet(tree(settings.safe_paths))
 
     def judge(self, effect: Effect, mctx: MatchContext, find: Any) -> Judged:
-        """The risk, the deciding rules and the decision of one effect."""
+        """The risk, the deciding rules and the decision of one effect.  A file effect on a path
+        through a symbolic link is judged where the link leads too, and the stricter judgement wins
+        (``cat link`` with ``link -> ~/.ssh/id_rsa`` reads the key)."""
+        j = self._judge(effect, mctx, find)
+        if effect.path is not None and effect.kind in _FILE_KINDS and not effect.glob:
+            real = _realpath(effect.path)
+            if real is not None and real != effect.path:
+                k = self._judge(replace(effect, path=real, why=effect.why or f"{effect.path} links to {real}"),
+                                mctx, find)
+                if (k.decision, k.risk) > (j.decision, j.risk):
+                    return k._replace(effect=effect, reasons=tuple(
+                        replace(r, message=f"{r.message} (through the link {effect.path} -> {real})")
+                        for r in k.reasons))
+        return j
+
+    def _judge(self, effect: Effect, mctx: MatchContext, find: Any) -> Judged:
         s = self.settings
         risk, why = self.effect_risk(effect, mctx.roots)
         matched = find(effect, mctx)
@@ -140,14 +156,7 @@ class Judge:
                 return HIGH, "recursive delete of a target that cannot be known statically"
             return MEDIUM, f"{verb} a path that cannot be known statically"
         path, recursive = effect_path(effect)
-        risk, why = self._classify(path, recursive, effect, roots, verb)
-        if not effect.glob and risk < CRITICAL:
-            real = _realpath(path)
-            if real is not None and real != path:
-                r2, w2 = self._classify(real, recursive, effect, roots, verb)
-                if r2 > risk:
-                    return r2, f"{w2} (through the symlink {path})"
-        return risk, why
+        return self._classify(path, recursive, effect, roots, verb)
 
     def _classify(self, path: str, recursive: bool, effect: Effect, roots: Roots, verb: str) -> tuple[Risk, str]:
         if path.startswith("/dev/"):

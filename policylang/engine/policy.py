@@ -120,7 +120,12 @@ class Policy:
             roots = Roots(home=home, workspace=self._workspace(cwd, home), cwd=cwd, tmpdir=tmpdir)
             if len(self._roots) < 1024:
                 self._roots[(home, cwd, tmpdir)] = roots
-        analysis = analyse(act, cwd=cwd, env=env, home=home)
+        given = getattr(act, "cwd", None)
+        if given is not None and (not isinstance(given, str) or not given.startswith(("/", "~")) or "\x00" in given):
+            # a relative or empty working directory names no place: nothing can be resolved against it
+            analysis = Analysis((), (), error=f"the action's working directory {given!r} is not an absolute path")
+        else:
+            analysis = analyse(act, cwd=cwd, env=env, home=home)
         mctx = MatchContext(roots, cwd, env, home, analysis.segments, act, ctx)
         find: Callable[[Effect, MatchContext], Sequence[CompiledRule]] = self.index.matching
         if matching is not None:
@@ -210,13 +215,13 @@ class Policy:
 
 
 def _reads_the_filesystem(judged: Sequence[Judged]) -> bool:
-    """Did the verdict look at the filesystem?  A write or delete of a concrete path is judged
-    where its symlinks lead (``path_risk``), and a link can appear between two identical actions:
-    ``write conf/x``, then ``ln -s /etc conf``, then ``write conf/x`` again.  Such a verdict is
-    not cached."""
+    """Did the verdict look at the filesystem?  A file effect on a concrete path is judged where its
+    symbolic links lead too (``Judge.judge``), and a link can appear between two identical actions:
+    ``write conf/x``, then ``ln -s /etc conf``, then ``write conf/x`` again.  Such a verdict is not
+    cached."""
     for j in judged:
         e = j.effect
-        if (e.kind == "write" or e.kind == "delete") and e.path is not None and not e.glob:
+        if (e.kind == "write" or e.kind == "delete" or e.kind == "read") and e.path is not None and not e.glob:
             return True
     return False
 

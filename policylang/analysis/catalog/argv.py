@@ -14,8 +14,13 @@ SYSTEM_BIN_DIRS = frozenset({
     "/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/opt/homebrew/bin",
 })
 
-# The handler kinds shell.py implements; a model naming another one is a catalog error.
+# Characters that read as "-" at the start of a flag: hyphen, non-breaking hyphen, figure dash,
+# en dash, em dash, horizontal bar, minus sign, small em dash, small and fullwidth hyphen-minus.
 _DASH_LIKE = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d")
+# Characters that show nothing: zero-width space, joiners, word joiner, BOM, soft hyphen, Mongolian
+# vowel separator, and the bidirectional controls (LRM, RLM, ALM, embeddings, overrides, isolates).
+INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f\u061c"
+                      "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 # ---- normalisation -----------------------------------------------------------------------------
 
@@ -31,12 +36,21 @@ def normalise_word(word: str) -> str:
     return w
 
 
-def normalise_program(word: str) -> str:
-    """The catalog name of a program word: ``/usr/bin/rm``, ``\\rm``, ``RM.exe`` -> ``rm``.
+def has_invisible(word: str) -> bool:
+    """Does the word hold a character that shows nothing (``r\\u200bm``)?"""
+    return not word.isascii() and any(c in INVISIBLE for c in word)
 
-    A path outside the standard system directories is a different program: it is returned as the
-    normalised path (``/home/u/bin/rm``), which the catalog does not know.
+
+def normalise_program(word: str) -> str:
+    """The catalog name of a program word: ``/usr/bin/rm``, ``\\rm``, ``RM.exe``, ``r\\u200bm`` -> ``rm``.
+
+    Characters that show nothing are dropped: a name that looks like ``rm`` is judged as rm (the
+    shell analysis also makes such a command opaque).  A path outside the standard system
+    directories is a different program: it is returned as the normalised path (``/home/u/bin/rm``),
+    which the catalog does not know.
     """
+    if has_invisible(word):
+        word = "".join(c for c in word if c not in INVISIBLE)
     w = normalise_word(word).lstrip("\\")
     if "/" in w:
         if not w.startswith("/"):

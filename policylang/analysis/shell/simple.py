@@ -8,9 +8,9 @@ from typing import Callable, Mapping, Sequence
 
 from ...effects import Effect
 from ...frozen import replace
-from ...resolve import decode_ansi_c, join_path, normalise_path
+from ...resolve import decode_ansi_c, file_url_path, join_path, normalise_path
 from ...verdict import Risk
-from ..catalog import CommandModel, Parsed, lookup, normalise_program, parse, risk_of
+from ..catalog import CommandModel, Parsed, has_invisible, lookup, normalise_program, parse, risk_of
 from .state import (
     _NO_WRAP,
     _OPAQUE,
@@ -234,6 +234,9 @@ class SimpleCommands(Words):
             self._finish(seg, wrap, redirects)
             return cwds, cwds, _OPAQUE
         prog = normalise_program(w0.text)
+        if has_invisible(w0.orig or w0.text):
+            wrap = replace(wrap, unplaced=(*wrap.unplaced, f"the program name {w0.orig!r} has characters that show "
+                                                           f"nothing: it reads as {prog}, but may not be"))
         if not bypass_functions and prog in self.aliases:
             self.expand_alias(prog, words, text=text, cwds=cwds, depth=depth, via=via, pipe=pipe, stdin=stdin)
             if lookup(prog) is None:  # aliases may be off (a script): then the catalog's program runs
@@ -520,6 +523,8 @@ class SimpleCommands(Words):
             if f.type in ("url", "host"):
                 w = args[f.words[0]]
                 value = w.text[f.offset:]
+                if f.type == "url" and w.static and self.file_url(seg, value):
+                    continue
                 slotted.append(None if not w.static else _url_host(value) if f.type == "url" else _plain_host(value))
         for h in dict.fromkeys(slotted):
             seg.add(Effect("network", host=h, risk=Risk.MEDIUM, why=f"{seg.program} connects to {h or 'a host'}",
@@ -546,6 +551,8 @@ class SimpleCommands(Words):
                         if not w.static:
                             hosts.append(None)
                         elif src == "urls":
+                            if self.file_url(seg, w.text):
+                                continue
                             h = _url_host(w.text)
                             if h is not None:
                                 hosts.append(h)
@@ -562,6 +569,14 @@ class SimpleCommands(Words):
                 for h in dict.fromkeys(hosts):
                     seg.add(Effect("network", host=h, risk=Risk.MEDIUM, why=f"{seg.program} connects to {h or 'a host'}",
                                    segment=seg.index))
+
+    def file_url(self, seg: _Seg, text: str) -> bool:
+        """A ``file:`` URL is a read of the local file it names (percent-decoded), not a connection."""
+        if not text[:5].casefold() == "file:":
+            return False
+        path = file_url_path(text)
+        seg.add(Effect("read", path=path, why=f"reads the file URL {text[:80]}", segment=seg.index))
+        return True
 
     def code(self, seg: _Seg, language: str, source: str, cwds: Cwds, depth: int, via: str) -> None:
         """Send inline source to the code analyser; emit its effects and analyse what it runs."""
