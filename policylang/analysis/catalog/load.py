@@ -9,7 +9,19 @@ from typing import Any, Mapping, Sequence
 
 from ...verdict import Risk
 from . import grammar
-from .model import HANDLERS, CatalogError, CommandModel, Condition, Form, NetworkRule, Option, PathRule, RiskRule, flag_key
+from .model import (
+    CODECS,
+    HANDLERS,
+    CatalogError,
+    CommandModel,
+    Condition,
+    Form,
+    NetworkRule,
+    Option,
+    PathRule,
+    RiskRule,
+    flag_key,
+)
 
 _RISKS = {"low": Risk.LOW, "medium": Risk.MEDIUM, "high": Risk.HIGH, "critical": Risk.CRITICAL,
           "unknown": Risk.UNKNOWN}
@@ -20,7 +32,7 @@ _COMMAND_KEYS = frozenset({
     "risk", "summary", "names", "handler", "options", "posix", "abbrev", "single_dash_long",
     "first_operand_flags", "strict", "dashdash", "operands", "forms", "stdin", "language", "keys",
     "sub", "unknown_sub_risk", "rules", "paths", "network", "fetches", "decodes", "passthrough",
-    "output", "in_shell", "help", *HANDLERS - {""}, "env",
+    "output", "in_shell", "help", "codec", *HANDLERS - {""}, "env",
 })
 _CONDITION_KEYS = frozenset({
     "flags", "all_flags", "no_flags", "operands", "operand_prefix", "operand_contains",
@@ -189,6 +201,10 @@ def _model(name: str, t: Mapping[str, Any], where: str, parents: Sequence[Canon]
         settings["in_shell"] = True
     if "help" in t:
         settings["help"] = _strs(t["help"], f"{where}.help")
+    if "codec" in t:
+        if t["codec"] not in CODECS:
+            raise CatalogError(f"{where}: codec must be one of {', '.join(sorted(CODECS))}, not {t['codec']!r}")
+        settings["codec"] = t["codec"]
     unknown_sub = t.get("unknown_sub_risk")
     model = CommandModel(
         name=name,

@@ -13,6 +13,10 @@ from ...verdict import Risk
 HANDLERS = frozenset({"", "find", "xargs", "parallel", "cd", "declare", "alias", "hash"})
 
 
+# The codecs a decoder's output can be decoded with statically (analysis/shell/decode.py applies them).
+CODECS = frozenset({"base64", "base32", "hex", "reverse", "tr"})
+
+
 class CatalogError(ValueError):
     """The command catalog has an entry that does not follow the schema."""
 

@@ -24,6 +24,7 @@ from .state import (
     _Seg,
     _Wrap,
 )
+from .decode import decode
 from .words import Words, _dotdot_variants, _sub_word
 
 
@@ -125,6 +126,8 @@ def _stdout(model: CommandModel, prog: str, p: Parsed, args: Sequence[W], stdin:
     """What a command writes to its output, for the pipeline and substitution rules."""
     if model.fetches:
         return Stream("network", why=f"output of {prog}")
+    if model.decodes and ("*" in model.decodes or p.flags.intersection(model.decodes)):
+        return _decoded(model, prog, p, args, stdin)
     output = model.settings.get("output")
     if output == "echo":
         return _echo_output(args)
@@ -135,6 +138,21 @@ def _stdout(model: CommandModel, prog: str, p: Parsed, args: Sequence[W], stdin:
     if stdin is not None and stdin.kind == "network":
         return Stream("network", why=f"{prog} of fetched data")
     return _OPAQUE
+
+
+def _decoded(model: CommandModel, prog: str, p: Parsed, args: Sequence[W], stdin: Stream | None) -> Stream:
+    """The output of a decoder: known when its input is known text and its codec is one that can
+    be applied here (base64, base32, hex, reverse, tr); fetched when its input was; else unknown."""
+    if p.operands and not (len(p.operands) <= 2 and model.settings.get("codec") == "tr"):
+        return _OPAQUE  # it decodes files: what they hold is not known
+    if stdin is None or stdin.kind != "static":
+        return Stream("network", why=f"{prog} of fetched data") if stdin is not None and stdin.kind == "network" \
+            else _OPAQUE
+    codec = model.settings.get("codec")
+    if not isinstance(codec, str) or not all(w.static for w in args):
+        return _OPAQUE
+    texts = decode(codec, stdin.texts, [w.orig for w in args])
+    return _OPAQUE if texts is None else Stream("static", texts, f"decoded by {prog}")
 
 
 def _echo_output(args: Sequence[W]) -> Stream:
