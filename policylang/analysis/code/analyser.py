@@ -15,14 +15,14 @@ How each language is read:
   assigned once; arguments are folded when they are literals, concatenations, f-strings,
   ``%``/``.format`` with literal parts, ``os.path.join``, ``pathlib`` paths, or base64/hex
   decodings of literals.
-* Node, Perl, Ruby and PHP are read by a careful tokenizer per language (``lexer``): strings with
-  their escapes and interpolation, comments, regex and quote-like literals, heredocs; not by a
-  full parser (``script_calls``, ``script_values``): calls are found as chains of names
-  (``require('child_process').execSync``, ``$ua->get``, ``FileUtils.rm_rf``) followed by an
-  argument list, in parentheses or, in Perl, Ruby and PHP, without them; names bound once by
-  assignment, ``require``, ``import`` or destructuring are followed. Arguments are literal
-  strings, arrays, hashes/objects and concatenations of literals; everything else is a run-time
-  value.
+* Node, Perl, Ruby and PHP are read by one tokenizer (``lexer``) driven by each language's syntax
+  (``data/syntax.toml``): strings with their escapes and interpolation, comments, regex and
+  quote-like literals, heredocs; not by a full parser (``script_calls``, ``script_values``): calls
+  are found as chains of names (``require('child_process').execSync``, ``$ua->get``,
+  ``FileUtils.rm_rf``) followed by an argument list, in parentheses or, in Perl, Ruby and PHP,
+  without them; names bound once by assignment, ``require``, ``import`` or destructuring are
+  followed. Arguments are literal strings, arrays, hashes/objects and concatenations of literals;
+  everything else is a run-time value.
 
 What counts is data: ``data/code.toml`` says, per language, which calls spawn commands and how
 their arguments become a command, which read, write or delete paths, which reach the network and
@@ -40,6 +40,7 @@ from .collector import Budget, Out
 from .findings import MAX_SOURCE, CodeFindings, opaque_findings
 from .python_calls import PythonAnalyser
 from .script_calls import ScriptAnalyser
+from .syntax import syntaxes
 from .tables import PYTHON, SHELL, config
 
 __all__ = ["CodeFindings", "analyse_code", "code_language", "MAX_SOURCE"]
@@ -92,5 +93,6 @@ def _analyse_into(lang: str, source: str, out: Out, depth: int, parent: object) 
     if lang == PYTHON:
         PythonAnalyser(source, out, depth, parent if isinstance(parent, PythonAnalyser) else None).run()
         return
-    if lang in ("node", "perl", "ruby", "php"):
-        ScriptAnalyser(lang, source, out, depth, parent if isinstance(parent, ScriptAnalyser) else None).run()
+    syntax = syntaxes().get(lang)
+    if syntax is not None:
+        ScriptAnalyser(syntax, source, out, depth, parent if isinstance(parent, ScriptAnalyser) else None).run()

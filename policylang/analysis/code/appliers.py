@@ -42,6 +42,16 @@ class Args:
         return Unknown("**kwargs") if self.kw_open else MISSING
 
 
+def spread(v: Value, pos: list[Value], raw: list[str]) -> bool:
+    """Add the items of a list spread into an argument list (``*args``, ``...list``) to the
+    positional arguments and their texts; False when ``v`` is not a literal list."""
+    if not isinstance(v, tuple):
+        return False
+    pos.extend(v)
+    raw.extend(render(x) for x in v)
+    return True
+
+
 def dispatch(
     lang: str,
     name: str,

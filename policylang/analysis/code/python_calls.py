@@ -9,10 +9,10 @@ import re
 import warnings
 from typing import Any, Mapping
 
-from .appliers import KIND_WORDS, Args, apply_files, apply_network, dispatch
+from .appliers import KIND_WORDS, Args, apply_files, apply_network, dispatch, spread
 from .collector import Out
 from .python_fold import PythonScope
-from .values import AMBIGUOUS, MISSING, Missing, Unknown, Value, render
+from .values import AMBIGUOUS, MISSING, Missing, Unknown, Value
 
 _INDEXED = frozenset(
     {
@@ -152,10 +152,7 @@ class PythonAnalyser(PythonScope):
         open_ended = False
         for a in node.args:
             if isinstance(a, ast.Starred):
-                v = self.const(a.value)
-                if isinstance(v, tuple):
-                    pos.extend(v)
-                    raw.extend(render(x) for x in v)
+                if spread(self.const(a.value), pos, raw):
                     continue
                 open_ended = True
                 break

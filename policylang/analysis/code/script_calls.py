@@ -1,25 +1,23 @@
-"""The analyser of the tokenizer languages: tokenizes a source, finds the names its statements bind
-(assignments, ``require``, ``import``, destructuring) and applies the tables to every call of a
-known name, with or without parentheses."""
+"""The analyser of the tokenizer languages: tokenizes a source with the language's syntax, finds
+the names its statements bind (assignments, ``require``, ``import``, destructuring) and applies
+the tables to every call of a known name, with or without parentheses."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .appliers import Args, dispatch
+from .appliers import Args, dispatch, spread
 from .lexer import Lexer, Tok
 from .script_values import STATEMENT_KEYWORDS, Chain, ScriptReader
 from .values import AMBIGUOUS, Missing, Unknown, Value, render
 
-_PARENLESS = frozenset({"perl", "ruby", "php"})
-
 
 class ScriptAnalyser(ScriptReader):
-    """Analysis of Node, Perl, Ruby or PHP source from its tokens."""
+    """Analysis of the source of a tokenizer language (Node, Perl, Ruby, PHP...) from its tokens."""
 
     # -- entry
     def run(self) -> None:
-        lexer = Lexer(self.lang, self.source, self.out.budget)
+        lexer = Lexer(self.syntax.lexer, self.source, self.out.budget)
         toks = lexer.run()
         self.out.budget.steps -= len(toks)
         if lexer.truncated:
@@ -27,7 +25,7 @@ class ScriptAnalyser(ScriptReader):
         pending = lexer.inner_code  # code interpolated into strings, itself maybe interpolating
         k = 0
         while k < len(pending) and k < 50:
-            sub = Lexer(self.lang, pending[k], self.out.budget)
+            sub = Lexer(self.syntax.lexer, pending[k], self.out.budget)
             k += 1
             sub_toks = sub.run()
             pending.extend(sub.inner_code[: max(0, 50 - len(pending))])
@@ -95,11 +93,11 @@ class ScriptAnalyser(ScriptReader):
 
     # -- bindings
     def _scan_bindings(self) -> None:
-        toks, n = self.toks, len(self.toks)
+        toks, n, g = self.toks, len(self.toks), self.grammar
         for i, t in enumerate(toks):
             prev = toks[i - 1] if i else None
             if (
-                self.lang == "node"
+                g.import_statements
                 and t.kind == "id"
                 and t.text == "import"
                 and (i + 1 < n and toks[i + 1].text != "(")
@@ -116,9 +114,8 @@ class ScriptAnalyser(ScriptReader):
             ):
                 self.modules.add(self._normalise(toks[i + 2].text))
             if (
-                self.lang == "node"
-                and t.kind == "id"
-                and t.text in ("const", "let", "var")
+                t.kind == "id"
+                and t.text in g.destructuring
                 and i + 1 < n
                 and toks[i + 1].text in ("{", "[")
             ):
@@ -132,7 +129,7 @@ class ScriptAnalyser(ScriptReader):
             if op.kind != "op":
                 continue
             if op.text == "=":
-                end = self._stmt_end(i + 2, stop_comma=self.lang == "node")
+                end = self._stmt_end(i + 2, stop_comma=g.comma_ends_assignment)
                 self._bind(t.text, (i + 2, end))
             elif (
                 op.text.endswith("=") and op.text not in ("==", "===", "!=", "!==", "<=", ">=", "=>", "=~")
@@ -265,13 +262,13 @@ class ScriptAnalyser(ScriptReader):
             kind, val = parts[k]
             if kind == "call":
                 self._call(parts[:k], val, start)
-            elif kind == "tmpl" and parts[:k] == [("name", "$")]:
+            elif kind == "tmpl" and parts[:k] == [("name", self.grammar.template_tag)]:
                 tok = val
                 if tok.dyn:
                     self.out.make_opaque(f"zx $`...` runs a command built at run time: `{render(tok.text)[:70]}`")
                 elif tok.text.strip():
                     self.out.command(tok.text.strip(), f"zx $`...` runs a shell command: {render(tok.text)}")
-        if self.lang in _PARENLESS and parts[-1][0] == "name":
+        if self.grammar.parenless_calls and parts[-1][0] == "name":
             nxt = self.toks[chain.end] if chain.end < len(self.toks) else None
             with_args = nxt is not None and self._starts_expression(nxt) and not nxt.nl
             if with_args or len(parts) > 1:  # `system 'ls'`, and `Pathname.new(p).rmtree` with no arguments
@@ -293,29 +290,25 @@ class ScriptAnalyser(ScriptReader):
         raw: list[str] = []
         pairs: dict[str, Value] = {}
         open_ended = False
+        g = self.grammar
         for a, b in slices:
             if a >= b:
                 continue
             t = self.toks[a]
-            if self.lang in ("ruby", "perl", "php") and self._has_arrow(a, b):
+            if g.pair_args and self._has_arrow(a, b):
                 d = self._dict([(a, b)], 0)
                 if isinstance(d, dict):
                     pairs.update(d)
                 continue
             if t.kind == "op" and t.text in ("*", "...", "**") and b - a > 1:
-                v = self.value(a + 1, b)
-                if isinstance(v, tuple):
-                    pos.extend(v)
-                    raw.extend(render(x) for x in v)
+                if spread(self.value(a + 1, b), pos, raw):
                     continue
                 open_ended = True
                 break
             v = self.value(a, b)
-            if self.lang == "perl" and isinstance(v, tuple):
-                pos.extend(v)  # Perl flattens lists into the argument list
-                raw.extend(render(x) for x in v)
+            if g.flat_lists and spread(v, pos, raw):  # Perl flattens lists into the argument list
                 continue
-            if self.lang == "perl" and t.kind == "var" and t.text.startswith("@") and isinstance(v, Unknown):
+            if g.array_sigil and t.kind == "var" and t.text.startswith(g.array_sigil) and isinstance(v, Unknown):
                 open_ended = True
                 break
             pos.append(v)
@@ -341,10 +334,10 @@ class ScriptAnalyser(ScriptReader):
         res = self._unwrap(Chain(callee, 0)) or self.resolve(callee)
         if res.name is None:
             if (
-                self.lang == "php"
+                self.grammar.callable_variables
                 and callee
                 and callee[0][0] == "name"
-                and str(callee[0][1]).startswith("$")
+                and str(callee[0][1]).startswith(self.grammar.callable_variables)
                 and len(callee) == 1
             ):
                 b = self._binding(str(callee[0][1]))
@@ -352,7 +345,7 @@ class ScriptAnalyser(ScriptReader):
                     self.out.make_opaque(f"{callee[0][1]}(...) calls a function whose name is known only at run time")
             return
         name = self._lookup_name(res.name)
-        if self.lang == "ruby" and name.endswith("method.call") and isinstance(res.recv, str):
+        if self.grammar.method_objects and name.endswith("method.call") and isinstance(res.recv, str):
             name = self._lookup_name(self._normalise(res.recv))  # method(:system).call(...)
         recv = res.recv
         known = (

@@ -10,17 +10,11 @@ from typing import Any
 from .collector import Out
 from .findings import MAX_VALUE, MAX_VALUE_DEPTH
 from .lexer import Tok
+from .syntax import Syntax
 from .tables import apply_aliases
 from .values import AMBIGUOUS, MISSING, Missing, Unknown, Value, as_text, decode, size_of
 
 STATEMENT_KEYWORDS = frozenset("if unless while until or and do then rescue foreach for".split())
-_MEMBER_OPS = {
-    "node": frozenset({".", "?."}),
-    "perl": frozenset({"->"}),
-    "ruby": frozenset({".", "&.", "::"}),
-    "php": frozenset({"->", "?->", "::"}),
-}
-_CONCAT_OPS = {"node": "+", "perl": ".", "ruby": "+", "php": "."}
 _LITERAL_IDS = {
     "true": True,
     "false": False,
@@ -56,15 +50,17 @@ class Resolved:
 class ScriptReader:
     """The tokens of one source in a tokenizer language, read as values and name chains."""
 
-    def __init__(self, lang: str, source: str, out: Out, depth: int, parent: ScriptReader | None) -> None:
-        self.lang = lang
+    def __init__(self, syntax: Syntax, source: str, out: Out, depth: int, parent: ScriptReader | None) -> None:
+        self.syntax = syntax
+        self.grammar = syntax.grammar
+        self.lang = syntax.name
         self.source = source
         self.out = out
         self.depth = depth
         self.parent = parent
-        self.tables = out.config.langs[lang]
-        self.members = _MEMBER_OPS[lang]
-        self.concat = _CONCAT_OPS[lang]
+        self.tables = out.config.langs[self.lang]
+        self.members = self.grammar.member_ops
+        self.concat = self.grammar.concat_op
         self.toks: list[Tok] = []
         self.match: list[int] = []
         self.bindings: dict[str, object] = {}  # name -> (a, b) slice | ("qual", str) | AMBIGUOUS
@@ -128,7 +124,7 @@ class ScriptReader:
                     continue
                 if t.text in (";", ")", "]", "}") or (stop_comma and t.text == ","):
                     return i
-            elif t.kind == "id" and t.text in STATEMENT_KEYWORDS and i > a and self.lang in ("perl", "ruby"):
+            elif t.kind == "id" and t.text in STATEMENT_KEYWORDS and i > a and self.grammar.statement_modifiers:
                 return i
             i += 1
             self.out.budget.steps -= 1
@@ -176,23 +172,24 @@ class ScriptReader:
             return Unknown(self._slice_text(a, b), stringy=stringy)
         if b - a == 1:
             return self._atom(t)
+        g = self.grammar
         if (
-            self.lang == "node"
+            g.arrow_functions
             and any(tk.kind == "op" and tk.text == "=>" for tk in toks[a:b])
             or (t.kind == "id" and t.text in ("function", "async", "lambda", "proc", "sub", "fn"))
         ):
             return Unknown(self._slice_text(a, b), func=True)
         if t.kind == "op" and t.text == "[" and self._close(a) == b - 1:
             items = self._split(a + 1, b - 1, frozenset({","}))
-            if self.lang == "php" and any(self._has_arrow(x, y) for x, y in items):
+            if g.map_brackets and any(self._has_arrow(x, y) for x, y in items):
                 return self._dict(items, depth)
             return self._list(items, depth)
         if t.kind == "op" and t.text == "{" and self._close(a) == b - 1:
             return self._dict(self._split(a + 1, b - 1, frozenset({","})), depth)
         if (
             t.kind == "id"
-            and t.text.lower() == "array"
-            and self.lang == "php"
+            and g.array_function
+            and t.text.lower() == g.array_function
             and b - a >= 3
             and toks[a + 1].text == "("
             and self._close(a + 1) == b - 1
@@ -201,9 +198,9 @@ class ScriptReader:
             if any(self._has_arrow(x, y) for x, y in items):
                 return self._dict(items, depth)
             return self._list(items, depth)
-        if t.kind == "id" and t.text in ("my", "our", "local") and self.lang == "perl":
+        if t.kind == "id" and t.text in g.declarators:
             return Unknown(self._slice_text(a, b))
-        if t.kind == "op" and t.text == "\\" and self.lang == "perl":
+        if t.kind == "op" and g.reference_op and t.text == g.reference_op:
             return self.value(a + 1, b, depth + 1)
         chain = self._chain(a, b)
         if chain is not None and chain.end == b and chain.parts and chain.parts[-1][0] == "call":
@@ -241,7 +238,7 @@ class ScriptReader:
         for x, y in items:
             if x >= y:
                 continue
-            if self.toks[x].kind == "op" and self.toks[x].text in ("...", "*", "@") and self.lang in ("node", "ruby"):
+            if self.toks[x].kind == "op" and self.toks[x].text in self.grammar.list_splats:
                 inner = self.value(x + 1, y, depth + 1)
                 if isinstance(inner, tuple):
                     out.extend(inner)
@@ -249,7 +246,7 @@ class ScriptReader:
                     out.append(Unknown(self._slice_text(x, y)))
                 continue
             v = self.value(x, y, depth + 1)
-            if isinstance(v, tuple) and self.lang == "perl":
+            if isinstance(v, tuple) and self.grammar.flat_lists:
                 out.extend(v)  # Perl lists flatten
             else:
                 out.append(v)
@@ -261,14 +258,14 @@ class ScriptReader:
             if x >= y:
                 continue
             pair = self._split(x, y, frozenset({"=>"}))
-            if len(pair) == 1 and self.lang == "node":
+            if len(pair) == 1 and self.grammar.colon_pairs:
                 pair = self._split(x, y, frozenset({":"}))
             if len(pair) != 2:
                 kt = self.toks[x]
                 if y - x == 1 and kt.kind == "id":  # JS shorthand { recursive }
                     out[kt.text] = self._atom(kt)
                     continue
-                if self.lang == "perl" and len(pair) == 1:
+                if self.grammar.skip_unpaired_items and len(pair) == 1:
                     continue
                 out["…"] = Unknown(self._slice_text(x, y))
                 continue
@@ -311,15 +308,14 @@ class ScriptReader:
 
     # -- chains and names
     def _chain(self, i: int, limit: int | None = None) -> Chain | None:
-        toks = self.toks
+        toks, g = self.toks, self.grammar
         n = len(toks) if limit is None else min(limit, len(toks))
         t = toks[i]
         parts: list[tuple[str, Any]] = []
         starts: list[int] = [i]
         if (
             t.kind == "id"
-            and t.text in ("require", "import", "_load")
-            and self.lang == "node"
+            and t.text in g.require_calls
             and i + 1 < n
             and toks[i + 1].text == "("
         ):
@@ -331,8 +327,7 @@ class ScriptReader:
         elif t.kind in ("id", "var"):
             if (
                 t.kind == "id"
-                and t.text in ("new",)
-                and self.lang in ("node", "php")
+                and t.text in g.constructor_keywords
                 and i + 1 < n
                 and toks[i + 1].kind == "id"
             ):
@@ -354,14 +349,14 @@ class ScriptReader:
                     parts.append(("name", nxt.text))
                     i += 2
                     continue
-                if nxt.kind == "var" and self.lang == "php":
+                if nxt.kind == "var" and g.variable_members:
                     parts.append(("index", (i + 1, i + 2)))
                     i += 2
                     continue
                 if nxt.kind == "op" and nxt.text == "[" and t.text == "?.":
                     i += 1
                     continue
-                if nxt.kind == "op" and nxt.text == "(" and self.lang == "perl":  # $code->(...)
+                if nxt.kind == "op" and nxt.text == "(" and g.member_calls:  # $code->(...)
                     i += 1
                     continue
                 break
@@ -370,12 +365,12 @@ class ScriptReader:
                 parts.append(("call", self._split(i + 1, close, frozenset({","})) if close > i + 1 else []))
                 i = close + 1
                 continue
-            if t.kind == "op" and t.text == "[" and not t.space and self.lang in ("node", "ruby", "php"):
+            if t.kind == "op" and t.text == "[" and not t.space and g.index_brackets:
                 close = self._close(i)
                 parts.append(("index", (i + 1, close)))
                 i = close + 1
                 continue
-            if t.kind == "str" and self.lang == "node" and not t.space and parts[-1] == ("name", "$"):
+            if t.kind == "str" and g.template_tag and not t.space and parts[-1] == ("name", g.template_tag):
                 parts.append(("tmpl", t))
                 i += 1
                 continue
@@ -383,11 +378,14 @@ class ScriptReader:
         return Chain(parts, i, starts[: len(parts)])
 
     def _normalise(self, name: str) -> str:
-        if self.lang == "node" and name.startswith("node:"):
-            name = name[5:]
-        if self.lang == "php":
-            name = name.lower().lstrip("\\")
-        if self.lang in ("ruby", "php") and name.startswith("::"):
+        g, lex = self.grammar, self.syntax.lexer
+        if g.module_prefix and name.startswith(g.module_prefix):
+            name = name[len(g.module_prefix) :]
+        if g.case_insensitive_names:
+            name = name.lower()
+        if lex.namespace_separator:
+            name = name.lstrip(lex.namespace_separator)
+        if lex.rooted_names and name.startswith("::"):
             name = name[2:]
         return apply_aliases(name, self.tables.aliases)
 
@@ -472,7 +470,7 @@ class ScriptReader:
         elif kind == "name":
             res = self._binding(str(val))
             q, pending, recv = res.name, res.pending_call, res.recv
-            if q is None and self.lang == "php" and isinstance(res.const, str):
+            if q is None and self.grammar.callable_variables and isinstance(res.const, str):
                 q = res.const  # $f = 'system'; $f(...)
         else:
             return Resolved(None)

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 from ...verdict import Risk
 
 SHELL = "shell"  # the language the shell analyser owns: no tables, no findings here
-PYTHON = "python"  # read with the ast module; every other language by the tokenizer
+PYTHON = "python"  # read with the ast module; every other language by the tokenizer (syntax.toml)
 
 
 @dataclass(frozen=True, slots=True)
