@@ -1,5 +1,4 @@
-"""The entry of inline code analysis (DESIGN §7): :func:`analyse_code` and :func:`code_language`,
-which pick the analyser of a language and turn whatever it collected into findings.
+"""The entry of inline code analysis: analyse_code and code_language pick a language's analyser.
 
 The shell analyser hands the source of interpreter one-liners (``python -c``, ``node -e``,
 ``perl -e``, ``ruby -e``, ``php -r``, heredocs fed to an interpreter) and the engine hands ``code``

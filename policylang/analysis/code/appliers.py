@@ -1,6 +1,7 @@
-"""The shared table appliers: how one call's evaluated arguments (:class:`Args`) meet the entries
-of the spawn, files, network and dangerous tables of its language, and what that adds to the
-findings."""
+"""The table appliers: what a call's arguments (Args) do under its spawn/files/network/dangerous entries.
+
+Shared by both analysers: how one call's evaluated arguments meet the entries of the spawn, files,
+network and dangerous tables of its language, and what that adds to the findings."""
 
 from __future__ import annotations
 

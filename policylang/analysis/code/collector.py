@@ -1,5 +1,4 @@
-"""The collector of findings (:class:`Out`) across a source and the code nested in it, and the
-work budget they share."""
+"""The findings collector (Out) shared by a source and the code nested in it, and the work budget."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""The one tokenizer of the tokenizer languages (JavaScript, Perl, Ruby, PHP...), driven by each
-language's :class:`~.syntax.LexerSpec`: careful about strings with their escapes and
-interpolation, comments, regex and quote-like literals, and heredocs; not a parser."""
+"""The one tokenizer of the tokenizer languages, driven by each language's LexerSpec.
+
+JavaScript, Perl, Ruby, PHP...: careful about strings with their escapes and interpolation,
+comments, regex and quote-like literals, and heredocs; not a parser."""
 
 from __future__ import annotations
 

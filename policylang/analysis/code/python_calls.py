@@ -1,6 +1,8 @@
-"""The Python analyser: parses a source with :mod:`ast`, indexes its bindings and calls, and applies
-the tables to every call whose name resolves to a table entry (and to table functions passed as
-values)."""
+"""The Python analyser: walks a source's ast and applies the tables to its calls and references.
+
+It parses the source with :mod:`ast`, indexes its bindings and calls, and applies the tables to
+every call whose name resolves to a table entry, and to table functions passed as values.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""Python names and values: what a name in a Python source is bound to (imports, ``__import__``,
-``getattr``, names assigned once) and the constant folding of expressions made of literals
-(concatenations, f-strings, ``%``/``.format``, ``os.path.join``, ``pathlib`` paths, decodings)."""
+"""Python names and constant folding: what a name is bound to and the value of literal expressions.
+
+Names are followed through imports, ``__import__``, ``getattr`` and names assigned once;
+expressions made of literals are folded (concatenations, f-strings, ``%``/``.format``,
+``os.path.join``, ``pathlib`` paths, decodings)."""
 
 from __future__ import annotations
 

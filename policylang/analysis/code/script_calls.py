@@ -1,6 +1,8 @@
-"""The analyser of the tokenizer languages: tokenizes a source with the language's syntax, finds
-the names its statements bind (assignments, ``require``, ``import``, destructuring) and applies
-the tables to every call of a known name, with or without parentheses."""
+"""The analyser of the tokenizer languages: the names a token stream binds and the calls they reach.
+
+It tokenizes a source with the language's syntax, finds the names its statements bind
+(assignments, ``require``, ``import``, destructuring) and applies the tables to every call of a
+known name, with or without parentheses."""
 
 from __future__ import annotations
 

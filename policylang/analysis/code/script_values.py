@@ -1,6 +1,8 @@
-"""Reading the tokens of a tokenizer language: bracket matching, slicing at separators, the values
-of token slices made of literals, and name chains (``require('child_process').execSync``,
-``$ua->get``, ``FileUtils.rm_rf``) resolved through the names bound in the source."""
+"""Token slices of a tokenizer language read as values and as name chains resolved to names.
+
+Bracket matching, slicing at separators, the values of slices made of literals, and name chains
+(``require('child_process').execSync``, ``$ua->get``, ``FileUtils.rm_rf``) resolved through the
+names bound in the source."""
 
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
-"""The syntax of each tokenizer language (JavaScript, Perl, Ruby, PHP...) as data: the per-language
-records the lexer and the script analyser read, loaded from ``data/syntax.toml`` and validated.
+"""The syntax of each tokenizer language as data: LexerSpec and GrammarSpec records from syntax.toml.
 
-A language is added by a section in ``syntax.toml`` (and its tables in ``code.toml``); the lexer
-and the script analyser have no branch on a language's name. ``syntax.toml`` says what each
-feature means.
+The lexer and the script analyser read these records, validated when loaded.
+
+A tokenizer language is added as data only: its interpreter names in ``code.toml``'s
+``[languages]``, its call tables in ``code.toml`` and its section in ``syntax.toml``; the lexer and
+the script analyser have no branch on a language's name. ``syntax.toml`` says what each feature
+means.
 """
 
 from __future__ import annotations

@@ -1,5 +1,4 @@
-"""The call tables of each language, loaded from ``data/code.toml``: which calls spawn commands,
-touch files, reach the network or are dangerous, and the names that lead to them.
+"""The call tables of each language (spawn, files, network, dangerous...), loaded from code.toml.
 
 What counts is data: ``code.toml`` says, per language, which calls spawn commands and how their
 arguments become a command, which read, write or delete paths, which reach the network and which

@@ -1,5 +1,6 @@
-"""The values the analysers fold code to (literals, or :class:`Unknown` run-time values) and what
-can be read from a value: its text, a host it names, a literal it decodes to."""
+"""Folded values (literals, or Unknown run-time values) and what can be read from them.
+
+Their text, the host an address names, the literal a decoder call gives."""
 
 from __future__ import annotations
 
