@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import shlex
 import tomllib
 import zlib
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from policylang.analysis.code import MAX_SOURCE, CodeFindings, analyse_code, code_language
+from policylang.analysis.code.collector import Budget, Out
+from policylang.analysis.code.script_calls import ScriptAnalyser
+from policylang.analysis.code.syntax import SpecError, load_syntaxes, syntaxes
 from policylang.verdict import Risk
 
 H, M, L, U = Risk.HIGH, Risk.MEDIUM, Risk.LOW, Risk.UNKNOWN
@@ -803,6 +809,84 @@ def test_tables_only_use_known_styles():
             assert spec.get("style", "always") in danger_styles, (lang, name)
     for level in data["risk"].values():
         Risk.parse(level)
+
+
+# ---------------------------------------------------------------------------------- syntax specs
+
+
+def _data_file(name: str) -> dict[str, Any]:
+    package = resources.files("policylang.analysis.code")
+    return tomllib.loads(package.joinpath("data").joinpath(name).read_text(encoding="utf-8"))
+
+
+def test_every_tokenizer_language_has_a_syntax():
+    languages = _data_file("code.toml")["languages"]
+    tokenized = {lang for lang in languages if lang not in ("python", "shell")}
+    assert set(syntaxes()) == tokenized
+    for lang in tokenized:
+        for name in languages[lang]:
+            assert code_language(name) == lang
+            check(analyse_code(name, ""), [], [], L, False)
+
+
+def _broken(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
+    data = copy.deepcopy(_data_file("syntax.toml"))
+    change(data)
+    return data
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (_broken(lambda d: d["perl"]["lexer"].update(comments=["#"])), r"perl\.lexer: unknown key 'comments'"),
+        (_broken(lambda d: d["perl"]["lexer"].update(slash_regex="yes")), r"perl\.lexer\.slash_regex: true or false"),
+        (_broken(lambda d: d["node"]["grammar"].update(member_ops=".")), r"node\.grammar\.member_ops: a list"),
+        (_broken(lambda d: d["node"]["grammar"].pop("member_ops")), r"node\.grammar: member_ops is not empty"),
+        (_broken(lambda d: d.pop("ruby")), "ruby: the language has no syntax section"),
+        (_broken(lambda d: d.update(lua=d["ruby"])), "lua: a syntax section for a language that code.toml does not"),
+        (_broken(lambda d: d["php"].update(parser={})), "php: unknown table 'parser'"),
+        (_broken(lambda d: d["perl"]["lexer"]["quote_words"].update(q={"kind": "text"})), r"quote_words\.q: kind"),
+        (_broken(lambda d: d["perl"]["lexer"]["quote_words"].update(qw={"kind": "words"})), "needs its text"),
+        (_broken(lambda d: d["ruby"]["lexer"]["percent_literals"].update(ww={"kind": "single"})), "one letter"),
+        (_broken(lambda d: d["node"]["lexer"]["quotes"].update({"''": {}})), "a quote is one character"),
+        (_broken(lambda d: d["node"]["lexer"]["quotes"]["'"].update(escapes="none")), 'escapes is "single"'),
+        (_broken(lambda d: d["php"]["lexer"].update(code_interpolations=[{"open": "$("}])), 'holds the "{"'),
+        (_broken(lambda d: d["php"]["lexer"]["heredoc"].update(bare_word="lower")), 'bare_word is "capitalised"'),
+        (_broken(lambda d: d["perl"]["lexer"].update(heredoc=["<<"])), r"perl\.lexer\.heredoc: a table"),
+        (_broken(lambda d: d["php"]["lexer"].pop("reopen_tag")), "close_tag and reopen_tag go together"),
+    ],
+)
+def test_a_syntax_table_that_does_not_validate_is_an_error(data, message):
+    with pytest.raises(SpecError, match=message):
+        load_syntaxes(data, ["node", "perl", "ruby", "php"])
+
+
+def test_the_shipped_syntax_tables_validate():
+    specs = load_syntaxes(_data_file("syntax.toml"), ["node", "perl", "ruby", "php"])
+    assert specs == dict(syntaxes())
+    assert specs["perl"].lexer.quote_words["qw"].kind == "words"
+    assert specs["php"].grammar.member_ops == frozenset({"->", "?->", "::"})
+
+
+def test_a_language_is_added_by_its_syntax_and_tables():
+    """A language that is a copy of node's syntax and tables under another name reads like node."""
+    syntax = load_syntaxes({"js2": _data_file("syntax.toml")["node"]}, ["js2"])["js2"]
+
+    def analyse_into(lang: str, source: str, out: Out, depth: int, parent: object) -> None:
+        assert lang == "js2"
+        ScriptAnalyser(syntax, source, out, depth, parent if isinstance(parent, ScriptAnalyser) else None).run()
+
+    src = (
+        "const { execSync } = require('node:child_process');\n"
+        "execSync(`ls -l ${'/tmp'}`); execSync('id')\n"
+        "eval(\"require('fs').rmSync('/tmp/x', { recursive: true })\") // rm\n"
+    )
+    out = Out(Budget(), analyse_into)
+    out.config = replace(out.config, langs={**out.config.langs, "js2": out.config.langs["node"]})
+    analyse_into("js2", src, out, 0, None)
+    found = out.finish()
+    assert found == analyse_code("node", src)
+    assert found.commands == ("id",) and found.effects == (("delete", "/tmp/x", True),)
 
 
 # ------------------------------------------------------------------------------------ properties

@@ -1,0 +1,260 @@
+"""The Python analyser: walks a source's ast and applies the tables to its calls and references.
+
+It parses the source with :mod:`ast`, indexes its bindings and calls, and applies the tables to
+every call whose name resolves to a table entry, and to table functions passed as values.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from typing import Any, Mapping
+
+from .appliers import KIND_WORDS, Args, apply_files, apply_network, dispatch, spread
+from .collector import Out
+from .python_fold import PythonScope
+from .values import AMBIGUOUS, MISSING, Missing, Unknown, Value
+
+_INDEXED = frozenset(
+    {
+        ast.Call,
+        ast.Attribute,
+        ast.Name,
+        ast.Assign,
+        ast.AnnAssign,
+        ast.NamedExpr,
+        ast.Import,
+        ast.ImportFrom,
+        ast.AugAssign,
+        ast.For,
+        ast.AsyncFor,
+        ast.comprehension,
+        ast.withitem,
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.ClassDef,
+        ast.arg,
+        ast.ExceptHandler,
+        ast.MatchAs,
+        ast.MatchStar,
+        ast.MatchMapping,
+    }
+)  # the node types PythonAnalyser._index looks at
+
+
+class PythonAnalyser(PythonScope):
+    """Analysis of Python source with the ast module."""
+
+    def __init__(self, source: str, out: Out, depth: int, parent: PythonAnalyser | None) -> None:
+        super().__init__(source, out, depth, parent)
+        self._references: list[ast.expr] = []
+
+    # -- entry
+    def run(self) -> None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # SyntaxWarnings about the analysed code are not ours
+                tree = ast.parse(self.source)
+        except SyntaxError as exc:
+            where = f" (line {exc.lineno})" if exc.lineno else ""
+            self.out.make_opaque(f"python source does not parse: {exc.msg}{where}")
+            return
+        except (ValueError, TypeError) as exc:
+            self.out.make_opaque(f"python source does not parse: {exc}")
+            return
+        except (RecursionError, MemoryError):
+            self.out.make_opaque("python source is nested too deeply to parse")
+            return
+        self.lines = re.split(r"\r\n|\r|\n", self.source)  # the line breaks ast counts
+        try:
+            for node in self._index(tree):
+                self._call(node)
+            for ref in self._references:
+                self._reference(ref)
+        except RecursionError:
+            self.out.make_opaque("python source is nested too deeply to analyse")
+
+    def _index(self, tree: ast.AST) -> list[ast.Call]:
+        """Record every binding of a name; return the calls, in walk order. Also collect the
+        names of table functions used as values (``map(os.remove, files)``)."""
+        calls: list[ast.Call] = []
+        inner: set[int] = set()  # nodes that are a call's function, an attribute's base, or a bound value
+        refs: list[ast.expr] = []
+        last_names = self.tables.last_names
+        for node in ast.walk(tree):
+            if type(node) not in _INDEXED:
+                continue
+            if isinstance(node, ast.Call):
+                calls.append(node)
+                inner.add(id(node.func))
+            elif isinstance(node, ast.Attribute):
+                inner.add(id(node.value))
+                if node.attr in last_names and isinstance(node.ctx, ast.Load):
+                    refs.append(node)
+            elif isinstance(node, ast.Name):
+                if node.id in last_names and isinstance(node.ctx, ast.Load):
+                    refs.append(node)
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
+                inner.add(id(node.value))
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        self._bind(alias.asname, ("import", alias.name))
+                    else:
+                        top = alias.name.split(".", 1)[0]
+                        self._bind(top, ("import", top))
+            elif isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                for alias in node.names:
+                    if alias.name == "*":
+                        if not node.level:
+                            self.star.append(module)
+                        continue
+                    local = alias.asname or alias.name
+                    if node.level:
+                        self._bind(local, AMBIGUOUS)
+                    else:
+                        self._bind(local, ("import", f"{module}.{alias.name}" if module else alias.name))
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    self._bind_target(target, node.value if len(node.targets) == 1 else None)
+                if len(node.targets) > 1:
+                    for target in node.targets:
+                        if isinstance(target, ast.Name):
+                            self.bindings[target.id] = AMBIGUOUS
+            elif isinstance(node, ast.AnnAssign):
+                self._bind_target(node.target, node.value)
+            elif isinstance(node, ast.NamedExpr):
+                self._bind_target(node.target, node.value)
+            elif isinstance(node, ast.AugAssign):
+                self._bind_target(node.target, None)
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+                self._bind_target(node.target, None)
+            elif isinstance(node, ast.withitem):
+                if node.optional_vars is not None:
+                    self._bind_target(node.optional_vars, node.context_expr)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                self._bind(node.name, AMBIGUOUS)
+            elif isinstance(node, ast.arg):
+                self._bind(node.arg, AMBIGUOUS)
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                self._bind(node.name, AMBIGUOUS)
+            elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+                self._bind(node.name, AMBIGUOUS)
+            elif isinstance(node, ast.MatchMapping) and node.rest:
+                self._bind(node.rest, AMBIGUOUS)
+        self._references = [r for r in refs if id(r) not in inner]
+        return calls
+
+    # -- calls
+    def _args(self, node: ast.Call, recv: Value | Missing = MISSING) -> Args:
+        pos: list[Value] = []
+        raw: list[str] = []
+        open_ended = False
+        for a in node.args:
+            if isinstance(a, ast.Starred):
+                if spread(self.const(a.value), pos, raw):
+                    continue
+                open_ended = True
+                break
+            pos.append(self.const(a))
+            raw.append(self.snippet(a))
+        kw: dict[str, Value] = {}
+        kw_open = False
+        for k in node.keywords:
+            if k.arg is None:
+                extra = self.const(k.value)
+                if isinstance(extra, dict):
+                    kw.update(extra)
+                else:
+                    kw_open = True
+            else:
+                kw[k.arg] = self.const(k.value)
+        return Args(pos, kw, raw, recv, open_ended, kw_open)
+
+    def _run_code(self, code: str, via: str) -> None:
+        self.out.nested("python", code, f"{via}()", self.depth, self)
+
+    def _redispatch(self, name: str, args: Args) -> bool:
+        return dispatch("python", self._normalise(name), args, self.out, self._run_code, self._redispatch)
+
+    def _call(self, node: ast.Call) -> None:
+        func = node.func
+        name = self.qualname(func)
+        if name is not None and self._special(name, node):
+            return
+        if name in ("exec", "eval") and node.args and self._compiled(node.args[0]):
+            return  # exec(compile("...")): the compile() call is analysed on its own
+        if name is not None and (
+            name in self.tables.known or any(name == p or name.startswith(p + ".") for p, _ in self.tables.prefixes)
+        ):
+            self.decoded = False
+            args = self._args(node)
+            dispatch("python", name, args, self.out, self._run_code, self._redispatch)
+            if self.decoded and name in ("exec", "eval", "compile"):
+                self.out.danger(f"{name}() runs decoded (base64/hex/compressed) code", opaque=False)
+            return
+        if isinstance(func, ast.Attribute):
+            kind = self.obj_kind(func.value)
+            spec: Mapping[str, Any] | None = None
+            if kind is not None:
+                spec = self.tables.methods.get(kind, {}).get(func.attr)
+            else:
+                loose = self.tables.loose.get(func.attr)
+                if loose is not None and loose[0] == "method" and (name is None or name not in self.tables.known):
+                    spec = loose[2]
+            if spec is not None:
+                label = f"{kind or 'path'}.{func.attr}"
+                args = self._args(node, self.const(func.value))
+                if spec.get("kind") == "network":
+                    apply_network(label, spec, args, self.out)
+                else:
+                    apply_files(label, spec, args, self.out)
+
+    def _reference(self, node: ast.expr) -> None:
+        """A table function used as a value (a callback, a thread target): its arguments cannot
+        be seen, so what it does is known only in kind."""
+        name = self.qualname(node)
+        if name is None:
+            return
+        t = self.tables
+        if name in t.spawn:
+            self.out.make_opaque(f"{name} is passed as a value; the commands it runs are not known")
+        elif name in t.dangerous or any(name.startswith(p + ".") for p, _ in t.prefixes):
+            self.out.danger(f"{name} is passed as a value; what it runs is not known")
+        elif name in t.files:
+            for eff in t.files[name].get("effects", [t.files[name]]):
+                kind = "read" if eff["kind"] == "open" else str(eff["kind"])
+                recursive = bool(eff.get("recursive"))
+                verb = eff.get("what") or ("deletes a tree" if kind == "delete" and recursive else KIND_WORDS[kind])
+                self.out.effect(kind, None, recursive, f"{name} is passed as a value: it {verb} paths not known")
+        elif name in t.network:
+            self.out.effect("network", None, False, f"{name} is passed as a value: it connects to hosts not known")
+
+    def _compiled(self, node: ast.expr) -> bool:
+        """Whether an expression is the result of a compile() call (through names bound once)."""
+        for _ in range(20):
+            if isinstance(node, ast.Call):
+                return self.qualname(node.func) == "compile"
+            if not isinstance(node, ast.Name):
+                return False
+            found = self._lookup(node.id)
+            if found is None or not isinstance(found[0], tuple) or found[0][0] != "value":
+                return False
+            value = found[0][1]
+            if not isinstance(value, ast.expr):
+                return False
+            node = value
+        return False
+
+    def _special(self, name: str, node: ast.Call) -> bool:
+        """Reflection the tables cannot express: getattr on a sensitive module with a computed name."""
+        if name == "getattr" and len(node.args) >= 2:
+            attr = self.const(node.args[1])
+            if isinstance(attr, Unknown):
+                base = self.qualname(node.args[0])
+                if base is not None and base.split(".", 1)[0] in self.tables.sensitive:
+                    self.out.danger(f"getattr on {base} with a name computed at run time: {self.snippet(node.args[1])}")
+                    return True
+        return False

@@ -1,0 +1,371 @@
+"""The analyser of the tokenizer languages: the names a token stream binds and the calls they reach.
+
+It tokenizes a source with the language's syntax, finds the names its statements bind
+(assignments, ``require``, ``import``, destructuring) and applies the tables to every call of a
+known name, with or without parentheses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .appliers import Args, dispatch, spread
+from .lexer import Lexer, Tok
+from .script_values import STATEMENT_KEYWORDS, Chain, ScriptReader
+from .values import AMBIGUOUS, Missing, Unknown, Value, render
+
+
+class ScriptAnalyser(ScriptReader):
+    """Analysis of the source of a tokenizer language (Node, Perl, Ruby, PHP...) from its tokens."""
+
+    # -- entry
+    def run(self) -> None:
+        lexer = Lexer(self.syntax.lexer, self.source, self.out.budget)
+        toks = lexer.run()
+        self.out.budget.steps -= len(toks)
+        if lexer.truncated:
+            self.out.make_opaque(f"{self.lang} source is too complex to analyse in full")
+        pending = lexer.inner_code  # code interpolated into strings, itself maybe interpolating
+        k = 0
+        while k < len(pending) and k < 50:
+            sub = Lexer(self.syntax.lexer, pending[k], self.out.budget)
+            k += 1
+            sub_toks = sub.run()
+            pending.extend(sub.inner_code[: max(0, 50 - len(pending))])
+            if sub_toks:
+                toks.append(Tok("op", ";"))
+                toks.extend(sub_toks)
+        self.toks = self._statements(toks)
+        self.match = self._brackets()
+        try:
+            self._scan_bindings()
+            self._scan_calls()
+        except RecursionError:
+            self.out.make_opaque(f"{self.lang} source is nested too deeply to analyse")
+
+    def _statements(self, toks: list[Tok]) -> list[Tok]:
+        """Turn line breaks that end a statement into ";" (continuation lines stay joined)."""
+        out: list[Tok] = []
+        depth = 0
+        cont_after = frozenset(
+            {
+                ",",
+                "=",
+                "+",
+                "-",
+                "*",
+                "/",
+                ".",
+                "->",
+                "?.",
+                "&&",
+                "||",
+                "and",
+                "or",
+                "=>",
+                "(",
+                "[",
+                "{",
+                "?",
+                ":",
+                "\\",
+                "|",
+                "&",
+                "::",
+                "..",
+                "&.",
+                "??",
+            }
+        )
+        cont_before = frozenset({".", "?.", "->", "&.", "+", "=>", ")", "]", "}", ",", "&&", "||", "?", ":", "::"})
+        for tok in toks:
+            if tok.nl and depth == 0 and out and out[-1].text != ";":
+                prev = out[-1]
+                joined = (prev.kind == "op" and prev.text in cont_after) or (
+                    tok.kind == "op" and tok.text in cont_before
+                )
+                if not joined:
+                    out.append(Tok("op", ";", space=True))
+            if tok.kind == "op":
+                if tok.text in ("(", "["):
+                    depth += 1
+                elif tok.text in (")", "]") and depth:
+                    depth -= 1
+            out.append(tok)
+        return out
+
+    # -- bindings
+    def _scan_bindings(self) -> None:
+        toks, n, g = self.toks, len(self.toks), self.grammar
+        for i, t in enumerate(toks):
+            prev = toks[i - 1] if i else None
+            if (
+                g.import_statements
+                and t.kind == "id"
+                and t.text == "import"
+                and (i + 1 < n and toks[i + 1].text != "(")
+                and (prev is None or prev.text in (";", "{", "}"))
+            ):
+                self._import_statement(i)
+                continue
+            if (
+                t.kind == "id"
+                and t.text in ("require", "import")
+                and i + 2 < n
+                and toks[i + 1].text == "("
+                and toks[i + 2].kind == "str"
+            ):
+                self.modules.add(self._normalise(toks[i + 2].text))
+            if (
+                t.kind == "id"
+                and t.text in g.destructuring
+                and i + 1 < n
+                and toks[i + 1].text in ("{", "[")
+            ):
+                self._destructure(i + 1)
+                continue
+            if t.kind not in ("id", "var") or i + 1 >= n:
+                continue
+            if prev is not None and prev.kind == "op" and (prev.text in self.members or prev.text in ("[", "{", "...")):
+                continue
+            op = toks[i + 1]
+            if op.kind != "op":
+                continue
+            if op.text == "=":
+                end = self._stmt_end(i + 2, stop_comma=g.comma_ends_assignment)
+                self._bind(t.text, (i + 2, end))
+            elif (
+                op.text.endswith("=") and op.text not in ("==", "===", "!=", "!==", "<=", ">=", "=>", "=~")
+            ) or op.text in ("++", "--"):
+                self._bind(t.text, AMBIGUOUS)
+
+    def _bind(self, name: str, value: object) -> None:
+        if name in self.bindings:
+            self.bindings[name] = AMBIGUOUS
+        else:
+            self.bindings[name] = value
+
+    def _import_statement(self, i: int) -> None:
+        """import X from 'm' / import * as X from 'm' / import { a as b } from 'm' / import 'm'."""
+        toks, n = self.toks, len(self.toks)
+        end = i + 1
+        while end < n and toks[end].text != ";" and not (toks[end].kind == "str" and toks[end - 1].text == "from"):
+            end += 1
+        if end >= n or toks[end].kind != "str":
+            if end < n and toks[end].kind == "str":
+                self.modules.add(self._normalise(toks[end].text))
+            elif i + 1 < n and toks[i + 1].kind == "str":
+                self.modules.add(self._normalise(toks[i + 1].text))
+            return
+        module = self._normalise(toks[end].text)
+        self.modules.add(module)
+        j = i + 1
+        while j < end - 1:
+            t = toks[j]
+            if t.kind == "op" and t.text == "*" and j + 2 < end and toks[j + 1].text == "as":
+                self._bind(toks[j + 2].text, ("qual", module))
+                j += 3
+            elif t.kind == "op" and t.text == "{":
+                close = self._close(j)
+                for a, b in self._split(j + 1, close, frozenset({","})):
+                    names = [tk.text for tk in toks[a:b] if tk.kind in ("id", "str")]
+                    if not names:
+                        continue
+                    local = names[-1] if len(names) >= 3 and names[1] == "as" else names[0]
+                    self._bind(local, ("qual", f"{module}.{names[0]}" if names[0] != "default" else module))
+                j = close + 1
+            elif t.kind == "id" and t.text not in ("from", "type", "as"):
+                self._bind(t.text, ("qual", module))
+                j += 1
+            else:
+                j += 1
+
+    def _destructure(self, i: int) -> None:
+        """const { a, b: c, d = 1 } = <chain> / const [a, b] = ..."""
+        toks, n = self.toks, len(self.toks)
+        close = self._close(i)
+        if close + 1 >= n or toks[close + 1].text != "=":
+            return
+        end = self._stmt_end(close + 2, stop_comma=True)
+        names: list[tuple[str, str]] = []
+        if toks[i].text == "{":
+            for a, b in self._split(i + 1, close, frozenset({","})):
+                if a >= b or toks[a].kind not in ("id", "str"):
+                    continue
+                key = toks[a].text
+                local = key
+                if b - a >= 3 and toks[a + 1].text == ":" and toks[a + 2].kind == "id":
+                    local = toks[a + 2].text
+                names.append((key, local))
+        else:
+            for a, b in self._split(i + 1, close, frozenset({","})):
+                if a < b and toks[a].kind == "id":
+                    self._bind(toks[a].text, AMBIGUOUS)
+            return
+        chain = self._chain(close + 2, end) if close + 2 < end else None
+        base = self.resolve(chain.parts).name if chain is not None and chain.end == end else None
+        for key, local in names:
+            self._bind(local, ("qual", f"{base}.{key}") if base else AMBIGUOUS)
+
+    # -- calls
+    def _starts_expression(self, t: Tok) -> bool:
+        if t.kind in ("str", "cmd", "var", "words", "num"):
+            return True
+        if t.kind == "id":
+            return t.text not in STATEMENT_KEYWORDS and t.text not in (
+                "x",
+                "eq",
+                "ne",
+                "lt",
+                "gt",
+                "le",
+                "ge",
+                "cmp",
+                "else",
+                "elsif",
+                "end",
+                "in",
+                "then",
+            )
+        return t.kind == "op" and t.text in ("[", "\\", "::") and t.space
+
+    def _scan_calls(self) -> None:
+        toks = self.toks
+        for i, t in enumerate(toks):
+            if self.out.budget.steps < 0:
+                self.out.make_opaque(f"{self.lang} source is too complex to analyse in full")
+                return
+            self.out.budget.steps -= 1
+            if t.kind == "cmd":
+                what = "backticks"
+                if t.dyn:
+                    self.out.make_opaque(f"{what} run a command built at run time: `{render(t.text)[:70]}`")
+                elif t.text.strip():
+                    self.out.command(t.text.strip(), f"{what} run a shell command: {render(t.text)}")
+                continue
+            if t.kind not in ("id", "var"):
+                continue
+            prev = toks[i - 1] if i else None
+            if prev is not None and prev.kind == "op" and prev.text in self.members:
+                continue
+            if prev is not None and prev.kind == "id" and prev.text in ("function", "def", "sub", "class", "module"):
+                continue
+            chain = self._chain(i)
+            if chain is None:
+                continue
+            self._chain_calls(chain, i)
+
+    def _chain_calls(self, chain: Chain, start: int) -> None:
+        parts = chain.parts
+        if parts[0][0] == "dynreq":
+            self.out.danger(
+                f"require() of a module whose name is computed at run time: {self._slice_text(start, chain.end)}"
+            )
+        for k in range(1, len(parts)):
+            kind, val = parts[k]
+            if kind == "call":
+                self._call(parts[:k], val, start)
+            elif kind == "tmpl" and parts[:k] == [("name", self.grammar.template_tag)]:
+                tok = val
+                if tok.dyn:
+                    self.out.make_opaque(f"zx $`...` runs a command built at run time: `{render(tok.text)[:70]}`")
+                elif tok.text.strip():
+                    self.out.command(tok.text.strip(), f"zx $`...` runs a shell command: {render(tok.text)}")
+        if self.grammar.parenless_calls and parts[-1][0] == "name":
+            nxt = self.toks[chain.end] if chain.end < len(self.toks) else None
+            with_args = nxt is not None and self._starts_expression(nxt) and not nxt.nl
+            if with_args or len(parts) > 1:  # `system 'ls'`, and `Pathname.new(p).rmtree` with no arguments
+                res = self.resolve(parts)
+                name = self._lookup_name(res.name) if res.name else None
+                if name is not None and (
+                    name in self.tables.known
+                    or self._prefix_hit(name)
+                    or name.rsplit(".", 1)[-1] in self.tables.any_receiver
+                ):
+                    end = self._stmt_end(chain.end, stop_comma=False) if with_args else chain.end
+                    self._call(parts, self._split(chain.end, end, frozenset({","})) if with_args else [], start)
+
+    def _prefix_hit(self, name: str) -> bool:
+        return any(name == p or name.startswith(p + ".") or name.startswith(p + "::") for p, _ in self.tables.prefixes)
+
+    def _args(self, slices: list[tuple[int, int]], recv: Value | Missing) -> Args:
+        pos: list[Value] = []
+        raw: list[str] = []
+        pairs: dict[str, Value] = {}
+        open_ended = False
+        g = self.grammar
+        for a, b in slices:
+            if a >= b:
+                continue
+            t = self.toks[a]
+            if g.pair_args and self._has_arrow(a, b):
+                d = self._dict([(a, b)], 0)
+                if isinstance(d, dict):
+                    pairs.update(d)
+                continue
+            if t.kind == "op" and t.text in ("*", "...", "**") and b - a > 1:
+                if spread(self.value(a + 1, b), pos, raw):
+                    continue
+                open_ended = True
+                break
+            v = self.value(a, b)
+            if g.flat_lists and spread(v, pos, raw):  # Perl flattens lists into the argument list
+                continue
+            if g.array_sigil and t.kind == "var" and t.text.startswith(g.array_sigil) and isinstance(v, Unknown):
+                open_ended = True
+                break
+            pos.append(v)
+            raw.append(" ".join(tk.text for tk in self.toks[a:b]))
+        kw: dict[str, Value] = {}
+        if pairs:
+            pos.append(pairs)
+            raw.append("{…}")
+            kw = dict(pairs)
+        elif pos and isinstance(pos[-1], dict):
+            kw = dict(pos[-1])
+        return Args(pos, kw, raw, recv, open_ended, False)
+
+    def _run_code(self, code: str, via: str) -> None:
+        self.out.nested(self.lang, code, via, self.depth, self)
+
+    def _redispatch(self, name: str, args: Args) -> bool:
+        return dispatch(
+            self.lang, self._lookup_name(self._normalise(name)), args, self.out, self._run_code, self._redispatch
+        )
+
+    def _call(self, callee: list[tuple[str, Any]], slices: list[tuple[int, int]], start: int) -> None:
+        res = self._unwrap(Chain(callee, 0)) or self.resolve(callee)
+        if res.name is None:
+            if (
+                self.grammar.callable_variables
+                and callee
+                and callee[0][0] == "name"
+                and str(callee[0][1]).startswith(self.grammar.callable_variables)
+                and len(callee) == 1
+            ):
+                b = self._binding(str(callee[0][1]))
+                if not (isinstance(b.const, Unknown) and b.const.func):
+                    self.out.make_opaque(f"{callee[0][1]}(...) calls a function whose name is known only at run time")
+            return
+        name = self._lookup_name(res.name)
+        if self.grammar.method_objects and name.endswith("method.call") and isinstance(res.recv, str):
+            name = self._lookup_name(self._normalise(res.recv))  # method(:system).call(...)
+        recv = res.recv
+        known = (
+            name in self.tables.known or self._prefix_hit(name) or name.rsplit(".", 1)[-1] in self.tables.any_receiver
+        )
+        if not known and "." in name:
+            method = name.rsplit(".", 1)[-1]
+            loose = self.tables.loose.get(method)
+            if loose is not None and loose[0] != "method":
+                module = loose[1].rsplit(".", 1)[0]
+                if module in self.modules or any(m.startswith(module) for m in self.modules):
+                    name = loose[1]
+                    known = True
+        if not known:
+            return
+        self.decoded = False
+        args = self._args(slices, recv)
+        dispatch(self.lang, name, args, self.out, self._run_code, self._redispatch)
+        spec = self.tables.dangerous.get(name)
+        if self.decoded and spec is not None and spec.get("style") in ("code", "code_if_string"):
+            self.out.danger(f"{name} runs decoded (base64/hex/compressed) code", opaque=False)
