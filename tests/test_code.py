@@ -16,10 +16,10 @@ from typing import Any, Callable
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from policylang.analysis.code import MAX_SOURCE, CodeFindings, analyse_code, code_language
-from policylang.analysis.code.collector import Budget, Out
-from policylang.analysis.code.script_calls import ScriptAnalyser
-from policylang.analysis.code.syntax import SpecError, load_syntaxes, syntaxes
+from policylang.analysis.sourcecode import MAX_SOURCE, CodeFindings, analyse_code, code_language
+from policylang.analysis.sourcecode.collector import Budget, Out
+from policylang.analysis.sourcecode.script_calls import ScriptAnalyser
+from policylang.analysis.sourcecode.syntax import SpecError, load_syntaxes, syntaxes
 from policylang.verdict import Risk
 
 H, M, L, U = Risk.HIGH, Risk.MEDIUM, Risk.LOW, Risk.UNKNOWN
@@ -780,7 +780,7 @@ def test_nested_eval_is_bounded_in_scripts(lang, levels, found):
 
 
 def test_tables_only_use_known_styles():
-    data = tomllib.loads(resources.files("policylang.analysis.code").joinpath("data").joinpath("code.toml").read_text(encoding="utf-8"))
+    data = tomllib.loads(resources.files("policylang.analysis.sourcecode").joinpath("data").joinpath("code.toml").read_text(encoding="utf-8"))
     spawn_styles = {
         "shell",
         "subprocess",
@@ -815,7 +815,7 @@ def test_tables_only_use_known_styles():
 
 
 def _data_file(name: str) -> dict[str, Any]:
-    package = resources.files("policylang.analysis.code")
+    package = resources.files("policylang.analysis.sourcecode")
     return tomllib.loads(package.joinpath("data").joinpath(name).read_text(encoding="utf-8"))
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from policylang.analysis import code as code_module
+from policylang.analysis import sourcecode as code_module
 from policylang.effects import Analysis, Effect
 from policylang.analysis.shell import MAX_INPUT, analyse_argv, analyse_command
 from policylang.verdict import Risk

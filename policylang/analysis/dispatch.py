@@ -1,7 +1,7 @@
 """The analyser of each kind of action, behind one table: an action in, its segments and effects out.
 
 A command goes to the shell analyser (policylang.analysis.shell), inline code to the code analyser
-(policylang.analysis.code) and whatever it spawns back to the shell analyser; a file operation, a
+(policylang.analysis.sourcecode) and whatever it spawns back to the shell analyser; a file operation, a
 fetch, a tool call and a message state their effects directly.
 """
 from __future__ import annotations
@@ -64,7 +64,7 @@ def analyse_fetch(act: Fetch, *, cwd: str, env: Mapping[str, str], home: str) ->
 
 
 def analyse_code_action(act: Code, *, cwd: str, env: Mapping[str, str], home: str) -> Analysis:
-    from .code import analyse_code, code_language
+    from .sourcecode import analyse_code, code_language
 
     if code_language(act.language) == "shell":  # a shell cell is a command string
         return analyse_command(act.source, cwd=cwd, env=env, home=home)

@@ -599,7 +599,7 @@ class SimpleCommands(Words):
     def code(self, seg: _Seg, language: str, source: str, cwds: Cwds, depth: int, via: str) -> None:
         """Send inline source to the code analyser; emit its effects and analyse what it runs."""
         try:
-            from .. import code as code_analysis
+            from .. import sourcecode as code_analysis
         except ImportError:
             seg.add(Effect("code", program=language, text=source, opaque=True,
                            why="the code analyser is not available", segment=seg.index))
