@@ -403,7 +403,6 @@ def test_static_command_substitution_gives_the_word(cmd: str, program: str) -> N
     ("git gc --prune=now", Risk.HIGH),
     ("git gc", Risk.MEDIUM),
     ("git -C /repo -c core.pager=less push --force", Risk.HIGH),
-    ("git -c alias.x='!rm -rf /' x", Risk.HIGH),
     ("git nuke", Risk.MEDIUM),  # an alias the catalog cannot see
     ("mkfs.ext4 /dev/sdb1", Risk.CRITICAL),
     ("mkfs -t ext4 /dev/sdb1", Risk.CRITICAL),
@@ -489,6 +488,12 @@ def test_intrinsic_risk(cmd: str, risk: Risk) -> None:
     a = A(cmd)
     assert top_risk(a) == risk
     assert a.segments[0].known
+
+
+def test_a_git_alias_set_on_the_command_line_is_analysed_as_shell_text() -> None:
+    a = A("git -c alias.x='!rm -rf /' x")
+    assert ("/", True, False) in paths(a, "delete")
+    assert any(s.via.startswith("git") and s.program == "rm" for s in a.segments)
 
 
 def test_unknown_program_is_unknown_not_low() -> None:

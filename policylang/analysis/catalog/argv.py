@@ -199,7 +199,7 @@ class _State:
                 self.sub_idx.append(self.i)
                 self.i += 1
                 return True
-        if cur.posix and self.dashdash is None:
+        if cur.posix and self.dashdash is None and len(self.operands) >= cur.posix_after:
             self.rest()
             return False
         self.operands.append(self.i)

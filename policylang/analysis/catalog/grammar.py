@@ -30,6 +30,8 @@ condition holds (``bash -c`` takes a shell string).  A slot type says what a wor
     module               a module it runs, then its arguments (python -m)
     assign               NAME=VALUE words, the environment of the command (env)
     kv                   KEY=VALUE whose key the model's ``keys`` table types (git -c, ssh -o)
+    alias                (a key's value) "!cmd" is a shell string; anything else is the program's own
+                         arguments (git -c alias.x='push --force')
     excmd                an editor command (vim -c, +CMD): "!cmd" is a shell string
     opaque               a value that makes the command impossible to know statically (make --eval)
 """

@@ -29,7 +29,7 @@ _RISKS = {"low": Risk.LOW, "medium": Risk.MEDIUM, "high": Risk.HIGH, "critical":
 
 
 _COMMAND_KEYS = frozenset({
-    "risk", "summary", "names", "handler", "options", "posix", "abbrev", "single_dash_long",
+    "risk", "summary", "names", "handler", "options", "posix", "posix_after", "abbrev", "single_dash_long",
     "first_operand_flags", "strict", "dashdash", "operands", "forms", "stdin", "language", "keys",
     "sub", "unknown_sub_risk", "rules", "paths", "network", "fetches", "decodes", "passthrough",
     "output", "in_shell", "help", "codec", *HANDLERS - {""}, "env",
@@ -214,6 +214,7 @@ def _model(name: str, t: Mapping[str, Any], where: str, parents: Sequence[Canon]
         options=opts,
         long_names=tuple(sorted(k for k in opts if k.startswith("--") or (len(k) > 2 and k[0] == "-"))),
         posix=bool(t.get("posix", False)),
+        posix_after=_count(t.get("posix_after", 0), f"{where}.posix_after"),
         abbrev=bool(t.get("abbrev", True)),
         single_dash_long=bool(t.get("single_dash_long", False)),
         first_operand_flags=bool(t.get("first_operand_flags", False)),
@@ -238,6 +239,12 @@ def _model(name: str, t: Mapping[str, Any], where: str, parents: Sequence[Canon]
         raise CatalogError(f"{where}: a command that runs what it is given must declare every option "
                            "(strict): an option it does not know could hide the command")
     return model
+
+
+def _count(value: Any, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise CatalogError(f"{where}: expected a number of operands, not {value!r}")
+    return value
 
 
 def _stdin(value: Any, where: str) -> str:

@@ -25,13 +25,13 @@ class CatalogError(ValueError):
 
 # Slot types; "code:LANG" takes any language name the code analyser knows.
 SLOT_TYPES = frozenset({
-    "argv;", "split", "data", "number", "path:read", "path:write", "path:delete", "path:cwd", "url", "host", "argv", "shell", "script",
+    "alias", "argv;", "split", "data", "number", "path:read", "path:write", "path:delete", "path:cwd", "url", "host", "argv", "shell", "script",
     "module", "assign", "kv", "excmd", "opaque",
 })
 # Slots that take every remaining word, options included.
 REST_SLOTS = frozenset({"argv", "module"})
 # Slots whose value is run: a model with one must declare every option (strict).
-RUNNER_SLOTS = frozenset({"argv", "argv;", "shell", "script", "module", "excmd", "kv", "split"})
+RUNNER_SLOTS = frozenset({"alias", "argv", "argv;", "shell", "script", "module", "excmd", "kv", "split"})
 
 
 @frozen
@@ -189,6 +189,7 @@ class CommandModel:
     options: Mapping[str, Option] = _NO_ENTRIES  # every spelling -> its option
     long_names: tuple[str, ...] = ()  # the long spellings, sorted (for unambiguous abbreviations)
     posix: bool = False  # options end at the first operand (wrappers, interpreters); else GNU order
+    posix_after: int = 0  # with posix: options are read after this many operands too (ssh HOST -p 22 CMD)
     abbrev: bool = True  # an unambiguous prefix of a long option is that option (getopt_long)
     single_dash_long: bool = False  # "-name" is one option (find, java)
     first_operand_flags: bool = False  # tar xzf: a first operand of letters is a flag bundle

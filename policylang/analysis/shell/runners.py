@@ -206,8 +206,18 @@ def _kv(a: SimpleCommands, seg: _Seg, model: CommandModel, prog: str, w: W, cwds
     if typ is None or typ == "data":
         return
     vw = W(value, True, False, value)
-    if typ == "shell":
-        _shell(a, seg, prog, vw, cwds, call, _sub_via(call, f"{prog} {key}"))
+    if typ == "alias" and not value.startswith("!"):
+        try:
+            inner = [_lit(prog), *(_lit(x) for x in shlex.split(value))]
+        except ValueError:
+            seg.make_opaque(f"{prog} {key}: an alias that does not split into words")
+            return
+        a.simple(inner, text=f"{prog} {value}", cwds=cwds, depth=call.depth + 1,
+                 via=_sub_via(call, f"{prog} {key}"), pipe=-1, stdin=None, redirects=(), assigns=(),
+                 bypass_functions=True)
+    elif typ in ("shell", "alias"):
+        _shell(a, seg, prog, W(value[1:], True, False, value[1:]) if typ == "alias" else vw, cwds, call,
+               _sub_via(call, f"{prog} {key}"))
     elif typ.startswith("path:"):
         role = typ[5:]
         if role in ("read", "write", "delete"):
