@@ -55,7 +55,7 @@ RANK = {"allow": 0, "sandbox": 1, "ask": 2, "deny": 3}
 POLICY = policylang.load(preset="execute")
 # Deterministic runs (the same examples every time, so a failure list is stable); no deadline, as a
 # decision on a long nested command may take a few milliseconds more than a short one.
-SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 
 
 @functools.lru_cache(maxsize=None)
@@ -424,7 +424,7 @@ def options_of(draw, shape: Shape) -> list[list[str]]:
             head = g[0][:2]
             joinable = _short(m, head) is not None and not g[0].startswith("--") \
                 and (len(g[0]) == 2 or m.options[head].value)
-            if open_bundle and joinable:
+            if open_bundle and joinable and prev is not None:
                 merged[-1] = [prev[0] + g[0][1:]] + g[1:]
             else:
                 merged.append(g)
@@ -486,6 +486,7 @@ def wrap(draw, shape: Shape, inner: Cmd) -> Cmd:
         words.append(inner.text if raw else shlex.quote(inner.text))
         redirect = raw and inner.redirect
     elif shape.kind == "argv;":  # find -exec CMD ; (or {} + for -exec/-execdir)
+        assert shape.via is not None
         plus = shape.via.names[0] in ("-exec", "-execdir") and inner.append_safe  # -ok takes no "{} +"
         ends = ["\\;", "';'", '";"'] + (["{} +"] if plus else [])
         words += [shape.via.names[0], inner.text, draw(st.sampled_from(ends))]
@@ -513,7 +514,7 @@ D_CMDS = [as_cmd(d) for d in D_ALL]
 
 
 @pytest.mark.parametrize("shape_id", SHAPE_IDS)
-@settings(max_examples=20, **SETTINGS)
+@settings(SETTINGS, max_examples=20)
 @given(data=st.data())
 def test_wrapping_never_loosens(shape_id: str, data) -> None:
     shape = BY_ID[shape_id]
@@ -522,7 +523,7 @@ def test_wrapping_never_loosens(shape_id: str, data) -> None:
     at_least(wrapped.text, d.text)
 
 
-@settings(max_examples=200, **SETTINGS)
+@settings(SETTINGS, max_examples=200)
 @given(data=st.data())
 def test_nested_runners_never_loosen(data) -> None:
     d = data.draw(st.sampled_from(D_CMDS), label="dangerous")
@@ -786,7 +787,7 @@ RESPELL = {
 
 
 @pytest.mark.parametrize("mechanism", list(RESPELL))
-@settings(max_examples=200, **SETTINGS)
+@settings(SETTINGS, max_examples=200)
 @given(data=st.data())
 def test_respelling_never_changes_a_verdict(mechanism: str, data) -> None:
     pool = SIMPLE if mechanism != "program" else D_ALL
@@ -803,7 +804,7 @@ COMPOSE_HARMLESS = [
 ]
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(SETTINGS, max_examples=300)
 @given(h=st.sampled_from(H), runners=st.lists(st.sampled_from(HARMLESS_RUNNERS), min_size=1, max_size=3))
 def test_harmless_runners_keep_harmless_allowed(h: str, runners: list[str]) -> None:
     text = " ".join(runners + [h])
@@ -812,7 +813,7 @@ def test_harmless_runners_keep_harmless_allowed(h: str, runners: list[str]) -> N
     assert got == "allow", f"{text!r} -> {got} ({why})"
 
 
-@settings(max_examples=150, **SETTINGS)
+@settings(SETTINGS, max_examples=150)
 @given(h=st.sampled_from(H), h2=st.sampled_from(H), how=st.sampled_from(COMPOSE_HARMLESS + ["{} && " + "{}"]))
 def test_harmless_compositions_stay_allowed(h: str, h2: str, how: str) -> None:
     text = how.format(h, h2) if how.count("{}") == 2 else how.format(h)
@@ -820,7 +821,7 @@ def test_harmless_compositions_stay_allowed(h: str, h2: str, how: str) -> None:
     assert got == "allow", f"{text!r} -> {got} ({why})"
 
 
-@settings(max_examples=150, **SETTINGS)
+@settings(SETTINGS, max_examples=150)
 @given(data=st.data())
 def test_harmless_respelt_stays_allowed(data) -> None:
     h = data.draw(st.sampled_from(H), label="harmless")
@@ -867,7 +868,7 @@ def _composable(how: str) -> list[Cmd]:
 
 
 @pytest.mark.parametrize("how", COMPOSE_ANY + COMPOSE_SIMPLE + COMPOSE_STDIN)
-@settings(max_examples=12, **SETTINGS)
+@settings(SETTINGS, max_examples=12)
 @given(data=st.data())
 def test_composition_never_loosens(how: str, data) -> None:
     d = data.draw(st.sampled_from(_composable(how)), label="dangerous")
@@ -914,10 +915,11 @@ def _stdin_invocation(name: str) -> str:
 
 
 @pytest.mark.parametrize("feed", FEEDS)
-@settings(max_examples=40, **SETTINGS)
+@settings(SETTINGS, max_examples=40)
 @given(program=st.sampled_from(STDIN_SHELLS), d=st.sampled_from(D_ALL))
 def test_shell_text_on_stdin_never_loosens(feed: str, program: str, d: str) -> None:
     m = lookup(program)
+    assert m is not None
     if feed.startswith("{P} -s") and ("-s" not in m.options or m.language != "shell"):
         feed = "{P} <<< {Q}"  # -s (read the script from the input) only where the shell has it
     at_least(feed.format(P=_stdin_invocation(program), Q=shlex.quote(d), D=d), d)
@@ -936,8 +938,8 @@ CODE = {
     # perl's backticks interpolate $ and @ as perl variables: only for commands without them
     "perl": [lambda d: f"system({_sq(d)})", lambda d: f"exec({_sq(d)})",
              lambda d: f"`{d}`" if not re.search(r"[`$@]", d) else f"system({_sq(d)})"],
-    "ruby": [lambda d: f"system({_sq(d)})", lambda d: f"exec({_sq(d)})", lambda d: f"%x({d})" if not re.search(r"[()#]", d)
-             else f"system({_sq(d)})"],
+    "ruby": [lambda d: f"system({_sq(d)})", lambda d: f"exec({_sq(d)})",
+             lambda d: f"%x({d})" if not re.search(r"[()#]", d) else f"system({_sq(d)})"],
     "javascript": [lambda d: f"require('child_process').execSync({json.dumps(d)})",
                    lambda d: f"require('child_process').exec({json.dumps(d)})"],
     "php": [lambda d: f"system({_sq(d)});", lambda d: f"shell_exec({_sq(d)});", lambda d: f"passthru({_sq(d)});"],
@@ -969,7 +971,7 @@ CODE_RUNNERS = _code_runners()
 
 
 @pytest.mark.parametrize("runner", CODE_RUNNERS, ids=[f"{p} {o}".strip() for p, o, _ in CODE_RUNNERS])
-@settings(max_examples=8, **SETTINGS)
+@settings(SETTINGS, max_examples=8)
 @given(d=st.sampled_from(D_ALL), template=st.integers(0, 2))
 def test_code_that_runs_the_command_never_loosens(runner: tuple[str, str, str], d: str, template: int) -> None:
     program, option, lang = runner
@@ -985,7 +987,7 @@ def obfuscations(p: str) -> list[str]:
             f"{p[0]}${{X}}{p[1:]}", f"{p}$X", f"$(command -v {p})"]
 
 
-@settings(max_examples=120, **SETTINGS)
+@settings(SETTINGS, max_examples=120)
 @given(data=st.data())
 def test_obfuscated_program_word_fails_closed(data) -> None:
     d = data.draw(st.sampled_from(SIMPLE), label="dangerous")
@@ -1021,5 +1023,7 @@ def test_piped_table_is_not_empty() -> None:
 @pytest.mark.parametrize("how", UNPIPED)
 @pytest.mark.parametrize("d", PIPED)
 def test_pipe_respelt_as_redirect_never_loosens(d: str, how: str) -> None:
-    producer, runner = _pipe_into_runner(d)
+    split = _pipe_into_runner(d)
+    assert split is not None
+    producer, runner = split
     at_least(how.format(R=runner, X=producer), d)
