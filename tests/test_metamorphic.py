@@ -395,7 +395,9 @@ def option_words(draw, m: CommandModel, o: Option, value: str | None = None) -> 
     v = VALUE.get(o.value, "5") if value is None else value
     if value is None and m.handler in ("xargs", "parallel") and set(o.names) & {"-I", "-i", "--replace"}:
         v = "@@"  # a replacement string (xargs -I R) must not occur in the command, or the input changes it
-    words = _value_words(o, spelling, v, draw(st.booleans()))
+    # an optional value is only there when attached: a command given to one must be attached
+    attached = draw(st.booleans()) or (value is not None and o.optional)
+    words = _value_words(o, spelling, v, attached)
     return words + [VALUE.get(t, "5") for t in o.more]
 
 

@@ -25,6 +25,7 @@ from .state import (
     _Wrap,
 )
 from .decode import decode
+from .syntax import RESERVED
 from .words import Words, _dotdot_variants, _sub_word
 
 
@@ -252,6 +253,10 @@ class SimpleCommands(Words):
             self._finish(seg, wrap, redirects)
             return cwds, cwds, _OPAQUE
         prog = normalise_program(w0.text)
+        if prog in RESERVED and w0.orig == w0.text:
+            # a keyword where a program's name should be: the text did not parse as bash reads it
+            wrap = replace(wrap, unplaced=(*wrap.unplaced, f"{prog!r} is shell syntax, not a program: the text "
+                                                           "could not be read as bash reads it"))
         if has_invisible(w0.orig or w0.text):
             wrap = replace(wrap, unplaced=(*wrap.unplaced, f"the program name {w0.orig!r} has characters that show "
                                                            f"nothing: it reads as {prog}, but may not be"))

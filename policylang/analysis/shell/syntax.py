@@ -56,6 +56,54 @@ def _parse(source: bytes) -> tree_sitter.Tree:
     return _parser().parse(source if source.isascii() else source.translate(_MASK))
 
 
+# Words that only a parser error puts at the start of a simple command: bash reads them as syntax.
+RESERVED = frozenset({"{", "}", "if", "then", "else", "elif", "fi", "for", "while", "until", "do", "done", "case",
+                      "esac", "in", "select", "function", "[[", "]]"})
+# Keywords tree-sitter-bash reads as a command's name when a compound command follows them
+# (``time { ...; }``, ``! if ...``, ``coproc NAME { ...; }``), and the words that open one.
+_PREFIXES = frozenset({"time", "coproc"})
+_COMPOUND = frozenset({"{", "(", "((", "if", "for", "while", "until", "case", "select", "[[", "function"})
+
+
+def repair_keywords(root: Node, source: bytes) -> bytes | None:
+    """The source with ``time``, ``!`` and ``coproc [NAME]`` blanked where a compound command follows
+    them (they change neither what runs nor its effects), so that it parses as bash reads it; None
+    when there is nothing to repair."""
+    spans: list[tuple[int, int]] = []
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        stack.extend(n.children)
+        if n.type == "negated_command":
+            inner = next((c for c in n.children if c.is_named), None)
+            if inner is not None and inner.type == "command" and _name(inner, source) in _COMPOUND:
+                spans.append((n.start_byte, inner.start_byte))
+            continue
+        if n.type != "command" or _name(n, source) not in _PREFIXES:
+            continue
+        words = [c for c in n.children if c.is_named]
+        k = 1
+        if _name(n, source) == "time":
+            while k < len(words) and source[words[k].start_byte:words[k].end_byte] in (b"-p", b"--"):
+                k += 1
+        elif (k + 1 < len(words) and source[words[k + 1].start_byte:words[k + 1].end_byte] in (b"{", b"(")
+              and source[words[k].start_byte:words[k].end_byte].decode("utf-8", "replace").isidentifier()):
+            k += 1  # coproc NAME { ...; }
+        if k < len(words) and source[words[k].start_byte:words[k].end_byte].decode("utf-8", "replace") in _COMPOUND:
+            spans.append((n.start_byte, words[k].start_byte))
+    if not spans:
+        return None
+    out = bytearray(source)
+    for a, b in spans:
+        out[a:b] = b" " * (b - a)
+    return bytes(out)
+
+
+def _name(command: Node, source: bytes) -> str:
+    name = command.child_by_field_name("name")
+    return source[name.start_byte:name.end_byte].decode("utf-8", "replace") if name is not None else ""
+
+
 _STATEMENTS = frozenset({
     "command", "redirected_statement", "pipeline", "list", "compound_statement", "subshell",
     "negated_command", "variable_assignment", "variable_assignments", "declaration_command",

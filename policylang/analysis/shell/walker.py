@@ -44,6 +44,7 @@ from .syntax import (
     _span,
     _text,
     _valid_assignment,
+    repair_keywords,
 )
 
 
@@ -63,6 +64,12 @@ class Walker(SimpleCommands):
                 return _union(ok, fail), out
         source = text.encode("utf-8", "replace")
         tree = _parse(source)
+        for _ in range(4):  # "! time { ...; }": each pass lets the next keyword be seen
+            repaired = repair_keywords(tree.root_node, source)
+            if repaired is None:
+                break
+            source = repaired
+            tree = _parse(source)
         root = tree.root_node
         _LOCAL.sources.append(source)
         try:
@@ -486,9 +493,14 @@ class Walker(SimpleCommands):
         assigns: list[Node] = []
         groups: list[list[Node]] = []  # adjacent nodes form one shell word
         redirs = list(redirects)
+        # "sh 0< f": tree-sitter-bash reads the 0 as a word of the command, but a number touching a
+        # redirection operator is that redirection's file descriptor
+        starts = {r.start_byte for r in redirs} | {c.start_byte for c in node.children if c.type.endswith("_redirect")}
         last_end = -1
         for child in node.children:
             t = child.type
+            if t == "number" and child.end_byte in starts:
+                continue
             if t == "variable_assignment" and not groups and _valid_assignment(child):
                 assigns.append(child)
             elif t.endswith("_redirect"):
@@ -658,7 +670,11 @@ class Walker(SimpleCommands):
                     for w in ws:
                         effects.extend(self.path_effects(role, w, cwds, False, 0, f"redirection {op}"))
                 if op == "<" and ws and ws[0].static:
-                    stdin = Stream("file", path=join_path(cwds[0], ws[0].text) if cwds else None)
+                    stdin = self.files.get(join_path(cwds[0], ws[0].text) or "") if len(cwds) == 1 else None
+                    if stdin is None:
+                        stdin = Stream("file", path=join_path(cwds[0], ws[0].text) if cwds else None)
+                elif op in ("<", "<>") and ws and ws[0].stream is not None:
+                    stdin = ws[0].stream  # < <(cmd): the input is what cmd writes
             elif t == "herestring_redirect":
                 self.note("here-string")
                 content = [c for c in r.children if c.is_named]
