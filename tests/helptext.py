@@ -38,7 +38,11 @@ def help_options(text: str) -> dict[str, str | None]:
         stripped = line.strip()
         if stripped.lower().startswith(("usage:", "or:")) or line.startswith(" " * 6) and "[-" in line:
             for m in _USAGE_BUNDLE.finditer(line):
-                for ch in m.group(1):
+                letters = m.group(1)
+                if len(letters) > 3 and letters[1:].islower() and letters[1:].isalpha():
+                    out.setdefault("-" + letters[0], "optional")  # [-Olevel]: -O and its value, not a bundle
+                    continue
+                for ch in letters:
                     out.setdefault("-" + ch, None)
             for m in _USAGE_VALUE.finditer(line):
                 out["-" + m.group(1)] = "required"
