@@ -310,7 +310,9 @@ def test_corpus_interpreter_one_liners():
         ("import os\nlist(map(os.remove, files))", [], [("delete", None, False)], M, False),
         ("import shutil\nfor d in dirs: shutil.rmtree(d)", [], [("delete", None, True)], H, False),
         ("import os, threading\nthreading.Thread(target=os.system, args=('id',)).start()", [], [], U, True),
-        ("import functools, subprocess\nfunctools.partial(subprocess.run, shell=True)('id')", [], [], U, True),
+        # the partial is resolved (its arguments and the call's are put together); passing
+        # subprocess.run as a value still makes it opaque
+        ("import functools, subprocess\nfunctools.partial(subprocess.run, shell=True)('id')", ["id"], [], U, True),
         ("f = eval\nf(x)", [], [], H, True),
         # plain computation
         ("import math\nprint(math.sqrt(2))", [], [], L, False),
