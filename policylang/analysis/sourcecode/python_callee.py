@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import ast
 import builtins
-from dataclasses import dataclass
-
+from .callee import HARMLESS, MAX_CALLEE_STEPS, Resolution, combine
 from .collector import Out
 from .python_fold import PythonScope
 from .values import as_text
@@ -39,30 +38,6 @@ _REFLECTIVE_RESULTS = frozenset(
 )
 # Builtins whose result, called, is harmless: a proxy of the class being defined, a new object.
 _CONSTRUCTOR_RESULTS = frozenset({"super", "object"})
-_MAX_STEPS = 4000  # callee nodes followed per source
-
-
-@dataclass(frozen=True, slots=True)
-class Resolution:
-    """What a callee can be: ``names`` it may resolve to (qualified, to be judged by the tables),
-    or ``opaque``, why it cannot be known. No names and not opaque: only code defined in the
-    source, or values that cannot be called at all."""
-
-    names: tuple[str, ...] = ()
-    opaque: str = ""
-
-
-HARMLESS = Resolution()
-
-
-def _combine(parts: list[Resolution]) -> Resolution:
-    for part in parts:
-        if part.opaque:
-            return part
-    names: list[str] = []
-    for part in parts:
-        names.extend(n for n in part.names if n not in names)
-    return Resolution(tuple(names))
 
 
 class PythonCallees(PythonScope):
@@ -78,7 +53,7 @@ class PythonCallees(PythonScope):
         self.lambda_names: dict[int, str] = {}  # id(lambda) -> the name it is assigned to
         self.decorated_by: dict[str, int] = {}  # name -> how many definitions it decorates
         self._callee_active: set[tuple[int, bool]] = set()
-        self._callee_steps = _MAX_STEPS
+        self._callee_steps = MAX_CALLEE_STEPS
 
     # -- the entry
     def callee(self, node: ast.expr, strict: bool = False) -> Resolution:
@@ -119,9 +94,9 @@ class PythonCallees(PythonScope):
         if isinstance(node, ast.Call):
             return self._call_result(node)
         if isinstance(node, ast.IfExp):
-            return _combine([self.callee(node.body, True), self.callee(node.orelse, True)])
+            return combine([self.callee(node.body, True), self.callee(node.orelse, True)])
         if isinstance(node, ast.BoolOp):
-            return _combine([self.callee(v, True) for v in node.values])
+            return combine([self.callee(v, True) for v in node.values])
         if isinstance(node, ast.NamedExpr):
             return self.callee(node.value, strict)
         if isinstance(node, ast.Lambda):
@@ -147,7 +122,7 @@ class PythonCallees(PythonScope):
         origins, scope = found
         if scope is not self and isinstance(scope, PythonCallees):
             return scope._name(name, node, strict)
-        return _combine([self._origin(name, kind, what) for kind, what in origins])
+        return combine([self._origin(name, kind, what) for kind, what in origins])
 
     def _origin(self, name: str, kind: str, what: object) -> Resolution:
         if kind in ("import", "relimport"):
@@ -166,7 +141,7 @@ class PythonCallees(PythonScope):
         """What a loop variable can be: an item of a literal list, tuple or set."""
         node = self._literal(iterable)
         if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-            return _combine([self.callee(e, True) for e in node.elts if not isinstance(e, ast.Starred)])
+            return combine([self.callee(e, True) for e in node.elts if not isinstance(e, ast.Starred)])
         if isinstance(node, ast.Dict):
             return HARMLESS  # a loop over a dict gives its keys: strings
         return Resolution(opaque=f"{name} takes the items of {self.snippet(iterable)}, known only at run time")
@@ -269,7 +244,7 @@ class PythonCallees(PythonScope):
                 given = next((k.value for k in call.keywords if k.arg == arg.arg), default)
             if given is not None:
                 parts.append(self.callee(given, True))
-        return _combine(parts)
+        return combine(parts)
 
     # -- subscripts and call results
     def _item_callee(self, node: ast.Subscript) -> Resolution:
@@ -290,7 +265,7 @@ class PythonCallees(PythonScope):
                     if not any(isinstance(e, ast.Starred) for e in elts):
                         return self.callee(elts[key], True)
                 items = [e.value if isinstance(e, ast.Starred) else e for e in elts]
-            return _combine([self.callee(e, True) for e in items])
+            return combine([self.callee(e, True) for e in items])
         reflective = self.reflective(node)
         if reflective:
             return Resolution(opaque=reflective)
@@ -403,7 +378,7 @@ class PythonCallees(PythonScope):
                     parts.append(self._returned(what))
                 else:
                     parts.append(Resolution(opaque=f"what {node.id}() returns is not known"))
-            return _combine(parts)
+            return combine(parts)
         return Resolution(opaque=f"what {self.snippet(func)}() returns is not known")
 
     def _returned(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Resolution:
@@ -416,4 +391,4 @@ class PythonCallees(PythonScope):
             if isinstance(stmt, ast.Return) and stmt.value is not None:
                 parts.append(self.callee(stmt.value, True))
             todo.extend(ast.iter_child_nodes(stmt))
-        return _combine(parts)
+        return combine(parts)

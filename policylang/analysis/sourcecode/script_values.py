@@ -136,14 +136,16 @@ class ScriptReader:
 
     def _slice_text(self, a: int, b: int) -> str:
         parts: list[str] = []
-        for t in self.toks[a : min(b, a + 30)]:
+        for k, t in enumerate(self.toks[a : min(b, a + 30)]):
+            if k and (t.space or t.nl):
+                parts.append(" ")
             if t.kind == "str":
                 parts.append(repr(t.text) if not t.dyn else f'"{t.text}"')
             elif t.kind == "cmd":
                 parts.append(f"`{t.text}`")
             else:
                 parts.append(t.text)
-        text = " ".join(parts)
+        text = "".join(parts)
         return text if len(text) <= 80 and b - a <= 30 else text[:79] + "…"
 
     # -- values
