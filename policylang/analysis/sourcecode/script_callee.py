@@ -45,17 +45,39 @@ class ScriptCallees(ScriptReader):
             return self.var_callee(str(val))
         last_kind, last = parts[-1]
         if last_kind == "index":
-            key = as_text(self.value(*last))
+            raw_key = self.value(*last)
+            key = raw_key if isinstance(raw_key, int) and not isinstance(raw_key, bool) else as_text(raw_key)
             if key is None:
+                base = self.resolve(parts[:-1])
+                if base.name and not base.pending_call and not self._reaches_tables(base.name):
+                    return HARMLESS  # a member of an object none of whose members the tables list
                 return unknown(f"{shown} is looked up by a key known only at run time")
             return self._member_of(parts[:-1], key, shown)
         if last_kind == "call":
             inner = self.chain_callee(parts[:-1], shown)
             return unknown(f"the function returned by {shown} is not known: {inner.opaque}") if inner.opaque else HARMLESS
+        if last_kind == "name" and len(parts) == 2 and parts[0][0] == "name" and self.grammar.colon_pairs:
+            # o.f of o = {f: ...}: in the languages of { key: value } objects, a member is a key
+            return self._member_of(parts[:-1], str(last), shown, of_object=True)
         return HARMLESS  # a method of a value: judged by its name where it is called
 
-    def _member_of(self, base: list[tuple[str, Any]], key: str, shown: str) -> Resolution:
-        """``base[key]`` where ``base`` does not resolve to a name: a member of a literal object."""
+    def _reaches_tables(self, base: str) -> bool:
+        """Whether a member of ``base`` may be a call the tables list (``child_process[x]``),
+        or ``base`` is the global object, whose members are every global."""
+        base = self._lookup_name(base)
+        if not base or self.tables.aliases.get(base) == "":
+            return True  # the global object: its members are every global
+        t = self.tables
+        heads = (base + ".", base + "::")
+        if any(name.startswith(heads) for name in t.known) or any(p.startswith(heads) or p == base for p, _ in t.prefixes):
+            return True
+        return any(base == mod or base.startswith(mod + ".") for mod in t.fallback)
+
+    def _member_of(
+        self, base: list[tuple[str, Any]], key: str | int, shown: str, of_object: bool = False
+    ) -> Resolution:
+        """``base[key]`` where ``base`` does not resolve to a name: a member of a literal object.
+        ``of_object``: ``base.key``, a method of any value but a literal object's member."""
         if len(base) == 1 and base[0][0] == "name":
             found = self._all(str(base[0][1]))
             if found is not None:
@@ -64,13 +86,29 @@ class ScriptCallees(ScriptReader):
                 for b in values:
                     if isinstance(b, tuple) and len(b) == 2 and isinstance(b[0], int):
                         v = scope.value(int(b[0]), int(b[1]))
-                        item = v.get(key) if isinstance(v, dict) else None
+                        item: object = None
+                        if of_object and not isinstance(v, dict):
+                            parts.append(HARMLESS)  # a method of a value: judged by its name
+                            continue
+                        if of_object and isinstance(v, dict) and key not in v:
+                            parts.append(HARMLESS)  # an inherited method (toString...)
+                            continue
+                        if isinstance(v, dict) and isinstance(key, str):
+                            item = v.get(key)
+                        elif isinstance(v, tuple) and isinstance(key, int) and -len(v) <= key < len(v):
+                            item = v[key]
                         if isinstance(item, Unknown) and item.func:
                             parts.append(HARMLESS)
                             continue
+                        if isinstance(item, str) and (self.grammar.callable_strings or str(base[0][1])[:1] in "$@%"):
+                            parts.append(Resolution((self._normalise(item),)))
+                            continue
+                    elif of_object:
+                        parts.append(HARMLESS)
+                        continue
                     parts.append(unknown(f"{shown} is a member of a value known only at run time"))
                 return combine(parts)
-        return unknown(f"{shown} is a member of a value known only at run time")
+        return HARMLESS if of_object else unknown(f"{shown} is a member of a value known only at run time")
 
     # -- variables
     def _all(self, name: str) -> tuple[list[object], ScriptCallees] | None:
@@ -142,6 +180,10 @@ class ScriptCallees(ScriptReader):
         if len(operands) > 1:
             return combine([self.expr_callee(x, y, strings) for x, y in operands])
         g = self.grammar
+        if (g.arrow_functions and self._top_level(a, b, frozenset({"=>"})) is not None) or (
+            t.kind == "id" and t.text in ("function", "async", "sub", "fn", "lambda", "proc")
+        ):
+            return HARMLESS  # a function literal: its body is analysed where it stands
         if (
             g.reference_op
             and g.code_deref

@@ -356,6 +356,16 @@ class ScriptAnalyser(ScriptCallees):
             self._redispatch(name, self._args(slices, MISSING))
 
     def _call(self, callee: list[tuple[str, Any]], slices: list[tuple[int, int]], start: int) -> None:
+        toks, g = self.toks, self.grammar
+        if (
+            g.code_deref
+            and len(callee) == 1
+            and toks[start].kind == "var"
+            and start + 1 < len(toks)
+            and toks[start + 1].text == "("
+            and not (start > 0 and toks[start - 1].text == g.code_deref)
+        ):
+            return  # Perl "for my $k (...)": a variable is called only through & or ->
         res = self._unwrap(Chain(callee, 0)) or self.resolve(callee)
         if res.name is None:
             shown = self._slice_text(start, start + 1) if len(callee) == 1 else self._callee_text(callee, start)
