@@ -69,10 +69,13 @@ class PythonAnalyser(PythonCallees):
             return
         self.lines = re.split(r"\r\n|\r|\n", self.source)  # the line breaks ast counts
         try:
-            for node in self._index(tree):
+            calls = self._index(tree)
+            for node in calls:
                 self._call(node)
             for ref in self._references:
                 self._reference(ref)
+            for node in calls:
+                self._passed_lookups(node)
         except RecursionError:
             self.out.make_opaque("python source is nested too deeply to analyse")
 
@@ -286,6 +289,17 @@ class PythonAnalyser(PythonCallees):
             if self.judged(name):
                 self._redispatch(name, self._args(node))
         return True
+
+    def _passed_lookups(self, node: ast.Call) -> None:
+        """A function looked up by a name known only at run time, passed as an argument (a
+        callback, a thread target: ``Thread(target=vars(os)[k])``): what it runs is not known."""
+        for arg in [*node.args, *(k.value for k in node.keywords)]:
+            value = arg.value if isinstance(arg, ast.Starred) else arg
+            if isinstance(value, ast.Attribute):
+                value = value.value
+            reflective = self.reflective(value)
+            if reflective:
+                self.out.make_opaque(f"{self.snippet(arg)} is passed as a value: {reflective}")
 
     def _reference(self, node: ast.expr) -> None:
         """A table function used as a value (a callback, a thread target): its arguments cannot
