@@ -146,7 +146,9 @@ def test_corpus_interpreter_one_liners():
         ("import asyncio\nasyncio.create_subprocess_shell('ls | wc')", ["ls | wc"], [], L, False),
         ("import commands; commands.getoutput('uptime')", ["uptime"], [], L, False),
         ("import os\ndef system(x): pass\nsystem('x')", [], [], L, False),  # a local function, not os.system
-        ("import os\nos = None\nos.system('x')", [], [], L, False),  # rebound: not followed
+        # a name bound more than once may be any of its values (the analysis does not follow the
+        # order of statements): os may still be the module
+        ("import os\nos = None\nos.system('x')", ["x"], [], L, False),
         # nested code
         ("exec('import os\\nos.system(\"id\")')", ["id"], [], L, False),
         ('eval(\'__import__("os").system("id")\')', ["id"], [], L, False),
@@ -1036,6 +1038,8 @@ FAIL_CLOSED = [
     ("python", "import os, operator\noperator.methodcaller('system', 'rm -rf /')(os)", C, ["rm -rf /"]),
     ("python", "import os, operator\noperator.attrgetter('system')(os)('rm -rf /')", C, ["rm -rf /"]),
     ("python", "import os\n(f := os.system)('rm -rf /')", C, ["rm -rf /"]),
+    ("python", "try:\n    import posix as m\nexcept ImportError:\n    import os as m\nm.system('rm -rf /')", C, ["rm -rf /"]),
+    ("python", "import os, shutil\nm = os if c else shutil\nm.system('id')", C, ["id"]),
     # python: callees that cannot be resolved
     ("python", "import sys\nsys.modules[name].system('rm -rf /')", O, "sys.modules[name] looks up a name"),
     ("python", "import os\nos.__dict__[x]('rm -rf /')", O, "os.__dict__[x] looks up a name"),

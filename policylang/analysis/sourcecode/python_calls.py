@@ -259,7 +259,7 @@ class PythonAnalyser(PythonCallees):
             if reflective:
                 self.out.make_opaque(f"{shown}(...) cannot be resolved to a known function: {reflective}")
                 return True
-            return False
+            return self._bound_more_than_once(node, func)
         if isinstance(func, ast.Call) and self.qualname(func.func) == "operator.methodcaller" and func.args:
             method = as_text(self.const(func.args[0]))
             base = self.qualname(node.args[0]) if len(node.args) == 1 and not node.keywords else None
@@ -289,6 +289,26 @@ class PythonAnalyser(PythonCallees):
             if self.judged(name):
                 self._redispatch(name, self._args(node))
         return True
+
+    def _bound_more_than_once(self, node: ast.Call, func: ast.Attribute) -> bool:
+        """``m.system(...)`` where ``m`` is bound more than once (``import os as m`` in one branch,
+        ``import posix as m`` in another, ``m = os if c else shutil``): the call of every module
+        it may be; True when one of them is a call the tables list."""
+        attrs: list[str] = []
+        root: ast.expr = func
+        while isinstance(root, ast.Attribute):
+            attrs.append(root.attr)
+            root = root.value
+        if not isinstance(root, ast.Name):
+            return False
+        base = self.callee(root)
+        hit = False
+        for qual in base.names:
+            name = self._normalise(".".join([qual, *reversed(attrs)]))
+            if self.judged(name):
+                self._redispatch(name, self._args(node))
+                hit = True
+        return hit
 
     def _passed_lookups(self, node: ast.Call) -> None:
         """A function looked up by a name known only at run time, passed as an argument (a
