@@ -29,7 +29,11 @@ which are dangerous (``tables``, applied by ``appliers``).
 
 Findings are conservative: code that is never run (a function never called) is still reported,
 and a call whose arguments are not literals makes the result opaque rather than silently
-harmless. Work is bounded (``findings``). :func:`analyse_code` never raises.
+harmless. So does a call whose callee cannot be resolved to a name (``x['a'](1)``, ``f()()``,
+``getattr(o, name)(...)``, ``cp[x](...)``, ``&$m(...)``): what the source shows of a callee that
+is not a name chain is followed (``python_callee``, ``script_callee``), and what cannot be
+followed to a name or to code defined in the source is opaque, never harmless. Code that does
+not parse is opaque too. Work is bounded (``findings``). :func:`analyse_code` never raises.
 """
 
 from __future__ import annotations

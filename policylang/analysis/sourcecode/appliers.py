@@ -148,6 +148,7 @@ def _spawn(name: str, spec: Mapping[str, Any], args: Args, out: Out, lang: str) 
             out.shell(name, v)
     elif style == "argv_or_shell":
         vals = list(args.pos[arg:]) if isinstance(arg, int) else list(args.pos)
+        hashes = [v for v in vals if isinstance(v, dict)]
         if vals and isinstance(vals[0], dict):
             vals = vals[1:]
         if vals and isinstance(vals[-1], dict):
@@ -155,6 +156,8 @@ def _spawn(name: str, spec: Mapping[str, Any], args: Args, out: Out, lang: str) 
         if not vals:
             if args.open_ended:
                 out.make_opaque(f"{name} runs a command known only at run time")
+            elif hashes:  # system({ dir => $x }): no command but a hash
+                out.make_opaque(f"{name} runs a program taken from a hash: {render(hashes[0])}")
             return
         if args.open_ended:
             vals.append(Unknown("*args"))

@@ -13,8 +13,8 @@ from typing import Any, Mapping
 
 from .appliers import KIND_WORDS, Args, apply_files, apply_network, dispatch, spread
 from .collector import Out
-from .python_fold import PythonScope
-from .values import AMBIGUOUS, MISSING, Missing, Unknown, Value
+from .python_callee import PythonCallees
+from .values import AMBIGUOUS, MISSING, Missing, Unknown, Value, as_text
 
 _INDEXED = frozenset(
     {
@@ -39,11 +39,12 @@ _INDEXED = frozenset(
         ast.MatchAs,
         ast.MatchStar,
         ast.MatchMapping,
+        ast.Lambda,
     }
 )  # the node types PythonAnalyser._index looks at
 
 
-class PythonAnalyser(PythonScope):
+class PythonAnalyser(PythonCallees):
     """Analysis of Python source with the ast module."""
 
     def __init__(self, source: str, out: Out, depth: int, parent: PythonAnalyser | None) -> None:
@@ -68,10 +69,13 @@ class PythonAnalyser(PythonScope):
             return
         self.lines = re.split(r"\r\n|\r|\n", self.source)  # the line breaks ast counts
         try:
-            for node in self._index(tree):
+            calls = self._index(tree)
+            for node in calls:
                 self._call(node)
             for ref in self._references:
                 self._reference(ref)
+            for node in calls:
+                self._passed_lookups(node)
         except RecursionError:
             self.out.make_opaque("python source is nested too deeply to analyse")
 
@@ -88,13 +92,35 @@ class PythonAnalyser(PythonScope):
             if isinstance(node, ast.Call):
                 calls.append(node)
                 inner.add(id(node.func))
+                if isinstance(node.func, ast.Name):
+                    self.call_sites.setdefault(node.func.id, []).append(node)
+                elif isinstance(node.func, ast.Lambda):
+                    self.lambda_calls[id(node.func)] = node
             elif isinstance(node, ast.Attribute):
                 inner.add(id(node.value))
                 if node.attr in last_names and isinstance(node.ctx, ast.Load):
                     refs.append(node)
             elif isinstance(node, ast.Name):
-                if node.id in last_names and isinstance(node.ctx, ast.Load):
-                    refs.append(node)
+                if isinstance(node.ctx, ast.Load):
+                    self.name_uses[node.id] = self.name_uses.get(node.id, 0) + 1
+                    if node.id in last_names:
+                        refs.append(node)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                a = node.args
+                for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg):
+                    if arg is not None:
+                        self.param_of[id(arg)] = node
+                if not isinstance(node, ast.Lambda):
+                    for deco in node.decorator_list:
+                        if isinstance(deco, ast.Name):
+                            self.decorated_by[deco.id] = self.decorated_by.get(deco.id, 0) + 1
+            if isinstance(node, ast.ClassDef):
+                for stmt in node.body:
+                    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        self.method_of[id(stmt)] = node
+                for deco in node.decorator_list:
+                    if isinstance(deco, ast.Name):
+                        self.decorated_by[deco.id] = self.decorated_by.get(deco.id, 0) + 1
             if isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
                 inner.add(id(node.value))
             if isinstance(node, ast.Import):
@@ -112,13 +138,20 @@ class PythonAnalyser(PythonScope):
                             self.star.append(module)
                         continue
                     local = alias.asname or alias.name
-                    if node.level:
-                        self._bind(local, AMBIGUOUS)
+                    if node.level:  # a module of the package the code belongs to
+                        self._bind(local, AMBIGUOUS, ("relimport", f"{'.' * node.level}{module}.{alias.name}"))
                     else:
                         self._bind(local, ("import", f"{module}.{alias.name}" if module else alias.name))
             elif isinstance(node, ast.Assign):
+                if len(node.targets) == 1 and isinstance(node.value, ast.Lambda):
+                    first = node.targets[0]
+                    if isinstance(first, ast.Name):
+                        self.lambda_names[id(node.value)] = first.id
                 for target in node.targets:
-                    self._bind_target(target, node.value if len(node.targets) == 1 else None)
+                    if len(node.targets) == 1:
+                        self._bind_target(target, node.value)
+                    else:
+                        self._bind_target(target, None, ("value", node.value))
                 if len(node.targets) > 1:
                     for target in node.targets:
                         if isinstance(target, ast.Name):
@@ -130,14 +163,14 @@ class PythonAnalyser(PythonScope):
             elif isinstance(node, ast.AugAssign):
                 self._bind_target(node.target, None)
             elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
-                self._bind_target(node.target, None)
+                self._bind_target(node.target, None, ("loop", node.iter))
             elif isinstance(node, ast.withitem):
                 if node.optional_vars is not None:
                     self._bind_target(node.optional_vars, node.context_expr)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                self._bind(node.name, AMBIGUOUS)
+                self._bind(node.name, AMBIGUOUS, ("class" if isinstance(node, ast.ClassDef) else "def", node))
             elif isinstance(node, ast.arg):
-                self._bind(node.arg, AMBIGUOUS)
+                self._bind(node.arg, AMBIGUOUS, ("param", node))
             elif isinstance(node, ast.ExceptHandler) and node.name:
                 self._bind(node.name, AMBIGUOUS)
             elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
@@ -195,6 +228,8 @@ class PythonAnalyser(PythonScope):
             if self.decoded and name in ("exec", "eval", "compile"):
                 self.out.danger(f"{name}() runs decoded (base64/hex/compressed) code", opaque=False)
             return
+        if name is None and self._unresolved(node):
+            return
         if isinstance(func, ast.Attribute):
             kind = self.obj_kind(func.value)
             spec: Mapping[str, Any] | None = None
@@ -211,6 +246,80 @@ class PythonAnalyser(PythonScope):
                     apply_network(label, spec, args, self.out)
                 else:
                     apply_files(label, spec, args, self.out)
+
+    def _unresolved(self, node: ast.Call) -> bool:
+        """A call whose callee is not a name chain: judge the names it resolves to, or make the
+        finding opaque when it cannot be resolved; True when the call is dealt with."""
+        func = node.func
+        shown = self.snippet(func)
+        if not isinstance(func, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
+            shown = f"({shown})"
+        if isinstance(func, ast.Attribute):  # a method of a value: judged by its name...
+            reflective = self.reflective(func.value)  # ...unless the value is looked up by name
+            if reflective:
+                self.out.make_opaque(f"{shown}(...) cannot be resolved to a known function: {reflective}")
+                return True
+            return self._bound_more_than_once(node, func)
+        if isinstance(func, ast.Call) and self.qualname(func.func) == "operator.methodcaller" and func.args:
+            method = as_text(self.const(func.args[0]))
+            base = self.qualname(node.args[0]) if len(node.args) == 1 and not node.keywords else None
+            if method is None or base is None:
+                self.out.make_opaque(f"{self.snippet(node)} calls a method known only at run time")
+            else:  # operator.methodcaller("system", "id")(os) is os.system("id")
+                given = ast.Call(func=func.func, args=func.args[1:], keywords=func.keywords)
+                self._redispatch(f"{base}.{method}", self._args(given))
+            return True
+        target = self._literal(func)
+        if (
+            isinstance(target, ast.Call)
+            and self.qualname(target.func) in ("functools.partial", "functools.partialmethod")
+            and target.args
+            and not isinstance(target.args[0], ast.Starred)
+        ):  # functools.partial(f, a, k=v)(b) is f(a, b, k=v)
+            whole = ast.Call(
+                func=target.args[0], args=target.args[1:] + node.args, keywords=target.keywords + node.keywords
+            )
+            self._call(ast.copy_location(whole, node))
+            return True
+        res = self.callee(func)
+        if res.opaque:
+            self.out.make_opaque(f"{shown}(...) cannot be resolved to a known function: {res.opaque}")
+            return True
+        for name in res.names:
+            if self.judged(name):
+                self._redispatch(name, self._args(node))
+        return True
+
+    def _bound_more_than_once(self, node: ast.Call, func: ast.Attribute) -> bool:
+        """``m.system(...)`` where ``m`` is bound more than once (``import os as m`` in one branch,
+        ``import posix as m`` in another, ``m = os if c else shutil``): the call of every module
+        it may be; True when one of them is a call the tables list."""
+        attrs: list[str] = []
+        root: ast.expr = func
+        while isinstance(root, ast.Attribute):
+            attrs.append(root.attr)
+            root = root.value
+        if not isinstance(root, ast.Name):
+            return False
+        base = self.callee(root)
+        hit = False
+        for qual in base.names:
+            name = self._normalise(".".join([qual, *reversed(attrs)]))
+            if self.judged(name):
+                self._redispatch(name, self._args(node))
+                hit = True
+        return hit
+
+    def _passed_lookups(self, node: ast.Call) -> None:
+        """A function looked up by a name known only at run time, passed as an argument (a
+        callback, a thread target: ``Thread(target=vars(os)[k])``): what it runs is not known."""
+        for arg in [*node.args, *(k.value for k in node.keywords)]:
+            value = arg.value if isinstance(arg, ast.Starred) else arg
+            if isinstance(value, ast.Attribute):
+                value = value.value
+            reflective = self.reflective(value)
+            if reflective:
+                self.out.make_opaque(f"{self.snippet(arg)} is passed as a value: {reflective}")
 
     def _reference(self, node: ast.expr) -> None:
         """A table function used as a value (a callback, a thread target): its arguments cannot

@@ -70,6 +70,9 @@ class PythonScope:
         self.parent = parent
         self.tables = out.config.langs["python"]
         self.bindings: dict[str, object] = {}  # name -> ("import", qual) | ("value", expr) | AMBIGUOUS
+        # every binding of a name, with what bound it: ("import", qual), ("value", expr), ("def", node),
+        # ("class", node), ("param", arg), ("loop", iterable), ("relimport", qual) or ("opaque", None)
+        self.origins: dict[str, list[tuple[str, object]]] = {}
         self.star: list[str] = []
         self.lines: list[str] = []
         self._const_memo: dict[int, Value] = {}
@@ -77,7 +80,10 @@ class PythonScope:
         self.decoded = False  # set when folding decoded base64/hex/zlib
 
     # -- names
-    def _bind(self, name: str, value: object) -> None:
+    def _bind(self, name: str, value: object, origin: tuple[str, object] | None = None) -> None:
+        if origin is None:
+            origin = value if isinstance(value, tuple) else ("opaque", None)
+        self.origins.setdefault(name, []).append(origin)
         old = self.bindings.get(name)
         if old is None:
             self.bindings[name] = value
@@ -86,9 +92,13 @@ class PythonScope:
         ):
             self.bindings[name] = AMBIGUOUS
 
-    def _bind_target(self, target: ast.expr, value: ast.expr | None) -> None:
+    def _bind_target(
+        self, target: ast.expr, value: ast.expr | None, origin: tuple[str, object] | None = None
+    ) -> None:
+        """Bind the names of an assignment target; ``origin`` says what binds a bare name target
+        when there is no value expression (a loop's iterable)."""
         if isinstance(target, ast.Name):
-            self._bind(target.id, ("value", value) if value is not None else AMBIGUOUS)
+            self._bind(target.id, ("value", value) if value is not None else AMBIGUOUS, origin)
         elif isinstance(target, (ast.Tuple, ast.List)):
             values = value.elts if isinstance(value, (ast.Tuple, ast.List)) else None
             if (
@@ -103,6 +113,15 @@ class PythonScope:
                     self._bind_target(t.value if isinstance(t, ast.Starred) else t, None)
         elif isinstance(target, ast.Starred):
             self._bind_target(target.value, None)
+
+    def _origins(self, name: str) -> tuple[list[tuple[str, object]], PythonScope] | None:
+        """Every binding of a name, in the innermost source that binds it."""
+        scope: PythonScope | None = self
+        while scope is not None:
+            if name in scope.origins:
+                return scope.origins[name], scope
+            scope = scope.parent
+        return None
 
     def _lookup(self, name: str) -> tuple[object, PythonScope] | None:
         scope: PythonScope | None = self
@@ -163,6 +182,17 @@ class PythonScope:
                 attr = as_text(self.const(node.args[1]))
                 base = self.qualname(node.args[0])
                 return f"{base}.{attr}" if base and attr else None
+            inner = node.func
+            if (  # operator.attrgetter("system")(os) is os.system
+                isinstance(inner, ast.Call)
+                and self.qualname(inner.func) == "operator.attrgetter"
+                and len(inner.args) == 1
+                and len(node.args) == 1
+                and not node.keywords
+            ):
+                attr = as_text(self.const(inner.args[0]))
+                base = self.qualname(node.args[0])
+                return f"{base}.{attr}" if base and attr else None
             return None
         if isinstance(node, ast.Subscript):
             key = as_text(self.const(node.slice))
@@ -177,6 +207,8 @@ class PythonScope:
                 return f"{base}.{key}" if base else None
             if isinstance(inner, ast.Name) and inner.id == "__builtins__":
                 return key
+            if isinstance(inner, ast.Attribute) and self.qualname(inner) == "sys.modules":
+                return key  # sys.modules["os"] is the module os
             if isinstance(inner, ast.Call) and self.qualname(inner.func) == "globals":
                 return self._qualname(ast.Name(id=key, ctx=ast.Load()))
             return None

@@ -10,11 +10,13 @@ from typing import Any
 
 from .appliers import Args, dispatch, spread
 from .lexer import Lexer, Tok
-from .script_values import STATEMENT_KEYWORDS, Chain, ScriptReader
-from .values import AMBIGUOUS, Missing, Unknown, Value, render
+from .callee import Resolution
+from .script_callee import ScriptCallees
+from .script_values import STATEMENT_KEYWORDS, Chain
+from .values import AMBIGUOUS, MISSING, Missing, Unknown, Value, as_text, render
 
 
-class ScriptAnalyser(ScriptReader):
+class ScriptAnalyser(ScriptCallees):
     """Analysis of the source of a tokenizer language (Node, Perl, Ruby, PHP...) from its tokens."""
 
     # -- entry
@@ -139,6 +141,7 @@ class ScriptAnalyser(ScriptReader):
                 self._bind(t.text, AMBIGUOUS)
 
     def _bind(self, name: str, value: object) -> None:
+        self.all_bindings.setdefault(name, []).append(value)
         if name in self.bindings:
             self.bindings[name] = AMBIGUOUS
         else:
@@ -242,6 +245,14 @@ class ScriptAnalyser(ScriptReader):
                 elif t.text.strip():
                     self.out.command(t.text.strip(), f"{what} run a shell command: {render(t.text)}")
                 continue
+            if t.kind == "op" and t.text == "(":
+                group = self.group_callee(i)
+                if group is not None:
+                    res, shown = group
+                    close = self._close(i)
+                    slices = self._split(i + 1, close, frozenset({","})) if close > i + 1 else []
+                    self._judge(res, shown, slices)
+                continue
             if t.kind not in ("id", "var"):
                 continue
             prev = toks[i - 1] if i else None
@@ -272,6 +283,9 @@ class ScriptAnalyser(ScriptReader):
                     self.out.command(tok.text.strip(), f"zx $`...` runs a shell command: {render(tok.text)}")
         if self.grammar.parenless_calls and parts[-1][0] == "name":
             nxt = self.toks[chain.end] if chain.end < len(self.toks) else None
+            if nxt is not None and nxt.text == "{" and len(parts) == 1 and parts[0][1] in self.grammar.block_program_calls:
+                self._block_program(str(parts[0][1]), chain.end)
+                return
             with_args = nxt is not None and self._starts_expression(nxt) and not nxt.nl
             if with_args or len(parts) > 1:  # `system 'ls'`, and `Pathname.new(p).rmtree` with no arguments
                 res = self.resolve(parts)
@@ -332,23 +346,40 @@ class ScriptAnalyser(ScriptReader):
             self.lang, self._lookup_name(self._normalise(name)), args, self.out, self._run_code, self._redispatch
         )
 
+    def _judge(self, res: Resolution, shown: str, slices: list[tuple[int, int]]) -> None:
+        """Apply the tables to the names a callee that is not a name chain resolves to, or make
+        the findings opaque when it resolves to none."""
+        if res.opaque:
+            self.out.make_opaque(f"{shown}(...) cannot be resolved to a known function: {res.opaque}")
+            return
+        for name in res.names:
+            self._redispatch(name, self._args(slices, MISSING))
+
     def _call(self, callee: list[tuple[str, Any]], slices: list[tuple[int, int]], start: int) -> None:
+        toks, g = self.toks, self.grammar
+        if (
+            g.code_deref
+            and len(callee) == 1
+            and toks[start].kind == "var"
+            and start + 1 < len(toks)
+            and toks[start + 1].text == "("
+            and not (start > 0 and toks[start - 1].text == g.code_deref)
+        ):
+            return  # Perl "for my $k (...)": a variable is called only through & or ->
         res = self._unwrap(Chain(callee, 0)) or self.resolve(callee)
         if res.name is None:
-            if (
-                self.grammar.callable_variables
-                and callee
-                and callee[0][0] == "name"
-                and str(callee[0][1]).startswith(self.grammar.callable_variables)
-                and len(callee) == 1
-            ):
-                b = self._binding(str(callee[0][1]))
-                if not (isinstance(b.const, Unknown) and b.const.func):
-                    self.out.make_opaque(f"{callee[0][1]}(...) calls a function whose name is known only at run time")
+            shown = self._slice_text(start, start + 1) if len(callee) == 1 else self._callee_text(callee, start)
+            self._judge(self.chain_callee(callee, shown), shown, slices)
             return
         name = self._lookup_name(res.name)
-        if self.grammar.method_objects and name.endswith("method.call") and isinstance(res.recv, str):
+        if self.grammar.method_objects and name.endswith("method.call"):
+            if not isinstance(res.recv, str):  # method(name).call(...)
+                shown = render(res.recv) if not isinstance(res.recv, Missing) else ""
+                self.out.make_opaque(f"{name[: -len('.call')]}({shown}).call(...) calls a method known only at run time")
+                return
             name = self._lookup_name(self._normalise(res.recv))  # method(:system).call(...)
+        if self._invoked(name, slices):
+            return
         recv = res.recv
         known = (
             name in self.tables.known or self._prefix_hit(name) or name.rsplit(".", 1)[-1] in self.tables.any_receiver
@@ -369,3 +400,46 @@ class ScriptAnalyser(ScriptReader):
         spec = self.tables.dangerous.get(name)
         if self.decoded and spec is not None and spec.get("style") in ("code", "code_if_string"):
             self.out.danger(f"{name} runs decoded (base64/hex/compressed) code", opaque=False)
+
+    def _callee_text(self, callee: list[tuple[str, Any]], start: int) -> str:
+        """The source text of a callee chain that starts at ``toks[start]``."""
+        chain = self._chain(start)
+        if chain is None or len(chain.starts) < len(callee):
+            return self._slice_text(start, start + 1)
+        end = chain.starts[len(callee)] if len(chain.starts) > len(callee) else chain.end
+        if len(callee) < len(chain.parts) and chain.parts[len(callee)][0] == "call":
+            end = chain.starts[len(callee)]
+        return self._slice_text(start, end)
+
+    def _invoked(self, name: str, slices: list[tuple[int, int]]) -> bool:
+        """``f.call(self, a, b)`` / ``f.apply(self, [a, b])`` call ``f`` (the grammar's
+        ``invoke_methods``); True when ``name`` is such a call of a function the tables know."""
+        head, _, method = name.rpartition(".")
+        if not head or method not in self.grammar.invoke_methods or name in self.tables.known:
+            return False
+        head = self._lookup_name(head)
+        if not (head in self.tables.known or self._prefix_hit(head)):
+            return False
+        rest = slices[1:]
+        if method != "apply":
+            self._redispatch(head, self._args(rest, MISSING))
+            return True
+        listed = self.value(*rest[0]) if rest else ()
+        if isinstance(listed, tuple):
+            self._redispatch(head, Args(list(listed), {}, [render(x) for x in listed]))
+        else:
+            self._redispatch(head, Args([], {}, [], MISSING, True))
+        return True
+
+    def _block_program(self, name: str, brace: int) -> None:
+        """``system { 'sh' } 'bash', '-c', 'id'``: the block gives the program run, the list its
+        argv (argv[0] included, which the program sees as its name)."""
+        close = self._close(brace)
+        program = self.value(brace + 1, close)
+        end = self._stmt_end(close + 1, stop_comma=False)
+        slices = self._split(close + 1, end, frozenset({","})) if close + 1 < end else []
+        given = self._args(slices, MISSING)
+        argv: list[Value] = [program, *given.pos[1:]]
+        if given.open_ended or not given.pos:
+            argv.append(Unknown("@args"))
+        self._redispatch(name, Args([tuple(argv)], {}, [render(tuple(argv))]))

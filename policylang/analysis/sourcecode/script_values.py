@@ -136,14 +136,16 @@ class ScriptReader:
 
     def _slice_text(self, a: int, b: int) -> str:
         parts: list[str] = []
-        for t in self.toks[a : min(b, a + 30)]:
+        for k, t in enumerate(self.toks[a : min(b, a + 30)]):
+            if k and (t.space or t.nl):
+                parts.append(" ")
             if t.kind == "str":
                 parts.append(repr(t.text) if not t.dyn else f'"{t.text}"')
             elif t.kind == "cmd":
                 parts.append(f"`{t.text}`")
             else:
                 parts.append(t.text)
-        text = " ".join(parts)
+        text = "".join(parts)
         return text if len(text) <= 80 and b - a <= 30 else text[:79] + "…"
 
     # -- values
@@ -177,7 +179,7 @@ class ScriptReader:
         g = self.grammar
         if (
             g.arrow_functions
-            and any(tk.kind == "op" and tk.text == "=>" for tk in toks[a:b])
+            and self._has_arrow(a, b)  # at the top level: an object holding a function is an object
             or (t.kind == "id" and t.text in ("function", "async", "lambda", "proc", "sub", "fn"))
         ):
             return Unknown(self._slice_text(a, b), func=True)
@@ -259,9 +261,12 @@ class ScriptReader:
         for x, y in items:
             if x >= y:
                 continue
-            pair = self._split(x, y, frozenset({"=>"}))
-            if len(pair) == 1 and self.grammar.colon_pairs:
+            if self.grammar.colon_pairs:  # { key: value }, where the value may be an arrow function
                 pair = self._split(x, y, frozenset({":"}))
+                if len(pair) != 2:
+                    pair = self._split(x, y, frozenset({"=>"}))
+            else:
+                pair = self._split(x, y, frozenset({"=>"}))
             if len(pair) != 2:
                 kt = self.toks[x]
                 if y - x == 1 and kt.kind == "id":  # JS shorthand { recursive }

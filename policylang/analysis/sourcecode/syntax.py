@@ -147,6 +147,10 @@ class GrammarSpec:
     module_prefix: str = ""
     case_insensitive_names: bool = False
     callable_variables: str = ""
+    callable_strings: bool = False
+    code_deref: str = ""
+    invoke_methods: tuple[str, ...] = ()
+    block_program_calls: tuple[str, ...] = ()
     method_objects: bool = False
     import_statements: bool = False
     destructuring: tuple[str, ...] = ()

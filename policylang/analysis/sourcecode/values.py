@@ -24,8 +24,7 @@ class Unknown:
     func: bool = False  # a function literal (a callback, not code text)
 
     def __repr__(self) -> str:
-        # render() shows a mapping with repr(), so this text is in reasons: the name it always had
-        return f"_Unknown(text={self.text!r}, stringy={self.stringy!r}, func={self.func!r})"
+        return "<unknown>"  # never an internal repr in a reason
 
 
 class Missing:
@@ -46,13 +45,18 @@ def as_text(v: object) -> str | None:
     return None
 
 
-def render(v: object, limit: int = 80) -> str:
+def render(v: object, limit: int = 80, nested: bool = False) -> str:
+    """A value as reasons show it: a literal as written, a run-time value as its source text, or
+    ``<unknown>`` inside a list or mapping."""
     if isinstance(v, Unknown):
-        s = v.text
+        s = "<unknown>" if nested or not v.text.strip() or v.text == "…" else v.text
     elif isinstance(v, (str, bytes)):
         s = repr(as_text(v))
     elif isinstance(v, tuple):
-        s = "[" + ", ".join(render(x, limit) for x in v[:8]) + (", …" if len(v) > 8 else "") + "]"
+        s = "[" + ", ".join(render(x, limit, True) for x in v[:8]) + (", …" if len(v) > 8 else "") + "]"
+    elif isinstance(v, dict):
+        items = [f"{k!r}: {render(x, limit, True)}" for k, x in list(v.items())[:8]]
+        s = "{" + ", ".join(items) + (", …" if len(v) > 8 else "") + "}"
     else:
         try:
             s = repr(v)
