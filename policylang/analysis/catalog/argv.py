@@ -130,6 +130,14 @@ def parse(model: CommandModel, args: Sequence[str], static: Sequence[bool] | Non
             if st.option(exact, next(iter(exact.canon)), a, len(a), attached=False):
                 break
             continue
+        if a[:1] == "-" and a[1:2] != "-" and "=" in a:
+            head = a.partition("=")[0]
+            named = _find(st.chain, head) if len(head) > 2 else None
+            if named is not None and named.value:  # -name=value of a declared -name (go -count=1, zip -TT=cmd)
+                st.i += 1
+                if st.option(named, next(iter(named.canon)), a, len(head) + 1, attached=True):
+                    break
+                continue
         if a == "--" and cur.dashdash:
             st.dashdash = len(st.operands)
             st.i += 1
@@ -199,7 +207,8 @@ class _State:
                 self.sub_idx.append(self.i)
                 self.i += 1
                 return True
-        if cur.posix and self.dashdash is None and len(self.operands) >= cur.posix_after:
+        if self.dashdash is None and ((cur.posix and len(self.operands) >= cur.posix_after) or
+                                      (cur.argv_at is not None and len(self.operands) >= cur.argv_at)):
             self.rest()
             return False
         self.operands.append(self.i)

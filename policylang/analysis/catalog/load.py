@@ -20,6 +20,7 @@ from .model import (
     Option,
     PathRule,
     RiskRule,
+    Slot,
     flag_key,
 )
 
@@ -215,6 +216,7 @@ def _model(name: str, t: Mapping[str, Any], where: str, parents: Sequence[Canon]
         long_names=tuple(sorted(k for k in opts if k.startswith("--") or (len(k) > 2 and k[0] == "-"))),
         posix=bool(t.get("posix", False)),
         posix_after=_count(t.get("posix_after", 0), f"{where}.posix_after"),
+        argv_at=_argv_at(operands),
         abbrev=bool(t.get("abbrev", True)),
         single_dash_long=bool(t.get("single_dash_long", False)),
         first_operand_flags=bool(t.get("first_operand_flags", False)),
@@ -239,6 +241,18 @@ def _model(name: str, t: Mapping[str, Any], where: str, parents: Sequence[Canon]
         raise CatalogError(f"{where}: a command that runs what it is given must declare every option "
                            "(strict): an option it does not know could hide the command")
     return model
+
+
+def _argv_at(operands: Sequence[Slot]) -> int | None:
+    """The operand that starts the command a model runs (its argv slot), when the slots before it
+    are fixed: there its options end, whatever its order (a program does not read the options of the
+    command it runs, and reading them as its own would hide them)."""
+    for k, slot in enumerate(operands):
+        if slot.rest:
+            return k
+        if slot.repeat or slot.optional:
+            return None
+    return None
 
 
 def _count(value: Any, where: str) -> int:

@@ -190,6 +190,7 @@ class CommandModel:
     long_names: tuple[str, ...] = ()  # the long spellings, sorted (for unambiguous abbreviations)
     posix: bool = False  # options end at the first operand (wrappers, interpreters); else GNU order
     posix_after: int = 0  # with posix: options are read after this many operands too (ssh HOST -p 22 CMD)
+    argv_at: int | None = None  # the options end at this operand: the one that starts its argv slot
     abbrev: bool = True  # an unambiguous prefix of a long option is that option (getopt_long)
     single_dash_long: bool = False  # "-name" is one option (find, java)
     first_operand_flags: bool = False  # tar xzf: a first operand of letters is a flag bundle
