@@ -242,8 +242,11 @@ def _add_parts(f: _Fields, parts: Sequence[Part], env: Mapping[str, str], home: 
                 value = None if "HOME" in tainted else _home(env, home)
             elif part.user == "+":
                 value = cwd
+            elif part.user == "-":
+                value = None  # OLDPWD
             else:
-                value = user_home(part.user)  # None for ~-: OLDPWD
+                # bash leaves a tilde-prefix that names no user as it is ("~:/h")
+                value = user_home(part.user) or "~" + part.user
             if value is None:
                 f.unknown = True
                 f.unknown_reason = f"~{part.user}"

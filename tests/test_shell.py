@@ -454,7 +454,6 @@ def test_static_command_substitution_gives_the_word(cmd: str, program: str) -> N
     ("docker volume ls", Risk.LOW),
     ("docker ps", Risk.LOW),
     ("docker run --privileged img", Risk.HIGH),
-    ("docker run -v /:/host img", Risk.HIGH),
     ("docker run -v ./src:/src img", Risk.MEDIUM),
     ("kubectl delete pod x", Risk.HIGH),
     ("kubectl drain node1", Risk.HIGH),
@@ -494,6 +493,20 @@ def test_a_git_alias_set_on_the_command_line_is_analysed_as_shell_text() -> None
     a = A("git -c alias.x='!rm -rf /' x")
     assert ("/", True, False) in paths(a, "delete")
     assert any(s.via.startswith("git") and s.program == "rm" for s in a.segments)
+
+
+@pytest.mark.parametrize("cmd, source", [
+    ("docker run -v /:/host img", "/"),
+    ("docker run --mount type=bind,source=/etc,target=/e img", "/etc"),
+    ("docker run -v ./src:/src img", CWD + "/src"),
+    ("podman run --volume=/var/run/docker.sock:/s img", "/var/run/docker.sock"),
+])
+def test_a_container_mount_is_a_recursive_write_of_its_host_path(cmd: str, source: str) -> None:
+    assert (source, True, False) in paths(A(cmd), "write")
+
+
+def test_a_named_volume_is_no_host_path() -> None:
+    assert paths(A("docker run -v data:/data img"), "write") == set()
 
 
 def test_unknown_program_is_unknown_not_low() -> None:

@@ -175,7 +175,7 @@ class _State:
     """A parse in progress (see ``parse``)."""
 
     __slots__ = ("chain", "args", "static", "flags", "values", "operands", "sub_idx", "filled", "unplaced",
-                 "dashdash", "stopped", "then", "then_from", "expect_sub", "i")
+                 "dashdash", "stopped", "then", "then_from", "expect_sub", "i", "unknown_sub")
 
     def __init__(self, model: CommandModel, args: Sequence[str], static: Sequence[bool] | None) -> None:
         self.chain = [model]
@@ -193,6 +193,7 @@ class _State:
         self.then_from = 0  # operands from this index on fill the ``then`` slots
         self.expect_sub = model.has_subcommands
         self.i = 0
+        self.unknown_sub = False  # a subcommand the catalog does not know: its options are not ours to check
 
     def operand(self, a: str) -> bool:
         """The word at ``i`` is an operand (or a subcommand).  False: the options have ended."""
@@ -203,6 +204,8 @@ class _State:
             if sub is not None or cur.unknown_sub_risk is not None:
                 if sub is not None:
                     self.chain.append(sub)
+                else:
+                    self.unknown_sub = True
                 self.expect_sub = sub is not None and sub.has_subcommands
                 self.sub_idx.append(self.i)
                 self.i += 1
@@ -222,7 +225,7 @@ class _State:
 
     def unknown(self, word: str) -> None:
         self.flags.add(word)
-        if self.chain[-1].strict:
+        if self.chain[-1].strict and not self.unknown_sub:
             self.unplaced.append(f"the option {word} is not in the grammar of {_path(self.chain)}")
 
     def option(self, opt: Option, key: str, word: str, offset: int, attached: bool) -> bool:

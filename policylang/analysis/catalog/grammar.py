@@ -20,10 +20,16 @@ condition holds (``bash -c`` takes a shell string).  A slot type says what a wor
 
     data                 nothing the analysis needs (a pattern, a number, a name)
     path:read|write|delete|cwd   a file it reads, writes or deletes, or the directory it works in
+    mount                a host directory given to a container: SRC:DST[:opts] or type=bind,source=SRC,...
+                         (the container may write anything under SRC)
     url, host            where it connects
     argv                 the rest of the words are a command it runs (sudo, env, timeout, xargs)
     argv;                (an option's value) the words up to ";" (or "{} +") are a command (find -exec)
     split                a string split into words that begin the command it runs (env -S)
+    program              a program it runs with arguments and input of its own choosing (rg --pre,
+                         sort --compress-program, diff --diff-program): judged with unknown operands
+    filter               a shell string it runs with its own data on the input (tar --to-command,
+                         split --filter, tar -I)
     shell                a string a shell runs (bash -c, su -c, flock -c); "shell..." joins the rest
     code:LANG            source code in LANG (python -c, perl -e, node -e)
     script               a file (or "-", /dev/stdin, <(...)) it runs as code in its language

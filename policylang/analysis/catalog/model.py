@@ -25,13 +25,14 @@ class CatalogError(ValueError):
 
 # Slot types; "code:LANG" takes any language name the code analyser knows.
 SLOT_TYPES = frozenset({
-    "alias", "argv;", "split", "data", "number", "path:read", "path:write", "path:delete", "path:cwd", "url", "host", "argv", "shell", "script",
+    "alias", "argv;", "split", "data", "number", "mount", "program", "filter", "path:read", "path:write", "path:delete", "path:cwd", "url", "host", "argv", "shell", "script",
     "module", "assign", "kv", "excmd", "opaque",
 })
 # Slots that take every remaining word, options included.
 REST_SLOTS = frozenset({"argv", "module"})
 # Slots whose value is run: a model with one must declare every option (strict).
-RUNNER_SLOTS = frozenset({"alias", "argv", "argv;", "shell", "script", "module", "excmd", "kv", "split"})
+RUNNER_SLOTS = frozenset({"alias", "argv", "argv;", "shell", "script", "module", "excmd", "kv", "split", "program",
+                          "filter"})
 
 
 @frozen

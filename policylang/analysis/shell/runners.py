@@ -87,14 +87,18 @@ def run_slots(a: SimpleCommands, model: CommandModel, prog: str, words: list[W],
             vias.setdefault(t[5:], _via(call, prog, p, f))
         elif t == "script":
             ran = True
-            _script(a, seg, model, prog, _words(args, f)[0], cwds, call)
+            _script(a, seg, _language(p), prog, _words(args, f)[0], cwds, call)
             if model.settings.get("in_shell"):
                 out_cwds = (None,)  # a sourced script may change the directory
+        elif t == "filter":
+            _shell(a, seg, prog, _text(_words(args, f)), cwds, call, _via(call, prog, p, f), _OPAQUE)
+        elif t == "program":
+            _program(a, seg, prog, _words(args, f)[0], cwds, call, _via(call, prog, p, f))
         elif t == "excmd":
             ran = True
             _excmd(a, seg, prog, _words(args, f)[0], cwds, call)
         elif t == "kv":
-            _kv(a, seg, model, prog, _words(args, f)[0], cwds, call)
+            _kv(a, seg, _keys(p), prog, _words(args, f)[0], cwds, call)
         elif t == "opaque":
             w = _words(args, f)[0]
             seg.make_opaque(f"{prog} {_label(p, f)}{w.text}: what it runs cannot be known statically")
@@ -140,20 +144,49 @@ def _not_static(seg: _Seg, prog: str, words: Sequence[W], what: str) -> None:
     seg.raise_risk(Risk.HIGH, f"{prog} runs {what} that cannot be known statically")
 
 
-def _shell(a: SimpleCommands, seg: _Seg, prog: str, value: W, cwds: Cwds, call: _Call, via: str) -> Cwds:
-    """A string a shell runs: analysed as shell text when it is known."""
+def _shell(a: SimpleCommands, seg: _Seg, prog: str, value: W, cwds: Cwds, call: _Call, via: str,
+           stdin: Stream | None = None) -> Cwds:
+    """A string a shell runs (with ``stdin`` on its input): analysed as shell text when it is known."""
     a.note("runs a shell string")
     if not value.static:
         _not_static(seg, prog, [value], "a shell string")
         return (None,)
-    new, _ = a.run_text(value.orig, cwds, call.depth + 1, via)
+    new, _ = a.run_text(value.orig, cwds, call.depth + 1, via, stdin)
     return new
 
 
-def _script(a: SimpleCommands, seg: _Seg, model: CommandModel, prog: str, w: W, cwds: Cwds, call: _Call) -> None:
+def _program(a: SimpleCommands, seg: _Seg, prog: str, w: W, cwds: Cwds, call: _Call, via: str) -> None:
+    """A program the command runs with arguments and input of its own choosing: judged as that
+    program given operands and input that cannot be known."""
+    if not w.static:
+        _not_static(seg, prog, [w], "a program")
+        return
+    try:
+        words = [_lit(x) for x in shlex.split(w.orig)]
+    except ValueError:
+        seg.make_opaque(f"{prog} runs {w.orig[:60]!r}, which does not split into words")
+        return
+    if not words:
+        return
+    wrap = replace(_Wrap(), extra_unknown=True)
+    a.simple(words, text=w.orig, cwds=cwds, depth=call.depth + 1, via=via, pipe=-1, stdin=_OPAQUE, redirects=(),
+             assigns=(), wrap=wrap, bypass_functions=True)
+
+
+def _language(p: Parsed) -> str | None:
+    """The language of the scripts a command runs: its deepest (sub)command's that names one; None: shell."""
+    found = next((m.language for m in reversed(p.chain) if m.language), "")
+    return None if found in ("", "shell") else found
+
+
+def _keys(p: Parsed) -> Mapping[str, str]:
+    """The types of a kv slot's keys: its deepest (sub)command's that declares them."""
+    return next((m.keys for m in reversed(p.chain) if m.keys), {})
+
+
+def _script(a: SimpleCommands, seg: _Seg, language: str | None, prog: str, w: W, cwds: Cwds, call: _Call) -> None:
     """A file a shell or an interpreter runs: its input when it names the input, a file written earlier
     in this command, a URL (fetched and run), else a file read."""
-    language = None if model.language in ("", "shell") else model.language
     if w.stream is not None and w.reason == "process substitution":
         a.feed(seg, w.stream, cwds, call.depth, _sub_via(call, f"{prog} <(...)"), language)
         return
@@ -194,7 +227,7 @@ def _excmd(a: SimpleCommands, seg: _Seg, prog: str, w: W, cwds: Cwds, call: _Cal
     seg.make_opaque(f"{prog} runs the editor command {text[:60]!r}, which is not analysed")
 
 
-def _kv(a: SimpleCommands, seg: _Seg, model: CommandModel, prog: str, w: W, cwds: Cwds, call: _Call) -> None:
+def _kv(a: SimpleCommands, seg: _Seg, keys: Mapping[str, str], prog: str, w: W, cwds: Cwds, call: _Call) -> None:
     """``KEY=VALUE`` (git -c, ssh -o): the model's keys table says what the value is."""
     if not w.static:
         seg.make_opaque(f"{prog}: a setting that cannot be known statically ({w.reason})")
@@ -202,7 +235,7 @@ def _kv(a: SimpleCommands, seg: _Seg, model: CommandModel, prog: str, w: W, cwds
     key, eq, value = w.orig.partition("=")
     if not eq and " " in key:  # ssh -o "ProxyCommand cmd"
         key, _, value = key.partition(" ")
-    typ = _key_type(model.keys, key.strip().casefold())
+    typ = _key_type(keys, key.strip().casefold())
     if typ is None or typ == "data":
         return
     vw = W(value, True, False, value)

@@ -53,6 +53,21 @@ _PATH_SLOTS = frozenset({"path:read", "path:write", "path:delete"})
 _MAX_SPECULATIONS = 4  # arguments of an unknown program analysed as what they might run
 
 
+def _mount_source(value: str) -> str | None:
+    """The host path of a container mount (``SRC:DST[:opts]``, ``type=bind,source=SRC,target=DST``),
+    or None for a named volume or a mount of no host path (tmpfs)."""
+    if "=" in value.partition(":")[0]:
+        fields = dict(kv.partition("=")[::2] for kv in value.split(","))
+        if fields.get("type", "bind") not in ("bind", ""):
+            return None
+        source = fields.get("source") or fields.get("src")
+    else:
+        source = value.split(":", 1)[0] if ":" in value else value
+    if not source or not source.startswith(("/", ".", "~", "$")):
+        return None
+    return source
+
+
 def _sub_via(call: _Call, what: str) -> str:
     return f"{call.via} > {what}" if call.via else what
 
@@ -534,7 +549,15 @@ class SimpleCommands(Words):
                     for e in self.path_effects(rule.role, t, cwds, rec, seg.index):
                         seg.add(e)
         for f in p.filled:
-            if f.type in _PATH_SLOTS:
+            if f.type == "mount":
+                w = args[f.words[0]]
+                source = _mount_source(w.text[f.offset:]) if w.static else None
+                if w.static and source is None:
+                    continue  # a named volume, not a host path
+                for e in self.path_effects("write", _lit(source) if source is not None else None, cwds, True,
+                                           seg.index, "mounted into a container, which may write anything under it"):
+                    seg.add(e)
+            elif f.type in _PATH_SLOTS:
                 w = args[f.words[0]]
                 for e in self.path_effects(f.type[5:], _sub_word(w, f.offset) if f.offset else w, cwds, False,
                                            seg.index):
