@@ -26,7 +26,8 @@ from typing import Any, Callable, Sequence
 import pytest
 
 import policylang
-from policylang import Command, shell
+from policylang import Command
+from policylang.analysis import shell
 from policies import corpus_rows
 
 HERE = Path(__file__).resolve().parent

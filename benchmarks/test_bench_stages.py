@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 import policylang
-from policylang import Command, FileOp, Settings, Source, compile_policy, shell
+from policylang import Command, FileOp, Settings, Source, compile_policy
+from policylang.analysis.shell import analyse as shell
 from policylang.config.builtin import builtin_source
 from policylang.lang.compile import build_rules
 from policylang.engine.policy import Policy
