@@ -64,21 +64,40 @@ class Regex:
 
 
 class RegexSet:
-    """Many patterns matched in one pass; ``match`` returns the indices of those that match."""
+    """Many patterns matched in one pass; ``match`` returns the indices of those that match.
+
+    Every pattern is checked when the set is made; the set is compiled on its first match (a
+    process that decides one command compiles only the sets that command needs).  Two threads
+    that both see it uncompiled each compile a set of their own and one of them is kept.
+    """
 
     __slots__ = ("patterns", "_set", "_anchor")
 
-    def __init__(self, patterns: Iterable[str], *, anchored: bool):
+    def __init__(self, patterns: Iterable[str], *, anchored: bool, checked: bool = False):
+        """``checked``: the patterns are known to be valid RE2 (the translations of globs), so
+        they are not checked one by one here; a set that still fails raises on its first match."""
         self.patterns: tuple[str, ...] = tuple(patterns)
         self._anchor = _ANCHOR.ANCHOR_BOTH if anchored else _ANCHOR.UNANCHORED
-        self._set = _re2.Set(self._anchor, _OPTS)
+        self._set: Any = None
+        if checked:
+            return
+        check_set = _re2.Set(self._anchor, _OPTS)
         for i, p in enumerate(self.patterns):
-            if self._set.Add(p.encode("utf-8")) != i:
+            if check_set.Add(p.encode("utf-8")) != i:
                 raise RegexError(check(p) or f"pattern {p!r} rejected")
-        if not self._set.Compile():
+
+    def _compiled(self) -> Any:
+        compiled = _re2.Set(self._anchor, _OPTS)
+        for i, p in enumerate(self.patterns):
+            if compiled.Add(p.encode("utf-8")) != i:
+                raise RegexError(check(p) or f"pattern {p!r} rejected")
+        if not compiled.Compile():
             raise RegexError("RE2 could not compile the pattern set (too large)")
+        self._set = compiled
+        return compiled
 
     def match(self, text: str) -> Sequence[int]:
         if not self.patterns:
             return ()
-        return self._set.Match(text.encode("utf-8", "surrogatepass"))  # type: ignore[no-any-return]
+        rset = self._set or self._compiled()
+        return rset.Match(text.encode("utf-8", "surrogatepass"))  # type: ignore[no-any-return]

@@ -6,9 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import policylang
 from policylang import Code, Command, Fetch, FileOp
+from policylang.engine.judge import _realpath
+from policylang.resolve import normalise_path
 
 HOME = "/home/user"
 CWD = HOME + "/project"
@@ -106,3 +110,18 @@ def test_a_working_directory_that_names_no_place_fails_closed(cwd: str) -> None:
 def test_code_in_a_shell_language_is_analysed_as_a_command(language: str) -> None:
     assert decide(Code(language, "rm -rf ~", cwd=CWD, env={"HOME": HOME})) == "deny"
     assert decide(Code(language, "ls -la", cwd=CWD, env={"HOME": HOME})) == "allow"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "link", "loop", "..", ".", "missing", "file"]), min_size=1, max_size=6))
+def test_the_fast_realpath_agrees_with_os_path_realpath(tmp_path_factory: pytest.TempPathFactory,
+                                                        parts: list[str]) -> None:
+    root = tmp_path_factory.getbasetemp() / "realpath-tree"
+    if not root.exists():
+        (root / "a" / "b").mkdir(parents=True)
+        (root / "a" / "file").write_text("x")
+        os.symlink(root / "a", root / "link")
+        os.symlink(root / "a" / "b", root / "a" / "link")
+        os.symlink("loop", root / "loop")
+    path = normalise_path(str(root) + "/" + "/".join(parts))
+    assert _realpath(path) == os.path.realpath(path)

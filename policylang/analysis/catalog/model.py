@@ -3,7 +3,7 @@ subcommands, and the conditions under which its arguments are paths, hosts or ra
 and ``Parsed``, its arguments parsed against it."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from ...frozen import frozen, value_methods
 from ...verdict import Risk
@@ -216,6 +216,45 @@ class CommandModel:
     @property
     def has_subcommands(self) -> bool:
         return bool(self.subcommands) or self.unknown_sub_risk is not None
+
+
+class LazyModels(Mapping[str, "CommandModel"]):
+    """Subcommand models kept pickled until one is looked up: a cached catalog decodes ``git push``
+    without decoding every other git subcommand.  Names that share a model share one blob."""
+
+    __slots__ = ("_names", "_blobs", "_models")
+
+    def __init__(self, names: Mapping[str, int], blobs: Sequence[bytes]) -> None:
+        self._names = dict(names)
+        self._blobs = tuple(blobs)
+        self._models: dict[int, CommandModel] = {}
+
+    def __getitem__(self, key: str) -> "CommandModel":
+        i = self._names[key]
+        m = self._models.get(i)
+        if m is None:
+            from ...cache import loads
+
+            m = loads(self._blobs[i])
+            if not isinstance(m, CommandModel):
+                raise CatalogError(f"the cached catalog's subcommand {key!r} does not decode to a model")
+            self._models[i] = m
+        return m
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._names
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (LazyModels, (self._names, self._blobs))
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
 
 
 _MODEL_CLASSES = (Slot, Option, Condition, RiskRule, PathRule, NetworkRule, Form, CommandModel)

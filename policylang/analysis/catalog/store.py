@@ -9,10 +9,11 @@ import os
 from typing import Any, Mapping, Sequence
 
 from .load import load_catalog
-from .model import _MODEL_CLASSES, CommandModel
+from ...frozen import replace
+from .model import _MODEL_CLASSES, CommandModel, LazyModels
 
 # The layout of a cached catalog: bump when it or a model class changes, so an older entry is a miss.
-_CACHE_FORMAT = "4"
+_CACHE_FORMAT = "5"
 _DATA_DIR = "data"
 
 
@@ -125,9 +126,27 @@ def _load_default() -> _Catalog:
         return hit
     built = _built(texts)
     if cache.cache_dir() is not None:
-        blobs = tuple(cache.dumps(m, protocol=cache.PROTOCOL) for m in built.models)
+        blobs = tuple(cache.dumps(_lazy(built.model(i)), protocol=cache.PROTOCOL) for i in range(len(built.models)))
         cache.store("catalog", key, (_CACHE_FORMAT, built.names, built.families, blobs))
     return built
+
+
+def _lazy(model: CommandModel) -> CommandModel:
+    """The model as it is cached: its subcommands pickled one by one, to be decoded when looked up."""
+    from ... import cache
+
+    if not model.subcommands:
+        return model
+    index: dict[int, int] = {}
+    blobs: list[bytes] = []
+    names: dict[str, int] = {}
+    for name, sub in model.subcommands.items():
+        k = index.get(id(sub))
+        if k is None:
+            k = index[id(sub)] = len(blobs)
+            blobs.append(cache.dumps(_lazy(sub), protocol=cache.PROTOCOL))
+        names[name] = k
+    return replace(model, subcommands=LazyModels(names, blobs))
 
 
 _BUILT: _Catalog | None = None
