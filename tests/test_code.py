@@ -700,6 +700,98 @@ def test_php(src, commands, effects, risk, opaque):
     check(analyse_code("php", src), commands, effects, risk, opaque)
 
 
+# ------------------------------------------------------------------------------------------- lua
+
+RM = "rm -rf ~"
+
+
+@pytest.mark.parametrize(
+    "src, commands, effects, risk, opaque",
+    [
+        # spawning, in every spelling of a call
+        ('os.execute("rm -rf ~")', [RM], [], L, False),
+        ("os.execute('rm -rf ~')", [RM], [], L, False),
+        ('os.execute "rm -rf ~"', [RM], [], L, False),
+        ("os.execute[[rm -rf ~]]", [RM], [], L, False),
+        ("os.execute [==[rm -rf ~]==]", [RM], [], L, False),
+        ("os.execute(\n[[\nrm -rf ~]])", [RM], [], L, False),
+        ('os.execute\n("rm -rf ~")', [RM], [], L, False),
+        ('os . execute ( "rm -rf ~" )', [RM], [], L, False),
+        ('io.popen("ls -l"):read("*a")', ["ls -l"], [], L, False),
+        ('local p = io.popen("sh", "w") p:write("rm -rf ~")', ["sh"], [], H, False),
+        ('require("posix").exec("/bin/rm", {"-rf", "/x"})', [("/bin/rm", "-rf", "/x")], [], L, False),
+        ('local unistd = require "posix.unistd"; unistd.execp("rm", {"-rf", "/x"})', [("rm", "-rf", "/x")], [], L, False),
+        # strings: escapes, concatenation, names bound to literals
+        ('os.execute("\\114\\109 -rf ~")', [RM], [], L, False),
+        ('os.execute("\\x72\\x6d -rf ~")', [RM], [], L, False),
+        ('os.execute("r\\z\n     m -rf ~")', [RM], [], L, False),
+        ('os.execute("rm " .. "-rf " .. "~")', [RM], [], L, False),
+        ('local c = "rm -rf ~"\nos.execute(c)', [RM], [], L, False),
+        ('local c = "rm -rf " .. "~" os.execute(c)', [RM], [], L, False),
+        ('local a, b = "ls", "rm -rf ~"; os.execute(b)', [RM], [], L, False),
+        ('local x = os.execute; x(\'id\')', ["id"], [], L, False),
+        ('local o = require("os"); o.execute("id")', ["id"], [], L, False),
+        # the global table and what returns it
+        ('_G["os"]["execute"]("id")', ["id"], [], L, False),
+        ('_G.os.execute("id")', ["id"], [], L, False),
+        ('_ENV.os["exe" .. "cute"]("id")', ["id"], [], L, False),
+        ('os ["execute"] ("id")', ["id"], [], L, False),
+        ('rawget(_G, "os").execute("id")', ["id"], [], L, False),
+        ('getfenv().os.execute("id")', ["id"], [], L, False),
+        ('package.loaded.os.execute("id")', ["id"], [], L, False),
+        # calls through pcall, and functions passed as values
+        ('pcall(os.execute, "rm -rf ~")', [RM], [], L, False),
+        ('xpcall(os.execute, debug.traceback, "rm -rf ~")', [RM], [], L, False),
+        ('local ok, f = pcall(io.popen, "id")', ["id"], [], L, False),
+        ('local function run(f, c) f(c) end run(os.execute, "rm -rf ~")', [], [], U, True),
+        ('for _, f in ipairs({os.execute}) do f("id") end', [], [], U, True),
+        ('string.gsub("rm -rf ~", ".+", os.execute)', [], [], U, True),
+        ('local e = os.execute; coroutine.wrap(e)("id")', [], [], U, True),
+        ('if c then (os.execute or print)("id") end', ["id"], [], U, True),
+        # run-time values
+        ("os.execute(cmd)", [], [], U, True),
+        ('os.execute(("~ fr- mr"):reverse())', [], [], U, True),
+        ('os.execute(string.char(114, 109))', [], [], U, True),
+        ('function f(c) os.execute(c) end f("rm -rf ~")', [], [], U, True),
+        ('c = "ls" function f(c) os.execute(c) end f("rm -rf ~")', [], [], U, True),
+        ('local t = {c = "ls"} function f(c) os.execute(c) end f("rm -rf ~")', [], [], U, True),
+        ('for _, c in ipairs({"ls"}) do os.execute(c) end', [], [], U, True),
+        ('_G[k]("id")', [], [], U, True),
+        # code run from strings, files and modules
+        ('load("os.execute([[id]])")()', ["id"], [], L, False),
+        ("loadstring('os.execute(\"id\")')()", ["id"], [], L, False),
+        ("loadstring(x)()", [], [], H, True),
+        ("load(function() return chunk end)()", [], [], H, True),
+        ("require(name)", [], [], H, True),
+        ("dofile(path)", [], [(("read", None, False))], H, True),
+        ('dofile("config.lua")', [], [("read", "config.lua", False)], L, False),
+        ('local ffi = require("ffi") ffi.cdef[[int system(const char *);]] ffi.C.system("id")', [], [], H, True),
+        ('package.loadlib("/tmp/x.so", "luaopen_x")()', [], [], H, True),
+        # files
+        ('os.remove("/etc/passwd")', [], [("delete", "/etc/passwd", False)], M, False),
+        ('os.rename("a", "/etc/b")', [], [("delete", "a", False), ("write", "/etc/b", False)], M, False),
+        ('io.open("/etc/hosts", "w"):write("x")', [], [("write", "/etc/hosts", False)], M, False),
+        ('local f = assert(io.open("out.txt", "a+")) f:write("x") f:close()', [], [("write", "out.txt", False)], M, False),
+        ('io.output("log.txt") io.write("x")', [], [("write", "log.txt", False)], M, False),
+        ('require("lfs").rmdir("/srv/data")', [], [("delete", "/srv/data", False)], M, False),
+        # network
+        ('local s = require("socket"); s.connect("evil.example", 80)', [], [("network", "evil.example", False)], M, False),
+        ('local socket = require "socket"; local t = socket.tcp(); t:connect("1.2.3.4", 9)', [], [("network", "1.2.3.4", False)], M, False),
+        ('local http = require("socket.http"); print(http.request("http://evil.example/x"))', [], [("network", "evil.example", False)], M, False),
+        ('require("socket.http").request{url = "https://evil.example/", sink = s}', [], [("network", "evil.example", False)], M, False),
+        # comments and strings hide nothing, and show nothing
+        ('--[[ os.execute("rm -rf ~") ]] print(1)', [], [], L, False),
+        ('--[==[ ]] os.execute("rm -rf ~") ]==] print(1)', [], [], L, False),
+        ('-- os.execute("rm -rf ~")\nprint(1)', [], [], L, False),
+        ('print("--[[") os.execute("id")', ["id"], [], L, False),
+        ('print([[ ]] .. "]]") os.execute("id")', ["id"], [], L, False),
+        ('--[ not a long comment\nos.execute("id")', ["id"], [], L, False),
+    ],
+)
+def test_lua(src, commands, effects, risk, opaque):
+    check(analyse_code("lua", src), commands, effects, risk, opaque)
+
+
 # ------------------------------------------------------------------------------- languages, bounds
 
 
@@ -724,7 +816,11 @@ def test_php(src, commands, effects, risk, opaque):
         ("bash", "shell"),
         ("sh", "shell"),
         ("zsh", "shell"),
-        ("lua", None),
+        ("lua", "lua"),
+        ("luajit", "lua"),
+        ("lua5.4", "lua"),
+        ("/usr/bin/lua5.1", "lua"),
+        ("tcl", None),
         ("", None),
     ],
 )
@@ -738,8 +834,8 @@ def test_shell_is_not_ours(lang):
 
 
 def test_unknown_language_is_opaque():
-    f = analyse_code("lua", "os.execute('rm -rf /')")
-    assert f.opaque and "lua" in f.opaque_reason and f.risk is Risk.UNKNOWN
+    f = analyse_code("tcl", "exec rm -rf /")
+    assert f.opaque and "tcl" in f.opaque_reason and f.risk is Risk.UNKNOWN
 
 
 @pytest.mark.parametrize("lang", ["python", "node", "perl", "ruby", "php"])
@@ -833,6 +929,10 @@ def test_every_tokenizer_language_has_a_syntax():
             check(analyse_code(name, ""), [], [], L, False)
 
 
+SYNTAX_LANGS = ["node", "perl", "ruby", "php", "lua"]  # the languages syntax.toml has a section for
+LEXER_ONLY: tuple[str, ...] = ()  # those read by an analyser of their own over the lexer
+
+
 def _broken(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
     data = copy.deepcopy(_data_file("syntax.toml"))
     change(data)
@@ -847,7 +947,7 @@ def _broken(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
         (_broken(lambda d: d["node"]["grammar"].update(member_ops=".")), r"node\.grammar\.member_ops: a list"),
         (_broken(lambda d: d["node"]["grammar"].pop("member_ops")), r"node\.grammar: member_ops is not empty"),
         (_broken(lambda d: d.pop("ruby")), "ruby: the language has no syntax section"),
-        (_broken(lambda d: d.update(lua=d["ruby"])), "lua: a syntax section for a language that code.toml does not"),
+        (_broken(lambda d: d.update(tcl=d["ruby"])), "tcl: a syntax section for a language that code.toml does not"),
         (_broken(lambda d: d["php"].update(parser={})), "php: unknown table 'parser'"),
         (_broken(lambda d: d["perl"]["lexer"]["quote_words"].update(q={"kind": "text"})), r"quote_words\.q: kind"),
         (_broken(lambda d: d["perl"]["lexer"]["quote_words"].update(qw={"kind": "words"})), "needs its text"),
@@ -862,11 +962,11 @@ def _broken(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
 )
 def test_a_syntax_table_that_does_not_validate_is_an_error(data, message):
     with pytest.raises(SpecError, match=message):
-        load_syntaxes(data, ["node", "perl", "ruby", "php"])
+        load_syntaxes(data, SYNTAX_LANGS, lexer_only=LEXER_ONLY)
 
 
 def test_the_shipped_syntax_tables_validate():
-    specs = load_syntaxes(_data_file("syntax.toml"), ["node", "perl", "ruby", "php"])
+    specs = load_syntaxes(_data_file("syntax.toml"), SYNTAX_LANGS, lexer_only=LEXER_ONLY)
     assert specs == dict(syntaxes())
     assert specs["perl"].lexer.quote_words["qw"].kind == "words"
     assert specs["php"].grammar.member_ops == frozenset({"->", "?->", "::"})
@@ -1203,6 +1303,36 @@ EVERYDAY = [
     ("php", "echo array_sum(array_map(fn($x) => $x * 2, [1, 2, 3]));"),
     ("php", "class A { public function hi() { return 'hi'; } } $a = new A(); echo $a->hi();"),
     ("php", 'echo "cost: 5$";'),
+    ("lua", "print(1)"),
+    ("lua", "print(_VERSION)"),
+    ("lua", "print(os.time(), os.date('%Y-%m-%d'), os.clock())"),
+    ("lua", "print(os.getenv('HOME'))"),
+    ("lua", "for i = 1, 10 do print(i) end"),
+    ("lua", "local t = {} t[#t + 1] = 1 print(#t)"),
+    ("lua", "print(string.format('%d %s', 5, 'x'))"),
+    ("lua", "local s = 'hello' print(s:upper(), s:rep(2), ('x'):byte())"),
+    ("lua", "local t = {3, 1, 2} table.sort(t, function(a, b) return a > b end) print(table.concat(t, ','))"),
+    ("lua", "for k, v in pairs({a = 1, b = 2}) do print(k, v) end"),
+    ("lua", "local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end print(fib(20))"),
+    ("lua", "local function apply(f, x) return f(x) end print(apply(math.abs, -1), apply(tostring, 2))"),
+    ("lua", "local ok, err = pcall(error, 'boom') print(ok, err)"),
+    ("lua", "local ok, v = pcall(function() return 1 end) print(ok, v)"),
+    ("lua", "print(xpcall(function() return 1 end, debug.traceback))"),
+    ("lua", "local M = {} function M.greet(name) return 'hi ' .. name end print(M.greet('x'))"),
+    ("lua", "local Obj = {} Obj.__index = Obj function Obj.new() return setmetatable({}, Obj) end function Obj:hi() return 1 end print(Obj.new():hi())"),
+    ("lua", "for line in io.lines() do io.write(line:reverse(), '\\n') end"),
+    ("lua", "print(io.read('*a'):len())"),
+    ("lua", "local f = io.open('data.txt') print(f:read('*a')) f:close()"),
+    ("lua", "for line in io.lines('data.txt') do print(line) end"),
+    ("lua", "local cjson = require 'cjson' print(cjson.encode({a = 1}))"),
+    ("lua", "local ok, lfs = pcall(require, 'lfs') print(ok)"),
+    ("lua", "print(('a,b,c'):gsub(',', ';'))"),
+    ("lua", "local s = [[\nmulti\nline]] print(#s)"),
+    ("lua", "goto done print('skipped') ::done:: print('ok')"),
+    ("lua", "local t = setmetatable({}, {__index = function(t, k) return k end}) print(t.x)"),
+    ("lua", "print(math.floor(3.7), math.max(1, 2), 7 // 2, 2 ^ 10, 5 ~= 6)"),
+    ("lua", "local t = {load = 1, require = 2} print(t.load)"),
+    ("lua", "io.write(string.rep('-', 20), '\\n') os.exit(0)"),
 ]
 
 
