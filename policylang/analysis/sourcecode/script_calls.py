@@ -188,7 +188,8 @@ class ScriptAnalyser(ScriptCallees):
             and not (j >= 3 and toks[j - 3].kind == "op" and toks[j - 3].text in self.members)
         ):
             j -= 2
-            names.insert(0, j)
+            names.append(j)
+        names.reverse()
         end = self._stmt_end(i + 2, stop_comma=False)
         values = self._split(i + 2, end, frozenset({","}))
         for k, at in enumerate(names):
@@ -204,9 +205,13 @@ class ScriptAnalyser(ScriptCallees):
         parameters (``function t.f(a, b)``) or a loop's variables (``for k, v in ...``)."""
         toks, n = self.toks, len(self.toks)
         j = i + 1
-        while j < n and (toks[j].kind == "id" or (toks[j].kind == "op" and toks[j].text in self.members)):
-            j += 1  # the function's name
-        if j < n and toks[j].kind == "op" and toks[j].text == "(" and toks[i].text != "for":
+        if toks[i].text != "for" and j < n and toks[j].kind == "id":  # the function's name: a.b:c
+            j += 1
+            while j + 1 < n and toks[j].kind == "op" and toks[j].text in self.members and toks[j + 1].kind == "id":
+                j += 2
+        if toks[i].text != "for":
+            if j >= n or toks[j].kind != "op" or toks[j].text != "(":
+                return
             close = self._close(j)
             names = [toks[a] for a, b in self._split(j + 1, close, frozenset({","})) if b - a == 1]
         else:
