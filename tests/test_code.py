@@ -900,6 +900,60 @@ def test_sed(src, commands, effects, risk, opaque):
     check(analyse_code("sed", src), commands, effects, risk, opaque)
 
 
+# ------------------------------------------------------------- lua, awk and sed, end to end
+
+
+@pytest.fixture(scope="module")
+def execute_policy() -> Any:
+    import policylang
+
+    return policylang.load(preset="execute")
+
+
+@pytest.mark.parametrize(
+    "command, decision",
+    [
+        ("lua -e 'os.execute(\"rm -rf ~\")'", "deny"),
+        ("luajit -e 'os.execute(\"rm -rf ~\")'", "deny"),
+        ("lua5.4 -e 'io.popen(\"rm -rf ~\")'", "deny"),
+        ("lua -e 'pcall(os.execute, \"rm -rf ~\")'", "deny"),
+        ("lua -e 'os.remove(\"/etc/passwd\")'", "deny"),
+        ("lua -e 'print(1)'", "allow"),
+        ("lua -e 'for i = 1, 3 do print(i) end'", "allow"),
+        ("lua -e 'os.execute(\"ls\")'", "allow"),
+        ("lua -e 'os.execute(cmd)'", "ask"),
+        ("awk 'BEGIN{system(\"rm -rf ~\")}'", "deny"),
+        ("awk '{print | \"sh\"}' f", "deny"),
+        ("awk '{print $0 > \"/etc/x\"}' f", "deny"),
+        ("awk 'BEGIN { \"rm -rf ~\" | getline }'", "deny"),
+        ("awk -e 'BEGIN { system(\"rm -rf ~\") }'", "deny"),
+        ("awk '{print $1}' f", "allow"),
+        ("awk -F: '{print $1}' /etc/passwd", "allow"),
+        ("awk 'NR>1 {s+=$2} END {print s}' f", "allow"),
+        ("awk 'BEGIN { \"date\" | getline d; print d }'", "allow"),
+        ("awk '{print > \"out.txt\"}' f", "allow"),
+        ("sed 'e rm -rf ~' f", "deny"),
+        ("sed 's/x/rm -rf ~/e' f", "deny"),
+        ("sed -n 'w /etc/passwd' f", "deny"),
+        ("sed 's/a/b/w /etc/passwd' f", "deny"),
+        ("sed 'r /etc/shadow' f", "deny"),
+        ("sed -e p -e 'e rm -rf ~' f", "deny"),
+        ("printf 'e rm -rf ~\\n' > s.sed && sed -f s.sed f", "deny"),
+        ("sed -i 's/a/b/' f", "allow"),
+        ("sed -n '1,10p' f", "allow"),
+        ("sed 's/foo/bar/g' f", "allow"),
+        ("sed -E 's/(x)+/\\1/' f", "allow"),
+        ("sed 's/.*/date/e' f", "allow"),
+        ("sed 's/^/echo /e' f", "ask"),
+    ],
+)
+def test_lua_awk_and_sed_commands(execute_policy: Any, command: str, decision: str) -> None:
+    import policylang
+
+    v = execute_policy.decide(policylang.Command(command, cwd="/home/user/project", env={"HOME": "/home/user"}))
+    assert v.decision.label == decision, v.reasons
+
+
 # ------------------------------------------------------------------------------- languages, bounds
 
 
