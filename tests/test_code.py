@@ -1396,6 +1396,12 @@ FAIL_CLOSED = [
     ("php", "$m = $_GET['f']; $m('id');", O, "cannot be resolved to a known function"),
     ("php", "$obj->$m('id');", O, "$obj->$m is looked up by a key known only at run time"),
     ("php", 'system("echo $");', C, ["echo $"]),
+    # a line that starts with "(" continues a call where a line break ends no statement
+    ("node", "require('child_process').execSync\n('rm -rf /')", C, ["rm -rf /"]),
+    ("node", "const cp = require('child_process')\ncp.execSync\n  ('rm -rf /')", C, ["rm -rf /"]),
+    ("perl", "system\n('rm -rf /');", C, ["rm -rf /"]),
+    ("php", "system\n('rm -rf /');", C, ["rm -rf /"]),
+    ("ruby", "system\n('rm -rf /')", C, []),  # Ruby: two statements, a call of system with no command
 ]
 
 

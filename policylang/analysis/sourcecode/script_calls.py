@@ -84,8 +84,15 @@ class ScriptAnalyser(ScriptCallees):
         for tok in toks:
             if tok.nl and depth == 0 and out and out[-1].text != ";":
                 prev = out[-1]
-                joined = (prev.kind == "op" and prev.text in cont_after) or (
-                    tok.kind == "op" and tok.text in cont_before
+                joined = (
+                    (prev.kind == "op" and prev.text in cont_after)
+                    or (tok.kind == "op" and tok.text in cont_before)
+                    or (  # f\n(...) is a call where a line break ends no statement before "("
+                        self.grammar.call_across_lines
+                        and tok.kind == "op"
+                        and tok.text == "("
+                        and (prev.kind in ("id", "var") or prev.text in (")", "]"))
+                    )
                 )
                 if not joined:
                     out.append(Tok("op", ";", space=True))

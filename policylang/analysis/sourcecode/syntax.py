@@ -169,6 +169,7 @@ class GrammarSpec:
     index_functions: tuple[str, ...] = ()
     escaping_functions: bool = False
     unknown_bindings: tuple[str, ...] = ()
+    call_across_lines: bool = False
 
 
 @dataclass(frozen=True, slots=True)
