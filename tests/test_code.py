@@ -842,6 +842,11 @@ def test_lua(src, commands, effects, risk, opaque):
         ('{ print "system(\\"rm -rf ~\\")" }', [], [], L, False),
         ('/system\\("x"\\)/ { print }', [], [], L, False),
         ('{ print "a|b" }', [], [], L, False),
+        # "/" divides after a value and starts a regex elsewhere
+        ('BEGIN { x = 4; y = x / 2; system("rm -rf ~"); z = x / 2 }', [RM], [], L, False),
+        ('BEGIN { n = split($0, a) / 2; system("id"); m = n / 2 }', ["id"], [], L, False),
+        ('$1 ~ /a"b/ { system("id") }', ["id"], [], L, False),
+        ('!/"/ && /x/ { system("id") }', ["id"], [], L, False),
     ],
 )
 def test_awk(src, commands, effects, risk, opaque):
@@ -1396,6 +1401,9 @@ FAIL_CLOSED = [
     ("php", "$m = $_GET['f']; $m('id');", O, "cannot be resolved to a known function"),
     ("php", "$obj->$m('id');", O, "$obj->$m is looked up by a key known only at run time"),
     ("php", 'system("echo $");', C, ["echo $"]),
+    # after a name, "/" divides: it does not start a regex that hides what follows
+    ("node", "let x = 4; let y = x / 2; require('child_process').execSync('rm -rf /'); let z = x / 2", C, ["rm -rf /"]),
+    ("node", "const r = s.split(/'/); require('child_process').execSync('rm -rf /')", C, ["rm -rf /"]),
     # a line that starts with "(" continues a call where a line break ends no statement
     ("node", "require('child_process').execSync\n('rm -rf /')", C, ["rm -rf /"]),
     ("node", "const cp = require('child_process')\ncp.execSync\n  ('rm -rf /')", C, ["rm -rf /"]),

@@ -77,7 +77,7 @@ for _op in _OPS:
     _OPS_BY_CHAR[_op[0]] = _OPS_BY_CHAR.get(_op[0], ()) + (_op,)
 _OPENERS = {"(": ")", "[": "]", "{": "}", "<": ">"}
 _VALUE_END_OPS = frozenset({")", "]", "}"})
-_REGEX_KEYWORDS = frozenset(
+_REGEX_KEYWORDS = frozenset(  # the default of a spec's regex_keywords
     "return typeof case do else in of new delete void throw instanceof yield await and or not if "
     "unless while until split grep map join when x lt gt le ge eq ne cmp puts print my our local "
     "state say die warn elsif".split()
@@ -106,6 +106,7 @@ class Lexer:
 
     def __init__(self, spec: LexerSpec, src: str, budget: Budget) -> None:
         self.spec = spec
+        self.regex_words = frozenset(spec.regex_keywords) if spec.regex_keywords else _REGEX_KEYWORDS
         self.src = src
         self.n = len(src)
         self.budget = budget
@@ -130,7 +131,7 @@ class Lexer:
         if t.kind in ("str", "num", "var", "cmd", "words", "regex"):
             return True
         if t.kind == "id":
-            return t.text not in _REGEX_KEYWORDS
+            return t.text not in self.regex_words
         return t.text in _VALUE_END_OPS
 
     def add_string(self, body: str, interp: bool, single: bool, kind: str = "str") -> Tok:

@@ -114,6 +114,7 @@ class LexerSpec:
     percent_literals: Mapping[str, Literal] = field(default_factory=dict)
     symbols: bool = False
     slash_regex: bool = False
+    regex_keywords: tuple[str, ...] = ()
     regex_ends_at_newline: bool = False
     identifier_chars: str = ""
     namespace_separator: str = ""
