@@ -747,6 +747,10 @@ RM = "rm -rf ~"
         ('for _, f in ipairs({os.execute}) do f("id") end', [], [], U, True),
         ('string.gsub("rm -rf ~", ".+", os.execute)', [], [], U, True),
         ('local e = os.execute; coroutine.wrap(e)("id")', [], [], U, True),
+        ('local t = {os}; t[1].execute("id")', [], [], U, True),
+        ('setmetatable(env, {__index = _G}) load("x()", "c", "t", env)()', [], [], U, True),
+        ('debug.getregistry()._LOADED.os.execute("id")', [], [], H, True),
+        ('local o = os; o.execute("id")', ["id"], [], L, False),
         ('if c then (os.execute or print)("id") end', ["id"], [], U, True),
         # run-time values
         ("os.execute(cmd)", [], [], U, True),

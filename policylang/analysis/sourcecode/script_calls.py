@@ -362,18 +362,26 @@ class ScriptAnalyser(ScriptCallees):
             self._chain_calls(chain, i)
 
     def _escapes(self, chain: Chain, start: int) -> None:
-        """A function the tables list, named where it is neither called nor bound to a name (an
-        argument, a table's item, a returned value), may be called where the analysis does not
-        follow it: opaque (``pcall(f, ...)`` and names bound by assignment are followed)."""
+        """A function the tables list, or a module they list functions of, named where it is neither
+        called nor bound to a name (an argument, a table's item, a returned value), may be called
+        where the analysis does not follow it: opaque (``pcall(f, ...)`` and names bound by
+        assignment are followed)."""
         if start in self.targets or start in self.invoked or (start, chain.end) in self.bound_values:
             return
-        if chain.end < len(self.toks) and self.toks[chain.end].text == "=":
+        toks = self.toks
+        if chain.end < len(toks) and toks[chain.end].text == "=":
             return  # a table's key, or a field assigned to
+        if start >= 2 and toks[start - 1].text == "(" and toks[start - 2].text in self.grammar.index_functions:
+            return  # rawget(_G, "os"): followed as _G["os"]
         res = self.resolve(chain.parts)
         name = self._lookup_name(res.name) if res.name is not None and not res.pending_call else None
-        if name is not None and (name in self.tables.known or self._prefix_hit(name)):
-            shown = self._slice_text(start, chain.end)
+        if name is None:
+            return
+        shown = self._slice_text(start, chain.end)
+        if name in self.tables.known or self._prefix_hit(name):
             self.out.make_opaque(f"{shown} is passed as a value: where it is called is not followed")
+        elif self._reaches_tables(name):  # a module the tables list functions of ({os}, f(_G))
+            self.out.make_opaque(f"{shown} is passed as a value: what is called on it is not followed")
 
     def _chain_calls(self, chain: Chain, start: int) -> None:
         parts = chain.parts
