@@ -1,4 +1,4 @@
-"""Inline code analysis: commands, effects, risk and opacity of Python, Node, Perl, Ruby and PHP code."""
+"""Inline code analysis: commands, effects, risk and opacity of Python, Node, Perl, Ruby, PHP, Lua, awk and sed code."""
 
 from __future__ import annotations
 
@@ -700,6 +700,269 @@ def test_php(src, commands, effects, risk, opaque):
     check(analyse_code("php", src), commands, effects, risk, opaque)
 
 
+# ------------------------------------------------------------------------------------------- lua
+
+RM = "rm -rf ~"
+
+
+@pytest.mark.parametrize(
+    "src, commands, effects, risk, opaque",
+    [
+        # spawning, in every spelling of a call
+        ('os.execute("rm -rf ~")', [RM], [], L, False),
+        ("os.execute('rm -rf ~')", [RM], [], L, False),
+        ('os.execute "rm -rf ~"', [RM], [], L, False),
+        ("os.execute[[rm -rf ~]]", [RM], [], L, False),
+        ("os.execute [==[rm -rf ~]==]", [RM], [], L, False),
+        ("os.execute(\n[[\nrm -rf ~]])", [RM], [], L, False),
+        ('os.execute\n("rm -rf ~")', [RM], [], L, False),
+        ('os . execute ( "rm -rf ~" )', [RM], [], L, False),
+        ('io.popen("ls -l"):read("*a")', ["ls -l"], [], L, False),
+        ('local p = io.popen("sh", "w") p:write("rm -rf ~")', ["sh"], [], H, False),
+        ('require("posix").exec("/bin/rm", {"-rf", "/x"})', [("/bin/rm", "-rf", "/x")], [], L, False),
+        ('local unistd = require "posix.unistd"; unistd.execp("rm", {"-rf", "/x"})', [("rm", "-rf", "/x")], [], L, False),
+        # strings: escapes, concatenation, names bound to literals
+        ('os.execute("\\114\\109 -rf ~")', [RM], [], L, False),
+        ('os.execute("\\x72\\x6d -rf ~")', [RM], [], L, False),
+        ('os.execute("r\\z\n     m -rf ~")', [RM], [], L, False),
+        ('os.execute("rm " .. "-rf " .. "~")', [RM], [], L, False),
+        ('local c = "rm -rf ~"\nos.execute(c)', [RM], [], L, False),
+        ('local c = "rm -rf " .. "~" os.execute(c)', [RM], [], L, False),
+        ('local a, b = "ls", "rm -rf ~"; os.execute(b)', [RM], [], L, False),
+        ('local x = os.execute; x(\'id\')', ["id"], [], L, False),
+        ('local o = require("os"); o.execute("id")', ["id"], [], L, False),
+        # the global table and what returns it
+        ('_G["os"]["execute"]("id")', ["id"], [], L, False),
+        ('_G.os.execute("id")', ["id"], [], L, False),
+        ('_ENV.os["exe" .. "cute"]("id")', ["id"], [], L, False),
+        ('os ["execute"] ("id")', ["id"], [], L, False),
+        ('rawget(_G, "os").execute("id")', ["id"], [], L, False),
+        ('getfenv().os.execute("id")', ["id"], [], L, False),
+        ('package.loaded.os.execute("id")', ["id"], [], L, False),
+        # calls through pcall, and functions passed as values
+        ('pcall(os.execute, "rm -rf ~")', [RM], [], L, False),
+        ('xpcall(os.execute, debug.traceback, "rm -rf ~")', [RM], [], L, False),
+        ('local ok, f = pcall(io.popen, "id")', ["id"], [], L, False),
+        ('local function run(f, c) f(c) end run(os.execute, "rm -rf ~")', [], [], U, True),
+        ('for _, f in ipairs({os.execute}) do f("id") end', [], [], U, True),
+        ('string.gsub("rm -rf ~", ".+", os.execute)', [], [], U, True),
+        ('local e = os.execute; coroutine.wrap(e)("id")', [], [], U, True),
+        ('local t = {os}; t[1].execute("id")', [], [], U, True),
+        ('setmetatable(env, {__index = _G}) load("x()", "c", "t", env)()', [], [], U, True),
+        ('debug.getregistry()._LOADED.os.execute("id")', [], [], H, True),
+        ('local o = os; o.execute("id")', ["id"], [], L, False),
+        ('if c then (os.execute or print)("id") end', ["id"], [], U, True),
+        # run-time values
+        ("os.execute(cmd)", [], [], U, True),
+        ('os.execute(("~ fr- mr"):reverse())', [], [], U, True),
+        ('os.execute(string.char(114, 109))', [], [], U, True),
+        ('function f(c) os.execute(c) end f("rm -rf ~")', [], [], U, True),
+        ('c = "ls" function f(c) os.execute(c) end f("rm -rf ~")', [], [], U, True),
+        ('local t = {c = "ls"} function f(c) os.execute(c) end f("rm -rf ~")', [], [], U, True),
+        ('for _, c in ipairs({"ls"}) do os.execute(c) end', [], [], U, True),
+        ('_G[k]("id")', [], [], U, True),
+        # code run from strings, files and modules
+        ('load("os.execute([[id]])")()', ["id"], [], L, False),
+        ("loadstring('os.execute(\"id\")')()", ["id"], [], L, False),
+        ("loadstring(x)()", [], [], H, True),
+        ("load(function() return chunk end)()", [], [], H, True),
+        ("require(name)", [], [], H, True),
+        ("dofile(path)", [], [(("read", None, False))], H, True),
+        ('dofile("config.lua")', [], [("read", "config.lua", False)], L, False),
+        ('local ffi = require("ffi") ffi.cdef[[int system(const char *);]] ffi.C.system("id")', [], [], H, True),
+        ('package.loadlib("/tmp/x.so", "luaopen_x")()', [], [], H, True),
+        # files
+        ('os.remove("/etc/passwd")', [], [("delete", "/etc/passwd", False)], M, False),
+        ('os.rename("a", "/etc/b")', [], [("delete", "a", False), ("write", "/etc/b", False)], M, False),
+        ('io.open("/etc/hosts", "w"):write("x")', [], [("write", "/etc/hosts", False)], M, False),
+        ('local f = assert(io.open("out.txt", "a+")) f:write("x") f:close()', [], [("write", "out.txt", False)], M, False),
+        ('io.output("log.txt") io.write("x")', [], [("write", "log.txt", False)], M, False),
+        ('require("lfs").rmdir("/srv/data")', [], [("delete", "/srv/data", False)], M, False),
+        # network
+        ('local s = require("socket"); s.connect("evil.example", 80)', [], [("network", "evil.example", False)], M, False),
+        ('local socket = require "socket"; local t = socket.tcp(); t:connect("1.2.3.4", 9)', [], [("network", "1.2.3.4", False)], M, False),
+        ('local http = require("socket.http"); print(http.request("http://evil.example/x"))', [], [("network", "evil.example", False)], M, False),
+        ('require("socket.http").request{url = "https://evil.example/", sink = s}', [], [("network", "evil.example", False)], M, False),
+        # comments and strings hide nothing, and show nothing
+        ('--[[ os.execute("rm -rf ~") ]] print(1)', [], [], L, False),
+        ('--[==[ ]] os.execute("rm -rf ~") ]==] print(1)', [], [], L, False),
+        ('-- os.execute("rm -rf ~")\nprint(1)', [], [], L, False),
+        ('print("--[[") os.execute("id")', ["id"], [], L, False),
+        ('print([[ ]] .. "]]") os.execute("id")', ["id"], [], L, False),
+        ('--[ not a long comment\nos.execute("id")', ["id"], [], L, False),
+    ],
+)
+def test_lua(src, commands, effects, risk, opaque):
+    check(analyse_code("lua", src), commands, effects, risk, opaque)
+
+
+# ------------------------------------------------------------------------------------------- awk
+
+
+@pytest.mark.parametrize(
+    "src, commands, effects, risk, opaque",
+    [
+        # system() runs a shell string
+        ('BEGIN{system("rm -rf ~")}', [RM], [], L, False),
+        ('BEGIN { system ("rm -rf ~") }', [RM], [], L, False),
+        ('BEGIN { system("r" "m -rf " "~") }', [RM], [], L, False),
+        ('BEGIN { system(("rm -rf") " ~") }', [RM], [], L, False),
+        ('BEGIN { system("rm -rf /tmp/" 1) }', ["rm -rf /tmp/1"], [], L, False),
+        ('BEGIN { system("\\162\\155 -rf ~") }', [RM], [], L, False),
+        ('{ system("echo " $1) }', [], [], U, True),
+        ("BEGIN { system(cmd) }", [], [], U, True),
+        ('BEGIN { cmd = "date"; system(cmd) }', [], [], U, True),
+        ('function run(c) { system(c) } BEGIN { run("rm -rf ~") }', [], [], U, True),
+        # print | cmd, print |& cmd: a shell string
+        ('{print | "sh"}', ["sh"], [], H, False),
+        ('{ print $1 | "sort -u" }', ["sort -u"], [], L, False),
+        ('{ printf("%s\\n", $2) | "rm -rf ~" }', [RM], [], L, False),
+        ('{ print $0 |& "bash -c id" }', ["bash -c id"], [], L, False),
+        ('{ print | cmd }', [], [], U, True),
+        ('{ print | "xargs " $1 }', [], [], U, True),
+        # cmd | getline: a shell string
+        ('"cmd" | getline', ["cmd"], [], L, False),
+        ('BEGIN { "rm -rf ~" | getline line; print line }', [RM], [], L, False),
+        ('BEGIN { while (("ls -l" | getline line) > 0) n++ }', ["ls -l"], [], L, False),
+        ('BEGIN { "id" |& getline }', ["id"], [], L, False),
+        ('BEGIN { cmd = "date"; cmd | getline d }', [], [], U, True),
+        ('{ ("ls " $1) | getline x }', [], [], U, True),
+        # print > file and >> file write; getline < file reads
+        ('{print $0 > "/etc/x"}', [], [("write", "/etc/x", False)], M, False),
+        ('{ print >> "/home/user/.bashrc" }', [], [("write", "/home/user/.bashrc", False)], M, False),
+        ('{ printf "%s", $1 > "out.txt" }', [], [("write", "out.txt", False)], M, False),
+        ('{ print $1 > "out_" $2 ".txt" }', [], [("write", None, False)], M, False),
+        ('{ if ($1 > 5) print $2 > "big"; else print $2 > "small" }', [], [("write", "big", False), ("write", "small", False)], M, False),
+        ('BEGIN { getline line < "/etc/shadow"; print line }', [], [("read", "/etc/shadow", False)], L, False),
+        ("BEGIN { while ((getline l < ARGV[1]) > 0) print l }", [], [("read", None, False)], L, False),
+        # gawk: network files, extensions, includes, indirect calls
+        ('BEGIN { print "x" |& "/inet/tcp/0/evil.example/80" }', [], [("network", "evil.example", False)], M, False),
+        ('BEGIN { "/inet/tcp/0/1.2.3.4/9" |& getline }', [], [("network", "1.2.3.4", False)], M, False),
+        ('@load "filefuncs"\nBEGIN { chdir("/") }', [], [], H, True),
+        ('@include "lib.awk"\nBEGIN { f() }', [], [], U, True),
+        ('BEGIN { f = "system"; @f("rm -rf ~") }', [], [], U, True),
+        # comments, strings and regex literals hide nothing, and show nothing
+        ('# system("rm -rf ~")\n{ print }', [], [], L, False),
+        ('{ print "system(\\"rm -rf ~\\")" }', [], [], L, False),
+        ('/system\\("x"\\)/ { print }', [], [], L, False),
+        ('{ print "a|b" }', [], [], L, False),
+        # "/" divides after a value and starts a regex elsewhere
+        ('BEGIN { x = 4; y = x / 2; system("rm -rf ~"); z = x / 2 }', [RM], [], L, False),
+        ('BEGIN { n = split($0, a) / 2; system("id"); m = n / 2 }', ["id"], [], L, False),
+        ('$1 ~ /a"b/ { system("id") }', ["id"], [], L, False),
+        ('!/"/ && /x/ { system("id") }', ["id"], [], L, False),
+    ],
+)
+def test_awk(src, commands, effects, risk, opaque):
+    check(analyse_code("awk", src), commands, effects, risk, opaque)
+
+
+# ------------------------------------------------------------------------------------------- sed
+
+
+@pytest.mark.parametrize(
+    "src, commands, effects, risk, opaque",
+    [
+        # e runs a command; e alone and the e flag of s run the pattern space
+        ("e rm -rf ~", [RM], [], L, False),
+        ("1e rm -rf ~", [RM], [], L, False),
+        ("/x/ e rm -rf ~", [RM], [], L, False),
+        ("$!{e rm -rf ~\n}", [RM], [], L, False),
+        ("p;e rm -rf ~", [RM], [], L, False),
+        ("e", [], [], U, True),
+        ("s/x/rm -rf ~/e", [RM], [], U, True),
+        ("s/.*/rm -rf ~/e", [RM], [], L, False),
+        ("s|^.*$|rm -rf ~|e", [RM], [], L, False),
+        ("s/.*/rm\\t-rf ~/e", ["rm\t-rf ~"], [], L, False),
+        ("s/^/echo /e", ["echo"], [], U, True),
+        ("s/.*/& -rf ~/e", [], [], U, True),
+        ("s/\\(.*\\)/rm \\1/e", [], [], U, True),
+        ("s/a/b/ge", ["b"], [], U, True),
+        # w, W and the w flag of s write; r and R read
+        ("w /etc/passwd", [], [("write", "/etc/passwd", False)], M, False),
+        ("1,5W out.txt", [], [("write", "out.txt", False)], M, False),
+        ("s/a/b/w out", [], [("write", "out", False)], M, False),
+        ("s/a/b/gw /home/user/.bashrc", [], [("write", "/home/user/.bashrc", False)], M, False),
+        ("w out; p", [], [("write", "out; p", False)], M, False),
+        ("r /etc/shadow", [], [("read", "/etc/shadow", False)], L, False),
+        ("$R /etc/shadow", [], [("read", "/etc/shadow", False)], L, False),
+        ("/x/{r /etc/shadow\n}", [], [("read", "/etc/shadow", False)], L, False),
+        ("w /dev/stdout", [], [], L, False),
+        ("s/a/b/w /dev/stderr", [], [], L, False),
+        # what looks like a command but is text: nothing
+        ("a e rm -rf ~", [], [], L, False),
+        ("i\\\nw /etc/passwd", [], [], L, False),
+        ("s/e rm/w x/", [], [], L, False),
+        ("y/ew/we/", [], [], L, False),
+        ("# e rm -rf ~\np", [], [], L, False),
+        (":e\nb e", [], [], L, False),
+        # scripts sed would refuse: opaque
+        ("s/a/b", [], [], U, True),
+        ("k", [], [], U, True),
+        ("{p", [], [], U, True),
+        ("p}", [], [], U, True),
+        ("s/a/b/x", [], [], U, True),
+        ("w", [], [], U, True),
+    ],
+)
+def test_sed(src, commands, effects, risk, opaque):
+    check(analyse_code("sed", src), commands, effects, risk, opaque)
+
+
+# ------------------------------------------------------------- lua, awk and sed, end to end
+
+
+@pytest.fixture(scope="module")
+def execute_policy() -> Any:
+    import policylang
+
+    return policylang.load(preset="execute")
+
+
+@pytest.mark.parametrize(
+    "command, decision",
+    [
+        ("lua -e 'os.execute(\"rm -rf ~\")'", "deny"),
+        ("luajit -e 'os.execute(\"rm -rf ~\")'", "deny"),
+        ("lua5.4 -e 'io.popen(\"rm -rf ~\")'", "deny"),
+        ("lua -e 'pcall(os.execute, \"rm -rf ~\")'", "deny"),
+        ("lua -e 'os.remove(\"/etc/passwd\")'", "deny"),
+        ("lua -e 'print(1)'", "allow"),
+        ("lua -e 'for i = 1, 3 do print(i) end'", "allow"),
+        ("lua -e 'os.execute(\"ls\")'", "allow"),
+        ("lua -e 'os.execute(cmd)'", "ask"),
+        ("awk 'BEGIN{system(\"rm -rf ~\")}'", "deny"),
+        ("awk '{print | \"sh\"}' f", "deny"),
+        ("awk '{print $0 > \"/etc/x\"}' f", "deny"),
+        ("awk 'BEGIN { \"rm -rf ~\" | getline }'", "deny"),
+        ("awk -e 'BEGIN { system(\"rm -rf ~\") }'", "deny"),
+        ("awk '{print $1}' f", "allow"),
+        ("awk -F: '{print $1}' /etc/passwd", "allow"),
+        ("awk 'NR>1 {s+=$2} END {print s}' f", "allow"),
+        ("awk 'BEGIN { \"date\" | getline d; print d }'", "allow"),
+        ("awk '{print > \"out.txt\"}' f", "allow"),
+        ("sed 'e rm -rf ~' f", "deny"),
+        ("sed 's/x/rm -rf ~/e' f", "deny"),
+        ("sed -n 'w /etc/passwd' f", "deny"),
+        ("sed 's/a/b/w /etc/passwd' f", "deny"),
+        ("sed 'r /etc/shadow' f", "deny"),
+        ("sed -e p -e 'e rm -rf ~' f", "deny"),
+        ("printf 'e rm -rf ~\\n' > s.sed && sed -f s.sed f", "deny"),
+        ("sed -i 's/a/b/' f", "allow"),
+        ("sed -n '1,10p' f", "allow"),
+        ("sed 's/foo/bar/g' f", "allow"),
+        ("sed -E 's/(x)+/\\1/' f", "allow"),
+        ("sed 's/.*/date/e' f", "allow"),
+        ("sed 's/^/echo /e' f", "ask"),
+    ],
+)
+def test_lua_awk_and_sed_commands(execute_policy: Any, command: str, decision: str) -> None:
+    import policylang
+
+    v = execute_policy.decide(policylang.Command(command, cwd="/home/user/project", env={"HOME": "/home/user"}))
+    assert v.decision.label == decision, v.reasons
+
+
 # ------------------------------------------------------------------------------- languages, bounds
 
 
@@ -724,7 +987,11 @@ def test_php(src, commands, effects, risk, opaque):
         ("bash", "shell"),
         ("sh", "shell"),
         ("zsh", "shell"),
-        ("lua", None),
+        ("lua", "lua"),
+        ("luajit", "lua"),
+        ("lua5.4", "lua"),
+        ("/usr/bin/lua5.1", "lua"),
+        ("tcl", None),
         ("", None),
     ],
 )
@@ -738,11 +1005,11 @@ def test_shell_is_not_ours(lang):
 
 
 def test_unknown_language_is_opaque():
-    f = analyse_code("lua", "os.execute('rm -rf /')")
-    assert f.opaque and "lua" in f.opaque_reason and f.risk is Risk.UNKNOWN
+    f = analyse_code("tcl", "exec rm -rf /")
+    assert f.opaque and "tcl" in f.opaque_reason and f.risk is Risk.UNKNOWN
 
 
-@pytest.mark.parametrize("lang", ["python", "node", "perl", "ruby", "php"])
+@pytest.mark.parametrize("lang", ["python", "node", "perl", "ruby", "php", "lua", "awk", "sed"])
 def test_oversized_source_is_opaque(lang):
     f = analyse_code(lang, "x" * (MAX_SOURCE + 1))
     assert f.opaque and "KiB" in f.opaque_reason and f.risk is Risk.UNKNOWN
@@ -759,6 +1026,16 @@ def test_oversized_source_is_opaque(lang):
         ("node", "'" + "\\" * 100000),
         ("perl", "q{" * 50000),
         ("ruby", "<<~A\n" * 30000),
+        ("lua", "[==[" * 50000),
+        ("lua", "--[[" * 50000),
+        ("lua", "f " * 50000 + "'x'"),
+        ("lua", "{" * 50000),
+        ("awk", "(" * 50000 + '"x" | getline'),
+        ("awk", '"x" ' * 50000 + "| getline"),
+        ("awk", "print > " * 30000),
+        ("sed", "{" * 50000 + "}" * 50000),
+        ("sed", "s/a/b/;" * 30000),
+        ("sed", "/" + "\\" * 100000),
     ],
 )
 def test_hostile_input_is_bounded(lang, src):
@@ -798,9 +1075,11 @@ def test_tables_only_use_known_styles():
         "fork",
         "pipe_open",
     }
-    danger_styles = {"always", "code", "code_if_string", "import", "send", "preg_e"}
+    danger_styles = {"always", "code", "code_if_string", "import", "send", "preg_e", "invoke"}
     net_styles = {"url", "host", "address", "options", "port_host", "perl_socket"}
-    for lang in ("python", "node", "perl", "ruby", "php"):
+    for lang in data["languages"]:
+        if lang == "shell":
+            continue
         sec = data[lang]
         for name, spec in sec.get("spawn", {}).items():
             assert spec["style"] in spawn_styles, (lang, name)
@@ -825,12 +1104,17 @@ def _data_file(name: str) -> dict[str, Any]:
 
 def test_every_tokenizer_language_has_a_syntax():
     languages = _data_file("code.toml")["languages"]
-    tokenized = {lang for lang in languages if lang not in ("python", "shell")}
+    tokenized = {lang for lang in languages if lang not in ("python", "shell", "sed")}
     assert set(syntaxes()) == tokenized
+    assert not syntaxes()["awk"].grammar.member_ops  # awk's section is a lexer: its analyser is its own
     for lang in tokenized:
         for name in languages[lang]:
             assert code_language(name) == lang
             check(analyse_code(name, ""), [], [], L, False)
+
+
+SYNTAX_LANGS = ["node", "perl", "ruby", "php", "lua", "awk"]  # the languages syntax.toml has a section for
+LEXER_ONLY = ("awk",)  # those read by an analyser of their own over the lexer
 
 
 def _broken(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
@@ -847,7 +1131,7 @@ def _broken(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
         (_broken(lambda d: d["node"]["grammar"].update(member_ops=".")), r"node\.grammar\.member_ops: a list"),
         (_broken(lambda d: d["node"]["grammar"].pop("member_ops")), r"node\.grammar: member_ops is not empty"),
         (_broken(lambda d: d.pop("ruby")), "ruby: the language has no syntax section"),
-        (_broken(lambda d: d.update(lua=d["ruby"])), "lua: a syntax section for a language that code.toml does not"),
+        (_broken(lambda d: d.update(tcl=d["ruby"])), "tcl: a syntax section for a language that code.toml does not"),
         (_broken(lambda d: d["php"].update(parser={})), "php: unknown table 'parser'"),
         (_broken(lambda d: d["perl"]["lexer"]["quote_words"].update(q={"kind": "text"})), r"quote_words\.q: kind"),
         (_broken(lambda d: d["perl"]["lexer"]["quote_words"].update(qw={"kind": "words"})), "needs its text"),
@@ -858,15 +1142,20 @@ def _broken(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
         (_broken(lambda d: d["php"]["lexer"]["heredoc"].update(bare_word="lower")), 'bare_word is "capitalised"'),
         (_broken(lambda d: d["perl"]["lexer"].update(heredoc=["<<"])), r"perl\.lexer\.heredoc: a table"),
         (_broken(lambda d: d["php"]["lexer"].pop("reopen_tag")), "close_tag and reopen_tag go together"),
+        (_broken(lambda d: d["lua"]["lexer"].update(octal_escapes=True)), "octal_escapes and decimal_escapes exclude"),
+        (_broken(lambda d: d["lua"]["lexer"].pop("long_brackets")), "long comments need long_brackets"),
+        (_broken(lambda d: d["lua"]["lexer"].update(whitespace_escape="zz")), r"whitespace_escape: one character"),
+        (_broken(lambda d: d["lua"]["grammar"].update(keywords="end")), r"lua\.grammar\.keywords: a list"),
+        (_broken(lambda d: d["awk"].update(grammar={"member_ops": ["."]})), "awk: a language read by its own analyser"),
     ],
 )
 def test_a_syntax_table_that_does_not_validate_is_an_error(data, message):
     with pytest.raises(SpecError, match=message):
-        load_syntaxes(data, ["node", "perl", "ruby", "php"])
+        load_syntaxes(data, SYNTAX_LANGS, lexer_only=LEXER_ONLY)
 
 
 def test_the_shipped_syntax_tables_validate():
-    specs = load_syntaxes(_data_file("syntax.toml"), ["node", "perl", "ruby", "php"])
+    specs = load_syntaxes(_data_file("syntax.toml"), SYNTAX_LANGS, lexer_only=LEXER_ONLY)
     assert specs == dict(syntaxes())
     assert specs["perl"].lexer.quote_words["qw"].kind == "words"
     assert specs["php"].grammar.member_ops == frozenset({"->", "?->", "::"})
@@ -895,7 +1184,8 @@ def test_a_language_is_added_by_its_syntax_and_tables():
 
 # ------------------------------------------------------------------------------------ properties
 
-LANGS = ["python", "node", "perl", "ruby", "php", "bash", "lua"]
+LANGS = ["python", "node", "perl", "ruby", "php", "bash", "lua", "awk", "sed", "tcl"]
+CODE_LANGS = ["python", "node", "perl", "ruby", "php", "lua", "awk", "sed"]
 CODE_ALPHABET = st.sampled_from(
     list("abcxyz_$@%#'\"`\\/(){}[]<>;:,.=+-*|&!?~^ \n\t0123456789") + ["\x00", "é", "\u2028"]
 )
@@ -910,7 +1200,7 @@ def test_any_text_never_raises(lang, src):
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(lang=st.sampled_from(LANGS[:5]), src=st.text(alphabet=CODE_ALPHABET, max_size=200))
+@given(lang=st.sampled_from(CODE_LANGS), src=st.text(alphabet=CODE_ALPHABET, max_size=200))
 def test_code_like_text_never_raises(lang, src):
     f = analyse_code(lang, src)
     assert "internal error" not in f.opaque_reason
@@ -923,7 +1213,7 @@ def test_code_like_text_never_raises(lang, src):
 
 @settings(max_examples=200, deadline=None)
 @given(
-    lang=st.sampled_from(LANGS[:5]),
+    lang=st.sampled_from(CODE_LANGS),
     snippets=st.lists(
         st.sampled_from(
             [
@@ -1000,6 +1290,37 @@ def test_perl_ruby_php_single_quoted_commands_round_trip(cmd):
     assert analyse_code("perl", f"system({quoted});").commands == (cmd,)
     assert analyse_code("ruby", f"system({quoted})").commands == (cmd,)
     assert analyse_code("php", f"system({quoted});").commands == (cmd,)
+
+
+def _lua_quoted(text: str) -> str:
+    """A Lua string literal: decimal escapes below 256, \\u{...} above."""
+    out = []
+    for ch in text:
+        if ch.isascii() and ch.isprintable() and ch not in '"\\':
+            out.append(ch)
+        elif ord(ch) < 256:
+            out.append(f"\\{ord(ch):03d}")  # three digits: Lua reads up to three
+        else:
+            out.append(f"\\u{{{ord(ch):x}}}")
+    return '"' + "".join(out) + '"'
+
+
+def _lua_long(text: str) -> str:
+    """A Lua long string of the first level whose closer does not occur before the end."""
+    level = 0
+    while (text + "]" + "=" * level + "]").find("]" + "=" * level + "]") != len(text):
+        level += 1
+    return "[" + "=" * level + "[" + text + "]" + "=" * level + "]"
+
+
+@settings(max_examples=200, deadline=None)
+@given(cmd=COMMAND_TEXT)
+def test_lua_literal_commands_round_trip(cmd):
+    assert analyse_code("lua", f"os.execute({_lua_quoted(cmd)})").commands == (cmd,)
+    assert analyse_code("lua", f"io.popen {_lua_long(cmd)}").commands == (cmd,)
+    awk_quoted = '"' + cmd.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    assert analyse_code("awk", f"BEGIN {{ system({awk_quoted}) }}").commands == (cmd,)
+    assert analyse_code("sed", f"1e {cmd}").commands == (cmd.strip(),)
 
 
 @pytest.mark.parametrize("language, source, risk", [
@@ -1115,6 +1436,15 @@ FAIL_CLOSED = [
     ("php", "$m = $_GET['f']; $m('id');", O, "cannot be resolved to a known function"),
     ("php", "$obj->$m('id');", O, "$obj->$m is looked up by a key known only at run time"),
     ("php", 'system("echo $");', C, ["echo $"]),
+    # after a name, "/" divides: it does not start a regex that hides what follows
+    ("node", "let x = 4; let y = x / 2; require('child_process').execSync('rm -rf /'); let z = x / 2", C, ["rm -rf /"]),
+    ("node", "const r = s.split(/'/); require('child_process').execSync('rm -rf /')", C, ["rm -rf /"]),
+    # a line that starts with "(" continues a call where a line break ends no statement
+    ("node", "require('child_process').execSync\n('rm -rf /')", C, ["rm -rf /"]),
+    ("node", "const cp = require('child_process')\ncp.execSync\n  ('rm -rf /')", C, ["rm -rf /"]),
+    ("perl", "system\n('rm -rf /');", C, ["rm -rf /"]),
+    ("php", "system\n('rm -rf /');", C, ["rm -rf /"]),
+    ("ruby", "system\n('rm -rf /')", C, []),  # Ruby: two statements, a call of system with no command
 ]
 
 
@@ -1203,6 +1533,90 @@ EVERYDAY = [
     ("php", "echo array_sum(array_map(fn($x) => $x * 2, [1, 2, 3]));"),
     ("php", "class A { public function hi() { return 'hi'; } } $a = new A(); echo $a->hi();"),
     ("php", 'echo "cost: 5$";'),
+    ("lua", "print(1)"),
+    ("lua", "print(_VERSION)"),
+    ("lua", "print(os.time(), os.date('%Y-%m-%d'), os.clock())"),
+    ("lua", "print(os.getenv('HOME'))"),
+    ("lua", "for i = 1, 10 do print(i) end"),
+    ("lua", "local t = {} t[#t + 1] = 1 print(#t)"),
+    ("lua", "print(string.format('%d %s', 5, 'x'))"),
+    ("lua", "local s = 'hello' print(s:upper(), s:rep(2), ('x'):byte())"),
+    ("lua", "local t = {3, 1, 2} table.sort(t, function(a, b) return a > b end) print(table.concat(t, ','))"),
+    ("lua", "for k, v in pairs({a = 1, b = 2}) do print(k, v) end"),
+    ("lua", "local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end print(fib(20))"),
+    ("lua", "local function apply(f, x) return f(x) end print(apply(math.abs, -1), apply(tostring, 2))"),
+    ("lua", "local ok, err = pcall(error, 'boom') print(ok, err)"),
+    ("lua", "local ok, v = pcall(function() return 1 end) print(ok, v)"),
+    ("lua", "print(xpcall(function() return 1 end, debug.traceback))"),
+    ("lua", "local M = {} function M.greet(name) return 'hi ' .. name end print(M.greet('x'))"),
+    ("lua", "local Obj = {} Obj.__index = Obj function Obj.new() return setmetatable({}, Obj) end function Obj:hi() return 1 end print(Obj.new():hi())"),
+    ("lua", "for line in io.lines() do io.write(line:reverse(), '\\n') end"),
+    ("lua", "print(io.read('*a'):len())"),
+    ("lua", "local f = io.open('data.txt') print(f:read('*a')) f:close()"),
+    ("lua", "for line in io.lines('data.txt') do print(line) end"),
+    ("lua", "local cjson = require 'cjson' print(cjson.encode({a = 1}))"),
+    ("lua", "local ok, lfs = pcall(require, 'lfs') print(ok)"),
+    ("lua", "print(('a,b,c'):gsub(',', ';'))"),
+    ("lua", "local s = [[\nmulti\nline]] print(#s)"),
+    ("lua", "goto done print('skipped') ::done:: print('ok')"),
+    ("lua", "local t = setmetatable({}, {__index = function(t, k) return k end}) print(t.x)"),
+    ("lua", "print(math.floor(3.7), math.max(1, 2), 7 // 2, 2 ^ 10, 5 ~= 6)"),
+    ("lua", "local t = {load = 1, require = 2} print(t.load)"),
+    ("lua", "io.write(string.rep('-', 20), '\\n') os.exit(0)"),
+    ("awk", "{print $1}"),
+    ("awk", "{ print $NF }"),
+    ("awk", "NR>1 {s+=$2} END {print s}"),
+    ("awk", "{a[$1]++} END {for (k in a) print k, a[k]}"),
+    ("awk", "length($0) > 80"),
+    ("awk", "/error/ {c++} END {print c+0}"),
+    ("awk", "BEGIN{FS=\",\"} {print $2}"),
+    ("awk", "{printf \"%-10s %s\\n\", $1, $2}"),
+    ("awk", "NR==FNR{a[$1];next} $1 in a"),
+    ("awk", "{gsub(/foo/, \"bar\"); print}"),
+    ("awk", "{ print > \"/dev/stderr\" }"),
+    ("awk", "{ n = split($0, parts, \":\"); print parts[n] }"),
+    ("awk", "$3 > 100 { print $1 }"),
+    ("awk", "{ sum[$1] += $2 } END { for (k in sum) printf(\"%s %d\\n\", k, sum[k]) }"),
+    ("awk", "BEGIN { OFS = \"\\t\" } { $1 = $1; print }"),
+    ("awk", "NF { print tolower($0) }"),
+    ("awk", "{ print substr($0, 1, 10), index($0, \"x\"), length }"),
+    ("awk", "END { print NR }"),
+    ("awk", "BEGIN { while ((getline line) > 0) n++; print n }"),
+    ("awk", "function max(a, b) { return a > b ? a : b } { m = max(m, $1) } END { print m }"),
+    ("awk", "/^#/ { next } { print }"),
+    ("awk", "{ if ($2 ~ /^[0-9]+$/) print $2 / 2 }"),
+    ("sed", "1,10p"),
+    ("sed", "s/foo/bar/g"),
+    ("sed", "s/a/b/"),
+    ("sed", "s/(x)+/\\1/"),
+    ("sed", "/^#/d"),
+    ("sed", "/start/,/end/p"),
+    ("sed", "1d"),
+    ("sed", "$d"),
+    ("sed", "s|/usr/local|/opt|g"),
+    ("sed", "s/\\//\\\\/g"),
+    ("sed", "s/a/b/\ns/c/d/"),
+    ("sed", "/foo/a\\\nbar"),
+    ("sed", "2i hello"),
+    ("sed", ":a;N;$!ba;s/\\n/ /g"),
+    ("sed", "y/abc/xyz/"),
+    ("sed", "/x/{s/a/b/;s/c/d/}"),
+    ("sed", "$="),
+    ("sed", "s/[[:space:]]*$//"),
+    ("sed", "s/a/b/2"),
+    ("sed", "s/a/b/gI"),
+    ("sed", "l"),
+    ("sed", "5q"),
+    ("sed", "0~3d"),
+    ("sed", "1~2!d"),
+    ("sed", "/re/I,+2d"),
+    ("sed", "s/'//g"),
+    ("sed", "#n\np"),
+    ("sed", "s/x/y/w /dev/stdout"),
+    ("sed", "\\%/usr%d"),
+    ("sed", "N;s/\\n/\\t/"),
+    ("sed", "s/^[ \\t]*//;s/[ \\t]*$//"),
+    ("sed", "/^$/N;/\\n$/D"),
 ]
 
 

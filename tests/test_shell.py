@@ -770,6 +770,16 @@ def fake_code(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     ("python3 - <<'EOF'\nprint(1)\nEOF", "python", "print(1)\n", "python3 <stdin>"),
     ("python3 <<<'print(1)'", "python", "print(1)\n", "python3 <stdin>"),
     ("echo 'print(1)' | python3", "python", "print(1)\n", "python3 <stdin>"),
+    ("lua -e 'print(2)'", "lua", "print(2)", "lua -e"),
+    ("luajit -e 'print(2)' arg", "lua", "print(2)", "luajit -e"),
+    ("awk '{print $3}' data.txt", "awk", "{print $3}", "awk"),
+    ("awk -F , -v n=1 '{print $2}' f g", "awk", "{print $2}", "awk"),
+    ("awk -e 'BEGIN{x=1}' f", "awk", "BEGIN{x=1}", "awk -e"),
+    ("gawk --source='BEGIN{x=1}'", "awk", "BEGIN{x=1}", "gawk --source"),
+    ("sed 's/x/y/' data.txt", "sed", "s/x/y/", "sed"),
+    ("sed -e 's/a/b/' -e p f", "sed", "s/a/b/\np", "sed -e"),
+    ("sed --expression='s/a/b/' f", "sed", "s/a/b/", "sed --expression"),
+    ("printf 'p\\n' > s.sed && sed -f s.sed f", "sed", "p\n", "sed s.sed"),
 ])
 def test_inline_code_goes_to_the_code_analyser(fake_code: list[tuple[str, str]], cmd: str, language: str,
                                                 source: str, via: str) -> None:

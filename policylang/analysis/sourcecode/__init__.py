@@ -1,5 +1,5 @@
-"""Inline code: what a Python, JavaScript, Perl, Ruby or PHP source does (commands it spawns, files
-it touches, hosts it reaches), for the engine to judge like any other effect."""
+"""Inline code: what a Python, JavaScript, Perl, Ruby, PHP, Lua, awk or sed source does (commands it
+spawns, files it touches, hosts it reaches), for the engine to judge like any other effect."""
 from __future__ import annotations
 
 from .analyser import MAX_SOURCE, CodeFindings, analyse_code, code_language

@@ -1,7 +1,8 @@
 """The entry of inline code analysis: analyse_code and code_language pick a language's analyser.
 
 The shell analyser hands the source of interpreter one-liners (``python -c``, ``node -e``,
-``perl -e``, ``ruby -e``, ``php -r``, heredocs fed to an interpreter) and the engine hands ``code``
+``perl -e``, ``ruby -e``, ``php -r``, ``lua -e``, awk programs and sed scripts, heredocs fed to an
+interpreter) and the engine hands ``code``
 actions to :func:`analyse_code`. It finds the commands the code spawns (so the same command policy
 judges ``subprocess.run(["rm", "-rf", "/"])``), the paths it reads, writes and deletes, the hosts it
 connects to, and the calls that run code the analysis cannot see (``eval`` of a run-time string,
@@ -14,14 +15,18 @@ How each language is read:
   assigned once; arguments are folded when they are literals, concatenations, f-strings,
   ``%``/``.format`` with literal parts, ``os.path.join``, ``pathlib`` paths, or base64/hex
   decodings of literals.
-* Node, Perl, Ruby and PHP are read by one tokenizer (``lexer``) driven by each language's syntax
-  (``data/syntax.toml``): strings with their escapes and interpolation, comments, regex and
-  quote-like literals, heredocs; not by a full parser (``script_calls``, ``script_values``): calls
-  are found as chains of names (``require('child_process').execSync``, ``$ua->get``,
-  ``FileUtils.rm_rf``) followed by an argument list, in parentheses or, in Perl, Ruby and PHP,
-  without them; names bound once by assignment, ``require``, ``import`` or destructuring are
-  followed. Arguments are literal strings, arrays, hashes/objects and concatenations of literals;
-  everything else is a run-time value.
+* Node, Perl, Ruby, PHP and Lua are read by one tokenizer (``lexer``) driven by each language's
+  syntax (``data/syntax.toml``): strings with their escapes and interpolation, long brackets,
+  comments, regex and quote-like literals, heredocs; not by a full parser (``script_calls``,
+  ``script_values``): calls are found as chains of names (``require('child_process').execSync``,
+  ``$ua->get``, ``FileUtils.rm_rf``, ``os.execute``) followed by an argument list, in parentheses
+  or, in Perl, Ruby and PHP, without them (Lua: a string or a table); names bound once by
+  assignment, ``require``, ``import`` or destructuring are followed. Arguments are literal
+  strings, arrays, hashes/objects and concatenations of literals; everything else is a run-time
+  value.
+* awk is tokenized by the same lexer and read by ``awk_program`` (``system()``, print and getline
+  redirections); sed scripts are parsed by ``sed_script`` (``e``, ``w``, ``r`` and the ``e`` and
+  ``w`` flags of ``s``).
 
 What counts is data: ``data/code.toml`` says, per language, which calls spawn commands and how
 their arguments become a command, which read, write or delete paths, which reach the network and
@@ -41,17 +46,19 @@ from __future__ import annotations
 from ...verdict import Risk
 from .collector import Budget, Out
 from .findings import MAX_SOURCE, CodeFindings, opaque_findings
+from .awk_program import AwkAnalyser
 from .python_calls import PythonAnalyser
 from .script_calls import ScriptAnalyser
+from .sed_script import SedAnalyser
 from .syntax import syntaxes
-from .tables import PYTHON, SHELL, config
+from .tables import AWK, PYTHON, SED, SHELL, config
 
 __all__ = ["CodeFindings", "analyse_code", "code_language", "MAX_SOURCE"]
 
 
 def code_language(name: str) -> str | None:
     """The analyser a language or interpreter name goes to: ``python``, ``node``, ``perl``,
-    ``ruby``, ``php`` or ``shell``; ``None`` when there is none. Versioned interpreter names
+    ``ruby``, ``php``, ``lua``, ``awk``, ``sed`` or ``shell``; ``None`` when there is none. Versioned interpreter names
     (``python3.11``, ``/usr/bin/perl5.36``, ``php8.2``) are understood."""
     base = name.strip().rsplit("/", 1)[-1].lower()
     if base.endswith(".exe"):
@@ -96,6 +103,11 @@ def _analyse_into(lang: str, source: str, out: Out, depth: int, parent: object) 
     if lang == PYTHON:
         PythonAnalyser(source, out, depth, parent if isinstance(parent, PythonAnalyser) else None).run()
         return
+    if lang == SED:
+        SedAnalyser(source, out).run()
+        return
     syntax = syntaxes().get(lang)
-    if syntax is not None:
+    if lang == AWK and syntax is not None:
+        AwkAnalyser(syntax.lexer, source, out).run()
+    elif syntax is not None:
         ScriptAnalyser(syntax, source, out, depth, parent if isinstance(parent, ScriptAnalyser) else None).run()

@@ -396,6 +396,8 @@ def _dangerous(
             run_code(s, name)
         elif isinstance(v, Unknown) and not v.func and (style == "code" or v.stringy):
             out.danger(f"{name} runs code built at run time: {render(v)}")
+        elif isinstance(v, Unknown) and v.func and spec.get("reader"):
+            out.danger(f"{name} runs the code a function returns: {render(v)}")
     elif style == "import":
         if isinstance(v, Unknown):
             out.danger(f"{name} loads a module whose name is computed at run time: {render(v)}")

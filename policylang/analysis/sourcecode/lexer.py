@@ -1,7 +1,7 @@
 """The one tokenizer of the tokenizer languages, driven by each language's LexerSpec.
 
-JavaScript, Perl, Ruby, PHP...: careful about strings with their escapes and interpolation,
-comments, regex and quote-like literals, and heredocs; not a parser."""
+JavaScript, Perl, Ruby, PHP, Lua, awk...: careful about strings with their escapes and
+interpolation, long brackets, comments, regex and quote-like literals, and heredocs; not a parser."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import textwrap
 from dataclasses import dataclass
 
 from .collector import Budget
-from .syntax import Interpolation, LexerSpec, Literal, Quote
+from .strings import interpolated_code, interpolates, unescape
+from .syntax import LexerSpec, Literal, Quote
 
 
 @dataclass(slots=True)
@@ -76,162 +77,14 @@ for _op in _OPS:
     _OPS_BY_CHAR[_op[0]] = _OPS_BY_CHAR.get(_op[0], ()) + (_op,)
 _OPENERS = {"(": ")", "[": "]", "{": "}", "<": ">"}
 _VALUE_END_OPS = frozenset({")", "]", "}"})
-_REGEX_KEYWORDS = frozenset(
+_REGEX_KEYWORDS = frozenset(  # the default of a spec's regex_keywords
     "return typeof case do else in of new delete void throw instanceof yield await and or not if "
     "unless while until split grep map join when x lt gt le ge eq ne cmp puts print my our local "
     "state say die warn elsif".split()
 )
-_SIMPLE_ESCAPES = {
-    "n": "\n",
-    "t": "\t",
-    "r": "\r",
-    "0": "\0",
-    "a": "\a",
-    "b": "\b",
-    "f": "\f",
-    "v": "\v",
-    "e": "\x1b",
-    "\\": "\\",
-    "'": "'",
-    '"': '"',
-    "`": "`",
-    "$": "$",
-    "@": "@",
-    "/": "/",
-    "#": "#",
-    "{": "{",
-    "}": "}",
-}
-
-
 _HASH_SIGIL_FOLLOWERS = "_{$"  # what may follow a hash sigil (%h, %{...}, %$ref)
 _QUOTE_WORD_NOT_AFTER = "_$@%&>"  # a quote word right after one of these is a name ($q, ->s)
 _SUFFIX_NOT_BEFORE = ("!=", "?:", "!~")  # a method suffix is not the start of these operators
-
-
-def _unescape(body: str, single: bool, octal: bool) -> str:
-    """Decode the escapes of a string literal's body (\\n, \\xHH, \\u{...}, octal when ``octal``);
-    in a ``single``-quoted body only \\\\ and \\' are escapes."""
-    if "\\" not in body:
-        return body
-    out: list[str] = []
-    i, n = 0, len(body)
-    while i < n:
-        ch = body[i]
-        if ch != "\\" or i + 1 >= n:
-            out.append(ch)
-            i += 1
-            continue
-        nxt = body[i + 1]
-        if single:
-            if nxt in ("\\", "'"):
-                out.append(nxt)
-                i += 2
-            else:
-                out.append(ch)
-                i += 1
-            continue
-        if nxt == "x":
-            if i + 2 < n and body[i + 2] == "{":
-                end = body.find("}", i + 3)
-                digits = body[i + 3 : end] if end != -1 else ""
-                i = end + 1 if end != -1 else n
-            else:
-                j = i + 2
-                while j < n and j < i + 4 and body[j] in "0123456789abcdefABCDEF":
-                    j += 1
-                digits = body[i + 2 : j]
-                i = j
-            try:
-                out.append(chr(int(digits, 16)))
-            except (ValueError, OverflowError):
-                out.append("")
-            continue
-        if nxt == "u":
-            if i + 2 < n and body[i + 2] == "{":
-                end = body.find("}", i + 3)
-                digits = body[i + 3 : end] if end != -1 else ""
-                i = end + 1 if end != -1 else n
-            else:
-                digits = body[i + 2 : i + 6]
-                i += 6
-            try:
-                out.append(chr(int(digits, 16)))
-            except (ValueError, OverflowError):
-                out.append("")
-            continue
-        if nxt in "01234567" and octal:
-            j = i + 1
-            while j < n and j < i + 4 and body[j] in "01234567":
-                j += 1
-            out.append(chr(int(body[i + 1 : j], 8)))
-            i = j
-            continue
-        out.append(_SIMPLE_ESCAPES.get(nxt, nxt))
-        i += 2
-    return "".join(out)
-
-
-def _starts_interpolation(rule: Interpolation, nxt: str) -> bool:
-    """Whether ``rule``'s sigil followed by ``nxt`` ("" at the end of the body) interpolates."""
-    if not nxt:
-        return rule.at_end
-    return (
-        nxt in rule.then
-        or (rule.letters == "alnum" and nxt.isalnum())
-        or (rule.letters == "alpha" and nxt.isalpha())
-    )
-
-
-def _interpolates(body: str, spec: LexerSpec) -> bool:
-    """Whether an interpolating string's body has run-time interpolation."""
-    rules = spec.interpolation
-    sigils = frozenset(rule.sigil for rule in rules)
-    i, n = 0, len(body)
-    while i < n:
-        ch = body[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch in sigils:
-            nxt = body[i + 1] if i + 1 < n else ""
-            if any(rule.sigil == ch and _starts_interpolation(rule, nxt) for rule in rules):
-                return True
-        i += 1
-    return False
-
-
-def _interpolated_code(body: str, spec: LexerSpec) -> list[str]:
-    """The code inside the interpolations that hold code (``#{...}`` in Ruby, ``${...}`` in JS
-    templates, ``@{[...]}``/``${\\...}`` in Perl, ``{${...}}`` in PHP), to be analysed as code too."""
-    starts = spec.code_interpolations
-    found: list[str] = []
-    i, n = 0, len(body)
-    while i < n and len(found) < 50:
-        if body[i] == "\\":
-            i += 2
-            continue
-        start = next((s for s in starts if body.startswith(s.open, i)), None)
-        if start is not None:
-            j = i + start.open.index("{") + 1
-            depth = 1
-            k = j
-            while k < n and depth:
-                c = body[k]
-                if c == "\\":
-                    k += 1
-                elif c == "{":
-                    depth += 1
-                elif c == "}":
-                    depth -= 1
-                k += 1
-            inner = start.prefix + (body[j : k - 1] if depth == 0 else body[j:])
-            if inner.strip():
-                found.append(inner)
-            i = k
-            continue
-        i += 1
-    return found
 
 
 @dataclass(slots=True)
@@ -253,6 +106,7 @@ class Lexer:
 
     def __init__(self, spec: LexerSpec, src: str, budget: Budget) -> None:
         self.spec = spec
+        self.regex_words = frozenset(spec.regex_keywords) if spec.regex_keywords else _REGEX_KEYWORDS
         self.src = src
         self.n = len(src)
         self.budget = budget
@@ -277,14 +131,14 @@ class Lexer:
         if t.kind in ("str", "num", "var", "cmd", "words", "regex"):
             return True
         if t.kind == "id":
-            return t.text not in _REGEX_KEYWORDS
+            return t.text not in self.regex_words
         return t.text in _VALUE_END_OPS
 
     def add_string(self, body: str, interp: bool, single: bool, kind: str = "str") -> Tok:
-        dyn = interp and _interpolates(body, self.spec)
+        dyn = interp and interpolates(body, self.spec)
         if dyn:
-            self.inner_code.extend(_interpolated_code(body, self.spec))
-        text = body if dyn else _unescape(body, single, self.spec.octal_escapes)
+            self.inner_code.extend(interpolated_code(body, self.spec))
+        text = body if dyn else unescape(body, single, self.spec)
         return self.emit(Tok(kind, text, dyn))
 
     def add_quoted(self, quote: Quote, body: str) -> Tok:
@@ -351,7 +205,9 @@ class Lexer:
         src, n, spec = self.src, self.n, self.spec
         quotes = spec.quotes
         heredoc = spec.heredoc
-        comment_chars = frozenset(m[0] for m in spec.line_comments) | frozenset(o[0] for o, _ in spec.block_comments)
+        comment_chars = frozenset(m[0] for m in spec.line_comments + spec.long_comments) | frozenset(
+            o[0] for o, _ in spec.block_comments
+        )
         i = 0
         if src.startswith("#!"):
             i = src.find("\n")
@@ -400,6 +256,12 @@ class Lexer:
                 self.emit(Tok("op", ";"))
                 continue
             # strings
+            if spec.long_brackets and c == "[":
+                long = self.long_bracket(i)
+                if long is not None:
+                    self.emit(Tok("str", long[0]))
+                    i = long[1]
+                    continue
             quote = quotes.get(c)
             if quote is not None:
                 if quote.nested_code:
@@ -501,6 +363,11 @@ class Lexer:
     def skip_comment(self, i: int) -> int | None:
         """The index after a comment starting at ``i``; None when none starts there."""
         src, spec = self.src, self.spec
+        for marker in spec.long_comments:
+            long = self.long_bracket(i + len(marker)) if src.startswith(marker, i) else None
+            if long is not None:
+                self.space = True
+                return long[1]
         if any(src.startswith(m, i) for m in spec.line_comments) and not any(
             src.startswith(x, i) for x in spec.line_comment_exceptions
         ):
@@ -511,6 +378,29 @@ class Lexer:
                 self.space = True
                 return self.n if end == -1 else end + len(close)
         return None
+
+    def long_bracket(self, i: int) -> tuple[str, int] | None:
+        """A long bracket (``[[...]]``, ``[==[...]==]``) opening at ``i``: its body, without escapes
+        and without a line break right after the opener, and the index after its closer; None when
+        none opens there."""
+        src, n = self.src, self.n
+        if not src.startswith("[", i):
+            return None
+        j = i + 1
+        while j < n and src[j] == "=":
+            j += 1
+        if j >= n or src[j] != "[":
+            return None
+        close = "]" + "=" * (j - i - 1) + "]"
+        start = j + 1
+        if src.startswith("\r\n", start):
+            start += 2
+        elif src.startswith("\n", start) or src.startswith("\r", start):
+            start += 1
+        end = src.find(close, start)
+        if end == -1:
+            return src[start:], n
+        return src[start:end], end + len(close)
 
     def skip_doc_block(self, i: int) -> int | None:
         """The index after a documentation block (POD, =begin/=end) starting the line at ``i``."""
@@ -744,10 +634,10 @@ class Lexer:
             body = "\n".join(lines)
             if doc.dedent:
                 body = textwrap.dedent(body)
-            dyn = doc.interp and _interpolates(body, self.spec)
+            dyn = doc.interp and interpolates(body, self.spec)
             if dyn:
-                self.inner_code.extend(_interpolated_code(body, self.spec))
-            doc.tok.text = body if dyn else _unescape(body, doc.single, self.spec.octal_escapes)
+                self.inner_code.extend(interpolated_code(body, self.spec))
+            doc.tok.text = body if dyn else unescape(body, doc.single, self.spec)
             doc.tok.dyn = dyn
         self.heredocs = []
         return i

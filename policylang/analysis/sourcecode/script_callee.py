@@ -18,7 +18,7 @@ from .callee import HARMLESS, MAX_CALLEE_STEPS, Resolution, combine, unknown
 from .collector import Out
 from .script_values import ScriptReader
 from .syntax import Syntax
-from .values import AMBIGUOUS, Unknown, as_text
+from .values import AMBIGUOUS, RUNTIME, Unknown, as_text
 
 _LOGICAL = frozenset({"||", "&&", "??", "or", "and", "//"})
 
@@ -134,6 +134,8 @@ class ScriptCallees(ScriptReader):
                 parts.append(Resolution((str(b[1]),)))
             elif isinstance(b, tuple) and len(b) == 2 and isinstance(b[0], int):
                 parts.append(scope.expr_callee(int(b[0]), int(b[1]), sigiled))
+            elif b is RUNTIME and self.grammar.escaping_functions:
+                parts.append(HARMLESS)  # a parameter: a function the tables list is caught where it is passed
             else:
                 parts.append(unknown(f"{name} is bound to a value known only at run time"))
         return combine(parts)
@@ -287,7 +289,11 @@ class ScriptCallees(ScriptReader):
                     shown = f"{g.code_deref}{{{self._slice_text(o + 1, i - 1)}}}"
                     return self.expr_callee(o + 1, i - 1, True), shown
                 return None
-            if before is None or (before.kind == "op" and before.text not in frozenset({")", "]", "}"}) | self.members):
+            if (
+                before is None
+                or (before.kind == "op" and before.text not in frozenset({")", "]", "}"}) | self.members)
+                or (before.kind == "id" and before.text in g.keywords)  # then (f or g)(...)
+            ):
                 return self.expr_callee(o + 1, i - 1, False), f"({self._slice_text(o + 1, i - 1)})"
             return None
         if p.text in self.members and g.member_calls and i >= 2 and toks[i - 2].text in ("}", "]"):

@@ -13,7 +13,7 @@ from .lexer import Lexer, Tok
 from .callee import Resolution
 from .script_callee import ScriptCallees
 from .script_values import STATEMENT_KEYWORDS, Chain
-from .values import AMBIGUOUS, MISSING, Missing, Unknown, Value, as_text, render
+from .values import AMBIGUOUS, MISSING, RUNTIME, Missing, Unknown, Value, as_text, render
 
 
 class ScriptAnalyser(ScriptCallees):
@@ -46,6 +46,8 @@ class ScriptAnalyser(ScriptCallees):
 
     def _statements(self, toks: list[Tok]) -> list[Tok]:
         """Turn line breaks that end a statement into ";" (continuation lines stay joined)."""
+        if self.grammar.free_form:
+            return self._free_form(toks)
         out: list[Tok] = []
         depth = 0
         cont_after = frozenset(
@@ -82,8 +84,15 @@ class ScriptAnalyser(ScriptCallees):
         for tok in toks:
             if tok.nl and depth == 0 and out and out[-1].text != ";":
                 prev = out[-1]
-                joined = (prev.kind == "op" and prev.text in cont_after) or (
-                    tok.kind == "op" and tok.text in cont_before
+                joined = (
+                    (prev.kind == "op" and prev.text in cont_after)
+                    or (tok.kind == "op" and tok.text in cont_before)
+                    or (  # f\n(...) is a call where a line break ends no statement before "("
+                        self.grammar.call_across_lines
+                        and tok.kind == "op"
+                        and tok.text == "("
+                        and (prev.kind in ("id", "var") or prev.text in (")", "]"))
+                    )
                 )
                 if not joined:
                     out.append(Tok("op", ";", space=True))
@@ -95,11 +104,39 @@ class ScriptAnalyser(ScriptCallees):
             out.append(tok)
         return out
 
+    def _free_form(self, toks: list[Tok]) -> list[Tok]:
+        """In a free-form language (Lua) line breaks end nothing: a statement ends where a value is
+        followed by a name or a keyword that starts a statement (``x = 1 print(x)``); a line that
+        starts with "(", a string or "{" continues the one before (a call)."""
+        g = self.grammar
+        out: list[Tok] = []
+        for tok in toks:
+            if out and tok.kind in ("id", "var") and (tok.text not in g.keywords or tok.text in g.statement_starts):
+                prev = out[-1]
+                if (
+                    prev.kind in ("str", "num", "var", "cmd")
+                    or (prev.kind == "id" and prev.text not in g.keywords)
+                    or (prev.kind == "op" and prev.text in (")", "]", "}"))
+                ):
+                    out.append(Tok("op", ";", space=True))
+            out.append(tok)
+        return out
+
     # -- bindings
     def _scan_bindings(self) -> None:
         toks, n, g = self.toks, len(self.toks), self.grammar
+        brackets: list[str] = []  # the brackets open around toks[i]
         for i, t in enumerate(toks):
+            if t.kind == "op" and t.text in ("(", "[", "{"):
+                brackets.append(t.text)
+            elif t.kind == "op" and t.text in (")", "]", "}") and brackets:
+                brackets.pop()
             prev = toks[i - 1] if i else None
+            if t.kind == "id" and t.text in g.unknown_bindings:
+                self._runtime_names(i)
+                continue
+            if g.brace_tables and brackets and brackets[-1] == "{":
+                continue  # {key = value}: a table's field, not a variable
             if (
                 g.import_statements
                 and t.kind == "id"
@@ -132,13 +169,70 @@ class ScriptAnalyser(ScriptCallees):
             op = toks[i + 1]
             if op.kind != "op":
                 continue
-            if op.text == "=":
+            if op.text == "=" and g.multiple_assignment:
+                self._assign(i)
+            elif op.text == "=":
                 end = self._stmt_end(i + 2, stop_comma=g.comma_ends_assignment)
                 self._bind(t.text, (i + 2, end))
+                self.targets.add(i)
+                self.bound_values.add((i + 2, end))
             elif (
                 op.text.endswith("=") and op.text not in ("==", "===", "!=", "!==", "<=", ">=", "=>", "=~")
             ) or op.text in ("++", "--"):
                 self._bind(t.text, AMBIGUOUS)
+
+    def _assign(self, i: int) -> None:
+        """``a, b = x, y`` (with ``toks[i]`` the last name before "="): each name is bound to the
+        value at its place; one without a value there is known only at run time."""
+        toks = self.toks
+        names = [i]
+        j = i
+        while (
+            j >= 2
+            and toks[j - 1].kind == "op"
+            and toks[j - 1].text == ","
+            and toks[j - 2].kind in ("id", "var")
+            and not (j >= 3 and toks[j - 3].kind == "op" and toks[j - 3].text in self.members)
+        ):
+            j -= 2
+            names.append(j)
+        names.reverse()
+        end = self._stmt_end(i + 2, stop_comma=False)
+        values = self._split(i + 2, end, frozenset({","}))
+        for k, at in enumerate(names):
+            self.targets.add(at)
+            if k < len(values):
+                self._bind(toks[at].text, values[k])
+                self.bound_values.add(values[k])
+            else:
+                self._bind(toks[at].text, AMBIGUOUS)
+
+    def _runtime_names(self, i: int) -> None:
+        """The names a keyword of ``unknown_bindings`` introduces hold run-time values: a function's
+        parameters (``function t.f(a, b)``) or a loop's variables (``for k, v in ...``)."""
+        toks, n = self.toks, len(self.toks)
+        j = i + 1
+        if toks[i].text != "for" and j < n and toks[j].kind == "id":  # the function's name: a.b:c
+            j += 1
+            while j + 1 < n and toks[j].kind == "op" and toks[j].text in self.members and toks[j + 1].kind == "id":
+                j += 2
+        if toks[i].text != "for":
+            if j >= n or toks[j].kind != "op" or toks[j].text != "(":
+                return
+            close = self._close(j)
+            names = [toks[a] for a, b in self._split(j + 1, close, frozenset({","})) if b - a == 1]
+        else:
+            names = []
+            j = i + 1
+            while j < n and toks[j].kind in ("id", "var"):
+                names.append(toks[j])
+                if j + 1 < n and toks[j + 1].kind == "op" and toks[j + 1].text == ",":
+                    j += 2
+                else:
+                    break
+        for tok in names:
+            if tok.kind in ("id", "var"):
+                self._bind(tok.text, RUNTIME)
 
     def _bind(self, name: str, value: object) -> None:
         self.all_bindings.setdefault(name, []).append(value)
@@ -263,7 +357,31 @@ class ScriptAnalyser(ScriptCallees):
             chain = self._chain(i)
             if chain is None:
                 continue
+            if self.grammar.escaping_functions and all(kind in ("name", "index", "require") for kind, _ in chain.parts):
+                self._escapes(chain, i)
             self._chain_calls(chain, i)
+
+    def _escapes(self, chain: Chain, start: int) -> None:
+        """A function the tables list, or a module they list functions of, named where it is neither
+        called nor bound to a name (an argument, a table's item, a returned value), may be called
+        where the analysis does not follow it: opaque (``pcall(f, ...)`` and names bound by
+        assignment are followed)."""
+        if start in self.targets or start in self.invoked or (start, chain.end) in self.bound_values:
+            return
+        toks = self.toks
+        if chain.end < len(toks) and toks[chain.end].text == "=":
+            return  # a table's key, or a field assigned to
+        if start >= 2 and toks[start - 1].text == "(" and toks[start - 2].text in self.grammar.index_functions:
+            return  # rawget(_G, "os"): followed as _G["os"]
+        res = self.resolve(chain.parts)
+        name = self._lookup_name(res.name) if res.name is not None and not res.pending_call else None
+        if name is None:
+            return
+        shown = self._slice_text(start, chain.end)
+        if name in self.tables.known or self._prefix_hit(name):
+            self.out.make_opaque(f"{shown} is passed as a value: where it is called is not followed")
+        elif self._reaches_tables(name):  # a module the tables list functions of ({os}, f(_G))
+            self.out.make_opaque(f"{shown} is passed as a value: what is called on it is not followed")
 
     def _chain_calls(self, chain: Chain, start: int) -> None:
         parts = chain.parts
@@ -394,12 +512,26 @@ class ScriptAnalyser(ScriptCallees):
                     known = True
         if not known:
             return
+        spec = self.tables.dangerous.get(name)
+        if spec is not None and spec.get("style") == "invoke":
+            self._invoke(spec, slices)
+            return
         self.decoded = False
         args = self._args(slices, recv)
         dispatch(self.lang, name, args, self.out, self._run_code, self._redispatch)
         spec = self.tables.dangerous.get(name)
         if self.decoded and spec is not None and spec.get("style") in ("code", "code_if_string"):
             self.out.danger(f"{name} runs decoded (base64/hex/compressed) code", opaque=False)
+
+    def _invoke(self, spec: Any, slices: list[tuple[int, int]]) -> None:
+        """``pcall(f, a, b)`` calls ``f(a, b)``: the function at ``arg``, with the arguments from
+        ``args`` on (a dangerous entry of style "invoke")."""
+        at, rest = int(spec.get("arg", 0)), int(spec.get("args", 1))
+        if at >= len(slices) or slices[at][0] >= slices[at][1]:
+            return
+        a, b = slices[at]
+        self.invoked.add(a)
+        self._judge(self.expr_callee(a, b, self.grammar.callable_strings), self._slice_text(a, b), slices[rest:])
 
     def _callee_text(self, callee: list[tuple[str, Any]], start: int) -> str:
         """The source text of a callee chain that starts at ``toks[start]``."""

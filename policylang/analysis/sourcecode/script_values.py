@@ -65,7 +65,10 @@ class ScriptReader:
         self.concat = self.grammar.concat_op
         self.toks: list[Tok] = []
         self.match: list[int] = []
-        self.bindings: dict[str, object] = {}  # name -> (a, b) slice | ("qual", str) | AMBIGUOUS
+        self.bindings: dict[str, object] = {}  # name -> (a, b) slice | ("qual", str) | AMBIGUOUS | RUNTIME
+        self.targets: set[int] = set()  # where a name that an assignment binds stands
+        self.bound_values: set[tuple[int, int]] = set()  # the slices assignments bind names to
+        self.invoked: set[int] = set()  # where a function that pcall(f, ...) calls starts
         self.modules: set[str] = set()  # modules required/imported anywhere
         self._memo: dict[str, Resolved] = {}
         self._active: set[str] = set()
@@ -189,7 +192,10 @@ class ScriptReader:
                 return self._dict(items, depth)
             return self._list(items, depth)
         if t.kind == "op" and t.text == "{" and self._close(a) == b - 1:
-            return self._dict(self._split(a + 1, b - 1, frozenset({","})), depth)
+            items = self._split(a + 1, b - 1, frozenset({","}))
+            if g.brace_tables:
+                return self._table(items, depth)
+            return self._dict(items, depth)
         if (
             t.kind == "id"
             and g.array_function
@@ -288,6 +294,32 @@ class ScriptReader:
             out[key] = self.value(va, vb, depth + 1)
         return out
 
+    def _table(self, items: list[tuple[int, int]], depth: int) -> Value:
+        """A table constructor's items (``{a, b}``, ``{k = v, ["k"] = v}``): a list when no item is
+        ``key = value``, else a map (a positional item is keyed by its position, from 1)."""
+        items = [(x, y) for x, y in items if x < y]
+        pairs = [self._split(x, y, frozenset({"="})) for x, y in items]
+        if all(len(p) == 1 for p in pairs):
+            return self._list(items, depth)
+        out: dict[str, Value] = {}
+        for k, ((x, y), pair) in enumerate(zip(items, pairs), 1):
+            if len(pair) != 2:
+                out[str(k)] = self.value(x, y, depth + 1)
+                continue
+            (ka, kb), (va, vb) = pair
+            kt = self.toks[ka]
+            key: str | None = None
+            if kb - ka == 1 and kt.kind == "id":
+                key = kt.text
+            elif kt.kind == "op" and kt.text == "[" and self._close(ka) == kb - 1:
+                kv = self.value(ka + 1, kb - 1, depth + 1)
+                key = str(kv) if isinstance(kv, int) and not isinstance(kv, bool) else as_text(kv)
+            if key is None:
+                out["…"] = Unknown(self._slice_text(x, y))
+                continue
+            out[key] = self.value(va, vb, depth + 1)
+        return out
+
     def _atom(self, t: Tok) -> Value:
         if t.kind == "str":
             return Unknown(f'"{t.text}"'[:80], stringy=True) if t.dyn else t.text
@@ -320,7 +352,28 @@ class ScriptReader:
         t = toks[i]
         parts: list[tuple[str, Any]] = []
         starts: list[int] = [i]
+        if t.kind == "id" and t.text in g.keywords:
+            return None
         if (
+            t.kind == "id"
+            and t.text in g.require_calls
+            and g.string_calls
+            and i + 1 < n
+            and toks[i + 1].kind == "str"
+            and not toks[i + 1].dyn
+        ):
+            parts.append(("require", toks[i + 1].text))  # require "socket"
+            i += 2
+        elif t.kind == "id" and t.text in g.index_functions and i + 1 < n and toks[i + 1].text == "(":
+            inner = self._index_call(i + 1)  # rawget(t, k) is t[k]
+            if inner is None:
+                parts.append(("name", t.text))
+                i += 1
+            else:
+                parts.extend(inner)
+                starts = [i] * len(parts)
+                i = self._close(i + 1) + 1
+        elif (
             t.kind == "id"
             and t.text in g.require_calls
             and i + 1 < n
@@ -372,7 +425,7 @@ class ScriptReader:
                 parts.append(("call", self._split(i + 1, close, frozenset({","})) if close > i + 1 else []))
                 i = close + 1
                 continue
-            if t.kind == "op" and t.text == "[" and not t.space and g.index_brackets:
+            if t.kind == "op" and t.text == "[" and (not t.space or g.index_after_space) and g.index_brackets:
                 close = self._close(i)
                 parts.append(("index", (i + 1, close)))
                 i = close + 1
@@ -381,8 +434,25 @@ class ScriptReader:
                 parts.append(("tmpl", t))
                 i += 1
                 continue
+            if g.string_calls and (t.kind == "str" or (t.kind == "op" and t.text == "{")):
+                end = i + 1 if t.kind == "str" else min(self._close(i) + 1, n)
+                parts.append(("call", [(i, end)]))  # f "text", f { ... }: a call with that one argument
+                i = end
+                continue
             break
         return Chain(parts, i, starts[: len(parts)])
+
+    def _index_call(self, paren: int) -> list[tuple[str, Any]] | None:
+        """The parts of ``t[k]`` for a call ``f(t, k)`` of an index function (Lua rawget) whose
+        "(" is at ``paren``; None when its first argument is not a name chain."""
+        close = self._close(paren)
+        args = self._split(paren + 1, close, frozenset({","})) if close > paren + 1 else []
+        if len(args) != 2 or args[0][0] >= args[0][1] or args[1][0] >= args[1][1]:
+            return None
+        inner = self._chain(args[0][0], args[0][1])
+        if inner is None or inner.end != args[0][1]:
+            return None
+        return [*inner.parts, ("index", args[1])]
 
     def _normalise(self, name: str) -> str:
         g, lex = self.grammar, self.syntax.lexer

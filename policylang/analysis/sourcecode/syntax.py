@@ -5,7 +5,8 @@ The lexer and the script analyser read these records, validated when loaded.
 A tokenizer language is added as data only: its interpreter names in ``code.toml``'s
 ``[languages]``, its call tables in ``code.toml`` and its section in ``syntax.toml``; the lexer and
 the script analyser have no branch on a language's name. ``syntax.toml`` says what each feature
-means.
+means. awk is tokenized by the same lexer (its section has a lexer table only) and read by an
+analyser of its own; sed is not tokenized.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Callable, Iterable, Mapping, TypeVar
 
-from .tables import PYTHON, config
+from .tables import AWK, PYTHON, SED, config
 
 
 class SpecError(ValueError):
@@ -97,6 +98,10 @@ class LexerSpec:
     interpolation: tuple[Interpolation, ...] = ()
     code_interpolations: tuple[CodeInterpolation, ...] = ()
     octal_escapes: bool = False
+    decimal_escapes: bool = False
+    whitespace_escape: str = ""
+    long_brackets: bool = False
+    long_comments: tuple[str, ...] = ()
     heredoc: Heredoc | None = None
     var_sigils: str = ""
     hash_sigil: str = ""
@@ -109,6 +114,7 @@ class LexerSpec:
     percent_literals: Mapping[str, Literal] = field(default_factory=dict)
     symbols: bool = False
     slash_regex: bool = False
+    regex_keywords: tuple[str, ...] = ()
     regex_ends_at_newline: bool = False
     identifier_chars: str = ""
     namespace_separator: str = ""
@@ -154,6 +160,17 @@ class GrammarSpec:
     method_objects: bool = False
     import_statements: bool = False
     destructuring: tuple[str, ...] = ()
+    string_calls: bool = False
+    free_form: bool = False
+    keywords: frozenset[str] = frozenset()
+    statement_starts: frozenset[str] = frozenset()
+    multiple_assignment: bool = False
+    brace_tables: bool = False
+    index_after_space: bool = False
+    index_functions: tuple[str, ...] = ()
+    escaping_functions: bool = False
+    unknown_bindings: tuple[str, ...] = ()
+    call_across_lines: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,15 +298,22 @@ def _check_lexer(lex: LexerSpec, where: str) -> None:
     _check(all(len(s) == 1 for s in lex.sigil_extras), f"{where}.sigil_extras", "each is one character")
     _check(len(lex.hash_sigil) <= 1, f"{where}.hash_sigil", "one character")
     _check(len(lex.namespace_separator) <= 1, f"{where}.namespace_separator", "one character")
+    _check(len(lex.whitespace_escape) <= 1, f"{where}.whitespace_escape", "one character")
+    _check(not (lex.octal_escapes and lex.decimal_escapes), where, "octal_escapes and decimal_escapes exclude each other")
+    _check(not lex.long_comments or lex.long_brackets, f"{where}.long_comments", "long comments need long_brackets")
     _check_literals(lex.quote_words, f"{where}.quote_words", "words")
     _check_literals(lex.percent_literals, f"{where}.percent_literals", "letters")
 
 
-def load_syntaxes(data: Mapping[str, Any], languages: Iterable[str]) -> dict[str, Syntax]:
+def load_syntaxes(
+    data: Mapping[str, Any], languages: Iterable[str], lexer_only: Iterable[str] = ()
+) -> dict[str, Syntax]:
     """The syntax of every language in ``data`` (syntax.toml, parsed); ``languages`` are those that
-    must have one, and the only ones that may. Raises :class:`SpecError` when the data does not
-    validate."""
+    must have one, and the only ones that may; those of ``lexer_only`` are read by an analyser of
+    their own over the tokenizer and have a lexer table only. Raises :class:`SpecError` when the
+    data does not validate."""
     wanted = list(languages)
+    bare = frozenset(lexer_only)
     for lang in wanted:
         _check(lang in data, lang, "the language has no syntax section")
     out: dict[str, Syntax] = {}
@@ -301,14 +325,19 @@ def load_syntaxes(data: Mapping[str, Any], languages: Iterable[str]) -> dict[str
         lexer = _record(LexerSpec, sec.get("lexer", {}), f"{lang}.lexer")
         grammar = _record(GrammarSpec, sec.get("grammar", {}), f"{lang}.grammar")
         _check_lexer(lexer, f"{lang}.lexer")
-        _check(bool(grammar.member_ops), f"{lang}.grammar", "member_ops is not empty")
-        _check(bool(grammar.concat_op), f"{lang}.grammar", "concat_op is not empty")
+        if lang in bare:
+            _check("grammar" not in sec, lang, "a language read by its own analyser has no grammar table")
+        else:
+            _check(bool(grammar.member_ops), f"{lang}.grammar", "member_ops is not empty")
+            _check(bool(grammar.concat_op), f"{lang}.grammar", "concat_op is not empty")
         out[lang] = Syntax(lang, lexer, grammar)
     return out
 
 
 @lru_cache(maxsize=1)
 def syntaxes() -> Mapping[str, Syntax]:
-    """The syntax of every language read by the tokenizer: every analysed language but Python."""
+    """The syntax of every language read by the tokenizer: every analysed language but Python and
+    sed (awk's is a lexer only: its analyser is its own)."""
     text = resources.files(__package__).joinpath("data").joinpath("syntax.toml").read_text(encoding="utf-8")
-    return load_syntaxes(tomllib.loads(text), [lang for lang in config().langs if lang != PYTHON])
+    langs = [lang for lang in config().langs if lang not in (PYTHON, SED)]
+    return load_syntaxes(tomllib.loads(text), langs, lexer_only=(AWK,))

@@ -16,7 +16,9 @@ from typing import Any, Mapping
 from ...verdict import Risk
 
 SHELL = "shell"  # the language the shell analyser owns: no tables, no findings here
-PYTHON = "python"  # read with the ast module; every other language by the tokenizer (syntax.toml)
+PYTHON = "python"  # read with the ast module; the other languages by the tokenizer (syntax.toml)
+AWK = "awk"  # tokenized by the lexer (its syntax.toml section is a lexer only), read by awk_program
+SED = "sed"  # read by sed_script: no syntax section, and no call tables
 
 
 @dataclass(frozen=True, slots=True)

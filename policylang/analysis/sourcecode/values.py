@@ -33,6 +33,7 @@ class Missing:
 
 MISSING = Missing()
 AMBIGUOUS = object()  # a name bound more than once, or to something that is not followed
+RUNTIME = object()  # a parameter or loop variable: a value known only at run time, given by its caller
 Value = Union[str, bytes, int, float, bool, None, "tuple[Value, ...]", "dict[str, Value]", Unknown]
 
 
