@@ -120,9 +120,11 @@ def _label(p: Parsed, f: Filled) -> str:
     i = f.words[0]
     if f.offset:
         return p.args[i][:f.offset].rstrip("=")
-    if i > 0 and p.args[i - 1].startswith("-"):
-        prev = p.args[i - 1]
-        return "-" + prev[-1] if len(prev) > 2 and prev[1] != "-" and prev not in p.model.options else prev
+    prev = p.args[i - 1] if i > 0 else ""
+    if prev.startswith("--") or prev in p.model.options:
+        return prev
+    if len(prev) > 1 and prev[0] == "-" and prev[1:].isalpha():
+        return "-" + prev[-1]  # a cluster: -lc gave -c
     return " ".join(p.subcommands)
 
 
