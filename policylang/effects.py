@@ -4,7 +4,11 @@ from __future__ import annotations
 from .frozen import frozen, record
 from .verdict import Risk
 
-EFFECT_KINDS = ("exec", "read", "write", "delete", "network", "code")
+EFFECT_KINDS = ("exec", "read", "write", "delete", "network", "code", "leak", "upload", "persist", "discard")
+# Effects that are not one path or one host (DESIGN §2, docs/language.md §7): a credential or the
+# environment printed (leak), a file sent over the network (upload), something installed to run later
+# outside the session (persist), uncommitted work or shared history destroyed (discard).
+CONCERN_KINDS = frozenset({"leak", "upload", "persist", "discard"})
 
 
 @frozen
@@ -16,6 +20,10 @@ class Effect:
     read/write/delete: path (absolute, normalised; may contain glob characters when ``glob``)
     network: host
     code:    program holds the language, text the source
+    leak:    text names what is printed (``the environment``, ``$AWS_SECRET_ACCESS_KEY``, ``a cloud access token``)
+    upload:  path (the file sent; ``recursive`` for a tree), host (where; None when unknown)
+    persist: text names the mechanism (``crontab``, ``systemd unit``)
+    discard: text names what is lost (``uncommitted changes``, ``remote history``)
     """
 
     kind: str
@@ -41,7 +49,12 @@ class Effect:
             tail = "/**" if self.recursive and self.path not in (None, "/") else ""
             return f"{self.kind}({self.path}{tail})"
         if self.kind == "network":
-            return f"network({self.host})"
+            return f"network({self.host or 'a host known only at run time'})"
+        if self.kind == "upload":
+            tail = "/**" if self.recursive and self.path not in (None, "/") else ""
+            return f"upload({self.path or 'data'}{tail} -> {self.host or 'a host known only at run time'})"
+        if self.kind in CONCERN_KINDS:
+            return f"{self.kind}({self.text or '?'})"
         return f"code({self.program})"
 
 

@@ -48,6 +48,8 @@ def NET(ps: Any = None) -> Any: return ("NetworkTarget", ps)
 def CODE(langs: tuple[Any, ...] = (), pattern: Any = None) -> Any: return ("CodeTarget", langs, pattern)
 def TOOL(names: tuple[Any, ...], pattern: Any = None) -> Any: return ("ToolTarget", names, pattern)
 def MSG(p: str) -> Any: return ("MessageTarget", R(p))
+def CONCERN(kind: str, paths: Any = None, hosts: Any = None, pattern: Any = None) -> Any:
+    return ("ConcernTarget", kind, paths, hosts, pattern)
 def CEL(e: str) -> Any: return ("Cel", e)
 
 
@@ -115,6 +117,15 @@ CONSTRUCTS = [
     ('rule net.internal: ask network to ["*.internal", "10.*"]',
      RULE("net.internal", "ask", NET(PS(LIT(S("*.internal"), S("10.*")))))),
     ("rule net.any: ask network", RULE("net.any", "ask", NET())),
+    ("rule leak.any: deny leak", RULE("leak.any", "deny", CONCERN("leak"))),
+    ('rule leak.aws: deny leak matching re"AWS_"', RULE("leak.aws", "deny", CONCERN("leak", pattern=R("AWS_")))),
+    ('rule up: ask upload in SECRETS to ["*.example.com"] risk high',
+     RULE("up", "ask", CONCERN("upload", PS(L("SECRETS")), PS(LIT(S("*.example.com")))), risk="high")),
+    ("rule up.any: ask upload", RULE("up.any", "ask", CONCERN("upload"))),
+    ("rule up.to: ask upload to HOSTS", RULE("up.to", "ask", CONCERN("upload", hosts=PS(L("HOSTS"))))),
+    ("rule keep: deny persist", RULE("keep", "deny", CONCERN("persist"))),
+    ('rule lose: ask discard matching re"history" unless discard matching re"stash"',
+     RULE("lose", "ask", CONCERN("discard", pattern=R("history")), unless=(CONCERN("discard", pattern=R("stash")),))),
     ('rule code.eval: deny code python matching re"\\beval\\("   risk high',
      RULE("code.eval", "deny", CODE((W("python"),), R("\\beval\\(")), risk="high")),
     ("rule code.any: ask code", RULE("code.any", "ask", CODE())),
@@ -317,7 +328,8 @@ def test_expected_words_are_readable() -> None:
     _, diags = parse("rule a:")
     assert diags[0].expected == ("a decision (allow, sandbox, ask, deny)",)
     _, diags = parse("rule a: deny")
-    assert diags[0].expected == ("a target (exec, read, write, delete, network, code, tool, message, opaque)",)
+    assert diags[0].expected == ("a target (exec, read, write, delete, network, code, tool, message, leak, upload, "
+                                 "persist, discard, opaque)",)
     _, diags = parse("rule a: deny opaque 5")
     assert diags[0].expected == ("a clause (risk, message, alt, unless, when)", "the end of the statement")
     _, diags = parse("bogus")
@@ -438,7 +450,8 @@ def exec_target(draw: Any) -> tuple[Any, str]:
 
 @st.composite
 def target(draw: Any) -> tuple[Any, str]:
-    kind = draw(st.sampled_from(["exec", "pipe", "path", "network", "code", "tool", "message", "opaque"]))
+    kind = draw(st.sampled_from(["exec", "pipe", "path", "network", "code", "tool", "message", "concern",
+                                 "opaque"]))
     if kind == "exec":
         return draw(exec_target())
     if kind == "pipe":
@@ -467,6 +480,15 @@ def target(draw: Any) -> tuple[Any, str]:
     if kind == "message":
         r = draw(regex())
         return ("MessageTarget", r[0]), "message matching " + r[1]
+    if kind == "concern":
+        k = draw(st.sampled_from(["leak", "upload", "persist", "discard"]))
+        paths = draw(st.one_of(st.none(), pathset())) if k == "upload" else None
+        hosts = draw(st.one_of(st.none(), pathset())) if k == "upload" else None
+        pattern = draw(st.one_of(st.none(), regex()))
+        src = k + (" in " + paths[1] if paths else "") + (" to " + hosts[1] if hosts else "") \
+            + (" matching " + pattern[1] if pattern else "")
+        return CONCERN(k, paths[0] if paths else None, hosts[0] if hosts else None,
+                       pattern[0] if pattern else None), src
     return OPAQUE, "opaque"
 
 

@@ -20,6 +20,17 @@ SAFE_DEVICES = frozenset({"/dev/null", "/dev/zero", "/dev/stdout", "/dev/stderr"
                           "/dev/random", "/dev/urandom", "/dev/full"})
 SAFE_DEVICE_DIRS = ("/dev/fd/", "/dev/shm/", "/dev/pts/")
 _FILE_KINDS = frozenset({"read", "write", "delete"})
+# Effects a command has because of what the program is (its declared remote, the token it prints, the
+# job it installs), as opposed to the paths it is pointed at: an ``allow exec`` rule that decides the
+# command covers them, within its risk ceiling (docs/language.md §2).
+_OWN_KINDS = frozenset({"network", "leak", "upload", "persist", "discard"})
+# A write or delete of an ordinary path outside the workspace is high risk, but asked rather than
+# denied by default: the user may have named it (``rm -r /opt/build-cache``).  Protected classes
+# (secrets, persistence, system and restricted paths, the home or root itself) are denied by their
+# rules or by a critical risk (docs/language.md, "Judgment").
+_OUTSIDE = "outside the workspace and the safe paths"
+# The least risk of an effect of each kind, whatever the analysis says (docs/language.md §7).
+_FLOOR = {"network": MEDIUM, "upload": MEDIUM, "leak": HIGH, "persist": HIGH, "discard": HIGH}
 
 
 class Judged(NamedTuple):
@@ -111,6 +122,8 @@ class Judge:
             if risk >= HIGH and s.block_high_risk and d is not DENY:
                 return self.default_decision(replace(effect, opaque=False), risk, why, context)
             return d, "default:opaque", f"cannot be known statically ({why or 'opaque'}): {s.posture} posture"
+        if risk is HIGH and effect.kind in ("write", "delete") and why.endswith(_OUTSIDE) and not explain:
+            return ASK, "default:outside-workspace", f"{why}: asked, not denied (a person may have named it)"
         if risk >= HIGH:
             if s.block_high_risk:
                 if s.allow_admin_override and risk is HIGH and _is_admin(context):
@@ -142,8 +155,15 @@ class Judge:
             return risk, why
         if kind == "read":
             return max(effect.risk, LOW), effect.why or "read"
-        if kind == "network":
-            return max(effect.risk, MEDIUM), effect.why or f"network access to {effect.host}"
+        if kind == "upload" and effect.path is not None:
+            path, _ = effect_path(effect)
+            ws = roots.workspace.rstrip("/") or "/"
+            if not (path == ws or path.startswith(ws + "/") or self._safe.contains(path, roots, False)):
+                return max(effect.risk, HIGH), f"sends {effect.path}, from outside the workspace, to " \
+                                                f"{effect.host or 'a host known only at run time'}"
+        floor = _FLOOR.get(kind)
+        if floor is not None:
+            return max(effect.risk, floor), effect.why or effect.describe()
         if kind in ("tool",):
             return effect.risk, effect.why
         if kind == "message":
@@ -182,7 +202,32 @@ class Judge:
             return MEDIUM, f"{verb} {path} in the workspace"
         if self._safe.contains(path, roots, False):
             return LOW, f"{verb} {path} in a safe path"
-        return HIGH, f"{verb} {path}, outside the workspace and the safe paths"
+        return HIGH, f"{verb} {path}, {_OUTSIDE}"
+
+def cover_own_effects(judged: list[Judged]) -> list[Judged]:
+    """An ``allow``/``sandbox`` rule that decides a command's exec effect also decides the effects the
+    command has of its own -- network, leak, upload, persist, discard -- that no rule decided and whose
+    risk is within the rule's ceiling: ``allow exec git push ...`` allows the push's connection to
+    the remote.  Path effects stay with the path rules; a deny or ask rule on the effect still wins."""
+    allowed: dict[int, CompiledRule] = {}
+    for j in judged:
+        e = j.effect
+        if e.kind == "exec" and not e.opaque and j.deciding and j.decision <= SANDBOX:
+            allowed.setdefault(e.segment, j.deciding[0])
+    if not allowed:
+        return judged
+    out = []
+    for j in judged:
+        e = j.effect
+        rule = allowed.get(e.segment)
+        if (rule is not None and e.kind in _OWN_KINDS and not j.deciding and not e.opaque
+                and j.risk <= (rule.risk if rule.risk is not None else MEDIUM) and j.decision > rule.decision):
+            reason = Reason(rule.id, f"{rule.message}: it covers the command's own {e.kind} effect",
+                            rule.decision, j.risk, rule.location, rule.alternative, e.describe())
+            j = j._replace(decision=rule.decision, reasons=(reason,), deciding=(rule,))
+        out.append(j)
+    return out
+
 
 def _is_admin(context: Any) -> bool:
     return getattr(context, "role", None) == "admin"

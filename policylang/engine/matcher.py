@@ -286,6 +286,29 @@ class MessageTarget(Target):
         return effect.kind == "message" and self.pattern.search(effect.text or "")
 
 
+class ConcernTarget(Target):
+    """``leak``, ``upload in PATHS to HOSTS``, ``persist``, ``discard`` (``matching`` on the effect's text)."""
+
+    def __init__(self, kind: str, paths: PathSet | None, hosts: Sequence[str] | None, pattern: Regex | None):
+        self.kind = kind
+        self.paths = paths
+        self.hosts = RegexSet([word_glob(h.casefold()) for h in hosts], anchored=True) if hosts else None
+        self.pattern = pattern
+
+    def matches(self, effect: Effect, ctx: MatchContext) -> bool:
+        if effect.kind != self.kind:
+            return False
+        if self.paths is not None:
+            if effect.path is None:
+                return False
+            path, rec = effect_path(effect)
+            if not self.paths.contains(path, ctx.roots, rec):
+                return False
+        if self.hosts is not None and (effect.host is None or not self.hosts.match(effect.host.casefold())):
+            return False
+        return self.pattern is None or self.pattern.search(effect.text or "")
+
+
 class OpaqueTarget(Target):
     kind = "opaque"
 

@@ -22,7 +22,7 @@ from ..resolve import normalise_path
 from ..settings import Settings
 from ..source import Source
 from ..verdict import ALLOW, ASK, DENY, LOW, UNKNOWN, Reason, Risk, SegmentVerdict, Verdict, combine_risk
-from .judge import Judge, Judged
+from .judge import Judge, Judged, cover_own_effects
 from .matcher import CompiledRule, MatchContext, RuleIndex
 from .pathsets import Roots
 from .vcache import ACTION_TYPES, VerdictCache
@@ -132,7 +132,7 @@ class Policy:
             rules = self.rules
             find = lambda effect, c: matching(rules, effect, c)  # noqa: E731
         judge = self.judge.judge
-        judged = [judge(effect, mctx, find) for effect in _effects_to_judge(analysis)]
+        judged = cover_own_effects([judge(effect, mctx, find) for effect in _effects_to_judge(analysis)])
         if any(seg.speculative for seg in analysis.segments):
             judged = _speculative(analysis, judged)
         decision = ALLOW

@@ -14,8 +14,8 @@ from typing import Any
 from lark import Transformer
 
 from .lexer import _CTX, _Tok
-from .nodes import (Alternatives, AnyArgs, AnyOne, ArgItem, Cel, CodeTarget, Example, Except, ExecTarget,
-                    Let, ListLiteral, ListRef, MessageTarget, NetworkTarget, OpaqueTarget, PathIn, PathSet,
+from .nodes import (Alternatives, AnyArgs, AnyOne, ArgItem, Cel, CodeTarget, ConcernTarget, Example, Except,
+                    ExecTarget, Let, ListLiteral, ListRef, MessageTarget, NetworkTarget, OpaqueTarget, PathIn, PathSet,
                     PathTarget, PipeTarget, Regex, Rule, StringItem, Target, ToolTarget, Word, Disable)
 from ..source import Span
 
@@ -254,6 +254,18 @@ class _Builder(Transformer[Any, Any]):
 
     def message_target(self, c: list[Any]) -> MessageTarget:
         return MessageTarget(_regex(c[2]), _span(c[0], c[-1]))
+
+    def concern_target(self, c: list[Any]) -> ConcernTarget:
+        paths = hosts = pattern = None
+        for i, x in enumerate(c):
+            if isinstance(x, _Tok) and x.type in ("IN", "TO"):
+                if x.type == "IN":
+                    paths = c[i + 1]
+                else:
+                    hosts = c[i + 1]
+            elif isinstance(x, _Tok) and x.type == "MATCHING":
+                pattern = _regex(c[i + 1])
+        return ConcernTarget(c[0].value, paths, hosts, pattern, _span(c[0], c[-1]))
 
     def opaque_target(self, c: list[Any]) -> OpaqueTarget:
         return OpaqueTarget(_tspan(c[0]))

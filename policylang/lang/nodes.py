@@ -241,13 +241,26 @@ class MessageTarget(Node):
 
 
 @node
+class ConcernTarget(Node):
+    """``leak``, ``upload in PATHS to HOSTS``, ``persist``, ``discard``, each optionally
+    ``matching re"..."`` on what the effect names (the leaked value, the mechanism, what is lost)."""
+
+    kind: str  # leak | upload | persist | discard
+    paths: PathSet | None  # upload only: the files sent
+    hosts: PathSet | None  # upload only: where they go
+    pattern: Regex | None
+    span: Span
+
+
+@node
 class OpaqueTarget(Node):
     """``opaque``: a command part that cannot be known statically."""
 
     span: Span
 
 
-Target = Union[ExecTarget, PipeTarget, PathTarget, NetworkTarget, CodeTarget, ToolTarget, MessageTarget, OpaqueTarget]
+Target = Union[ExecTarget, PipeTarget, PathTarget, NetworkTarget, CodeTarget, ToolTarget, MessageTarget,
+               ConcernTarget, OpaqueTarget]
 
 
 # ---- statements ----------------------------------------------------------------------------

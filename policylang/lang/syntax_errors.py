@@ -15,7 +15,8 @@ from .lexer import _LEXEME_RE, _NAME_TERMINALS, _WORD_RE, _Ctx, _Tok
 from .nodes import DECISIONS, EXAMPLE_KINDS, RISK_LEVELS, ExecTarget, PipeTarget
 
 STATEMENT_KEYWORDS = ("rule", "let", "example", "disable", "except")
-TARGET_KEYWORDS = ("exec", "read", "write", "delete", "network", "code", "tool", "message", "opaque")
+TARGET_KEYWORDS = ("exec", "read", "write", "delete", "network", "code", "tool", "message", "leak", "upload",
+                   "persist", "discard", "opaque")
 CLAUSE_KEYWORDS = ("risk", "message", "alt", "unless", "when")
 
 _EXPECTED_GROUPS: list[tuple[frozenset[str], frozenset[str], str]] = [
@@ -23,8 +24,9 @@ _EXPECTED_GROUPS: list[tuple[frozenset[str], frozenset[str], str]] = [
     (frozenset({"RULE", "LET"}), frozenset({"RULE", "LET", "EXAMPLE", "DISABLE", "EXCEPT"}),
      "a statement (rule, let, example, disable, except)"),
     (frozenset({"EXEC", "PATH_KIND"}),
-     frozenset({"EXEC", "PATH_KIND", "NETWORK", "CODE", "TOOL", "MESSAGE", "OPAQUE"}),
-     "a target (exec, read, write, delete, network, code, tool, message, opaque)"),
+     frozenset({"EXEC", "PATH_KIND", "NETWORK", "CODE", "TOOL", "MESSAGE", "CONCERN", "OPAQUE"}),
+     "a target (exec, read, write, delete, network, code, tool, message, leak, upload, persist, discard, "
+     "opaque)"),
     (frozenset({"WORD", "ELLIPSIS", "LBRACE"}),
      frozenset({"WORD", "STRING", "RAW", "REGEX", "ELLIPSIS", "QMARK", "LBRACE", "IN"}),
      'an argument (a word, a "string", {a, b}, ?, ..., in LIST, re"...")'),
@@ -63,6 +65,7 @@ _EXPECTED_WORDS: dict[str, str] = {
     "PLUS": "`+`",
     "EXEC": "`exec`",
     "MESSAGE": "`message`",
+    "CONCERN": "`leak`, `upload`, `persist` or `discard`",
     "$END": "the end of the statement",
 }
 # Words each keyword terminal spells (for "did you mean").
@@ -72,6 +75,7 @@ _TERMINAL_SPELLINGS: dict[str, tuple[str, ...]] = {
     "EXAMPLE_KIND": EXAMPLE_KINDS, "LEVEL": RISK_LEVELS,
     "EXEC": ("exec",), "PATH_KIND": ("read", "write", "delete"), "NETWORK": ("network",),
     "CODE": ("code",), "TOOL": ("tool",), "MESSAGE": ("message",), "OPAQUE": ("opaque",),
+    "CONCERN": ("leak", "upload", "persist", "discard"),
     "RECURSIVE": ("recursive",), "IN": ("in",), "TO": ("to",), "MATCHING": ("matching",),
     "RISK": ("risk",), "ALT": ("alt",), "UNLESS": ("unless",), "WHEN": ("when",), "CEL": ("cel",),
     "BY": ("by",),

@@ -33,6 +33,7 @@ from .nodes import (
     Let,
     ListRef,
     MessageTarget,
+    ConcernTarget,
     NetworkTarget,
     OpaqueTarget,
     PathIn,
@@ -183,7 +184,8 @@ def cel_error(expr: str) -> tuple[str, int | None, int | None] | None:
 
 
 def target_kind(target: Target) -> str:
-    """The effect kind a target matches: exec, read, write, delete, network, code, tool, message, opaque."""
+    """The effect kind a target matches: exec, read, write, delete, network, code, tool, message, leak,
+    upload, persist, discard, opaque."""
     if isinstance(target, (ExecTarget, PipeTarget)):
         return "exec"
     if isinstance(target, PathTarget):
@@ -196,6 +198,8 @@ def target_kind(target: Target) -> str:
         return "tool"
     if isinstance(target, MessageTarget):
         return "message"
+    if isinstance(target, ConcernTarget):
+        return target.kind
     return "opaque"
 
 
@@ -461,8 +465,22 @@ class _Validator:
                 self.check_regex(t.pattern)
         elif isinstance(t, MessageTarget):
             self.check_regex(t.pattern)
+        elif isinstance(t, ConcernTarget):
+            self.check_concern(t)
         elif not isinstance(t, OpaqueTarget):
             raise TypeError(f"unknown target {type(t).__name__}")
+
+    def check_concern(self, t: ConcernTarget) -> None:
+        if t.kind != "upload" and (t.paths is not None or t.hosts is not None):
+            self.diag("concern-scope", f"`{t.kind}` has no paths or hosts: only `upload` takes `in` and `to`",
+                      t.span, f"write `{t.kind}` or `{t.kind} matching re\"...\"`; "
+                              "`upload in PATHS to HOSTS` names the files sent and where")
+        if t.paths is not None:
+            self.check_pathset(t.paths, "path")
+        if t.hosts is not None:
+            self.check_pathset(t.hosts, "host")
+        if t.pattern is not None:
+            self.check_regex(t.pattern)
 
     def check_argv(self, t: ExecTarget) -> None:
         prev: ArgItem | None = None

@@ -7,12 +7,14 @@ argv.py    program names and argument parsing against a model
 """
 from __future__ import annotations
 
-from .argv import canonical_flags, has_invisible, normalise_program, normalise_word, parse, parse_args, risk_of
+from .argv import (canonical_flags, concerns_of, has_invisible, normalise_program, normalise_word, parse, parse_args,
+                   risk_of)
 from .load import load_catalog
 from .model import HANDLERS, CatalogError, CommandModel, Condition, Parsed
 from .store import all_models, lookup
 
 __all__ = [
-    "HANDLERS", "CatalogError", "CommandModel", "Condition", "Parsed", "all_models", "canonical_flags", "has_invisible",
+    "HANDLERS", "CatalogError", "CommandModel", "Condition", "Parsed", "all_models", "canonical_flags", "concerns_of",
+    "has_invisible",
     "load_catalog", "lookup", "normalise_program", "normalise_word", "parse", "parse_args", "risk_of",
 ]

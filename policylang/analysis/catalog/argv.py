@@ -445,8 +445,15 @@ def risk_of(p: Parsed) -> tuple[Risk, list[str]]:
     why: list[str] = []
     for m in p.chain:
         for rule in m.rules:
-            if rule.risk > Risk.LOW and rule.when.holds(p):
+            if rule.effect is None and rule.risk > Risk.LOW and rule.when.holds(p):
                 if rule.risk > risk:
                     risk = rule.risk
                 why.append(rule.why)
     return risk, why
+
+
+def concerns_of(p: Parsed) -> list[tuple[str, Risk, str]]:
+    """The effects beyond paths and hosts that the rules of a parsed command add: (kind, risk, why)
+    for every rule with an ``effect`` (``leak``, ``persist``, ``discard``) that holds."""
+    return [(rule.effect, rule.risk, rule.why) for m in p.chain for rule in m.rules
+            if rule.effect is not None and rule.when.holds(p)]

@@ -20,6 +20,7 @@ condition holds (``bash -c`` takes a shell string).  A slot type says what a wor
 
     data                 nothing the analysis needs (a pattern, a number, a name)
     path:read|write|delete|cwd   a file it reads, writes or deletes, or the directory it works in
+    path:upload                  a file it reads and sends to the hosts it connects to
     mount                a host directory given to a container: SRC:DST[:opts] or type=bind,source=SRC,...
                          (the container may write anything under SRC)
     url, host            where it connects

@@ -40,7 +40,8 @@ _CONDITION_KEYS = frozenset({
     "flag_value_contains", "dashdash", "min_operands", "max_operands", "operand_at",
 })
 _FORM_KEYS = _CONDITION_KEYS | {"stdin", "operands_are"}
-_RULE_KEYS = _CONDITION_KEYS | {"risk", "why"}
+_RULE_KEYS = _CONDITION_KEYS | {"risk", "why", "effect"}
+_RULE_EFFECTS = ("leak", "persist", "discard")  # kinds a rule may add (upload comes from path:upload slots)
 _PATH_KEYS = _CONDITION_KEYS | {"role", "from", "slice", "flags_from", "keys", "recursive",
                                 "recursive_flags", "after", "local_only", "after_dashdash"}
 _NETWORK_KEYS = _CONDITION_KEYS | {"from", "host", "flags_from"}
@@ -157,14 +158,17 @@ def _model(name: str, t: Mapping[str, Any], where: str, parents: Sequence[Canon]
         _check_keys(r, _RULE_KEYS, w)
         if "why" not in r:
             raise CatalogError(f"{w}: missing why")
-        rules.append(RiskRule(_condition(r, canon, w), _risk(r.get("risk"), w), r["why"]))
+        effect = r.get("effect")
+        if effect is not None and effect not in _RULE_EFFECTS:
+            raise CatalogError(f"{w}: effect {effect!r} is not one of {', '.join(_RULE_EFFECTS)}")
+        rules.append(RiskRule(_condition(r, canon, w), _risk(r.get("risk"), w), r["why"], effect))
     paths = []
     for i, r in enumerate(t.get("paths", [])):
         w = f"{where}.paths[{i}]"
         _check_keys(r, _PATH_KEYS, w)
         role = r.get("role")
-        if role not in ("read", "write", "delete"):
-            raise CatalogError(f"{w}: role must be read, write or delete, not {role!r}")
+        if role not in ("read", "write", "delete", "upload"):
+            raise CatalogError(f"{w}: role must be read, write, delete or upload, not {role!r}")
         src = r.get("from", "operands")
         if src not in _PATH_SOURCES:
             raise CatalogError(f"{w}: unknown from {src!r}")
@@ -197,6 +201,8 @@ def _model(name: str, t: Mapping[str, Any], where: str, parents: Sequence[Canon]
         grammar.slot(v, f"{where}.keys.{k}")
     settings = {k: t[k] for k in _SETTING_TABLES if k in t}
     if "output" in t:
+        if t["output"] not in ("echo", "printf", "variables"):
+            raise CatalogError(f"{where}: output must be echo, printf or variables (it prints the variables named)")
         settings["output"] = t["output"]
     if t.get("in_shell"):
         settings["in_shell"] = True

@@ -25,7 +25,7 @@ class CatalogError(ValueError):
 
 # Slot types; "code:LANG" takes any language name the code analyser knows.
 SLOT_TYPES = frozenset({
-    "alias", "argv;", "split", "data", "number", "mount", "program", "filter", "path:read", "path:write", "path:delete", "path:cwd", "url", "host", "argv", "shell", "script",
+    "alias", "argv;", "split", "data", "number", "mount", "program", "filter", "path:read", "path:write", "path:delete", "path:upload", "path:cwd", "url", "host", "argv", "shell", "script",
     "module", "assign", "kv", "excmd", "opaque",
 })
 # Slots that take every remaining word, options included.
@@ -126,11 +126,13 @@ class Condition:
 
 @frozen
 class RiskRule:
-    """A condition that raises the command's risk, and why."""
+    """A condition that raises the command's risk, and why; with ``effect`` (``leak``, ``persist``,
+    ``discard``) it adds an effect of that kind with this risk instead of raising the command's own."""
 
     when: Condition
     risk: Risk
     why: str
+    effect: str | None = None
 
 
 @frozen

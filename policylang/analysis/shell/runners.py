@@ -17,7 +17,7 @@ from ...effects import Effect
 from ...frozen import replace
 from ...resolve import join_path
 from ...verdict import Risk
-from ..catalog import CommandModel, Parsed, risk_of
+from ..catalog import CommandModel, Parsed, concerns_of, risk_of
 from ..catalog.model import Filled
 from .simple import Handler, SimpleCommands, _Call, _stdout, _sub_via
 from .state import _OPAQUE, MAX_CWDS, MAX_PARALLEL_ARGS, Cwds, Stream, W, _env_variables, _lit, _Seg, _worst, _Wrap
@@ -62,6 +62,8 @@ def run_slots(a: SimpleCommands, model: CommandModel, prog: str, words: list[W],
     cwds = a.work_dirs(p, args, call.cwds)
     a.emit_paths(seg, p, args, cwds, call.wrap.extra_unknown)
     a.emit_network(seg, p, args)
+    a.bind_uploads(seg)
+    a.leak_secrets(seg, model, words, p, call.redirects)
     if model.fetches:  # curl -o x URL: x holds fetched content (running it later runs remote code)
         for e in seg.effects:
             if e.kind == "write" and e.path is not None and not e.glob:
@@ -313,7 +315,8 @@ def _wrapped(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], 
                   flags=frozenset(p.flags), risk=risk, why="; ".join(why) or f"{prog} runs the command after it",
                   known=True)
     unplaced = wrap.unplaced + tuple(f"{prog}: {u}" for u in p.unplaced)
-    wrap = _Wrap(names=(*wrap.names, prog), effects=(*wrap.effects, effect), risks=(*wrap.risks, risk),
+    concerns = tuple(dict(kind=k, program=prog, text=w, risk=r, why=w) for k, r, w in concerns_of(p))
+    wrap = _Wrap(names=(*wrap.names, prog), effects=(*wrap.effects, effect, *concerns), risks=(*wrap.risks, risk),
                  why=(*wrap.why, *why), extra_unknown=extra_unknown, path_changed=wrap.path_changed,
                  assigned=wrap.assigned, unplaced=unplaced)
     # Paths and hosts the wrapper itself touches (time -o FILE) go on the final segment too.

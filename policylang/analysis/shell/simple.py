@@ -10,7 +10,7 @@ from ...effects import Effect
 from ...frozen import replace
 from ...resolve import decode_ansi_c, file_url_path, join_path, normalise_path
 from ...verdict import Risk
-from ..catalog import CommandModel, Parsed, has_invisible, lookup, normalise_program, parse, risk_of
+from ..catalog import CommandModel, Parsed, concerns_of, has_invisible, lookup, normalise_program, parse, risk_of
 from .state import (
     _NO_WRAP,
     _OPAQUE,
@@ -23,6 +23,7 @@ from .state import (
     _lit,
     _Seg,
     _Wrap,
+    secret_name,
 )
 from .decode import decode
 from .syntax import RESERVED
@@ -49,7 +50,7 @@ Handler = Callable[["SimpleCommands", CommandModel, str, list[W], _Call, Parsed]
                    tuple[Cwds, Cwds, "Stream | None"]]
 
 
-_PATH_SLOTS = frozenset({"path:read", "path:write", "path:delete"})
+_PATH_SLOTS = frozenset({"path:read", "path:write", "path:delete", "path:upload"})
 _MAX_SPECULATIONS = 4  # arguments of an unknown program analysed as what they might run
 
 
@@ -305,6 +306,7 @@ class SimpleCommands(Words):
             seg.add(Effect("exec", program=prog, argv=seg.argv, operands=tuple(w.text for w in words[1:]),
                            risk=Risk.UNKNOWN, known=False, why=f"{prog} is not in the command catalog",
                            segment=seg.index))
+            self.leak_secrets(seg, None, words, None, redirects)
             self._finish(seg, wrap, redirects)
             self.speculate(prog, words[1:], cwds, depth, via)
             return cwds, cwds, _OPAQUE
@@ -411,7 +413,55 @@ class SimpleCommands(Words):
         effect = Effect("exec", program=prog, argv=argv, operands=operands, flags=frozenset(p.flags), risk=risk,
                         why=text, known=True, segment=seg.index)
         seg.add(effect)
+        for kind, c_risk, c_why in concerns_of(p):
+            seg.add(Effect(kind, program=prog, text=c_why, risk=c_risk, why=c_why, segment=seg.index))
+            if c_why not in seg.why:
+                seg.why.append(c_why)
         return effect
+
+    def bind_uploads(self, seg: _Seg) -> None:
+        """Files a command sends (``curl -T F``, ``scp F host:``): each is a read of the file and an
+        upload of it to every host the command connects to (a host known only at run time: None).
+        Without a connection (``rsync a b``, both local) it is a read only."""
+        ups = [e for e in seg.effects if e.kind == "upload" and e.host is None]
+        if not ups:
+            return
+        hosts = list(dict.fromkeys(e.host for e in seg.effects if e.kind == "network"))
+        seg.effects = [e for e in seg.effects if not (e.kind == "upload" and e.host is None)]
+        prog = seg.program or "?"
+        for e in ups:
+            seg.add(replace(e, kind="read"))
+            for h in hosts:
+                seg.add(replace(e, host=h, risk=Risk.MEDIUM, why=f"{prog} sends {e.path or 'a file'} to "
+                                                                 f"{h or 'a host known only at run time'}"))
+
+    def leak_secrets(self, seg: _Seg, model: CommandModel | None, words: Sequence[W], p: Parsed | None,
+                     redirects: Sequence[Effect]) -> None:
+        """A leak effect for credentials in the arguments: a variable whose name looks secret expanded
+        into a word (``echo $AWS_SECRET_ACCESS_KEY``, ``curl -d "$TOKEN" URL``), or named to a program
+        that prints variables (``printenv GITHUB_TOKEN``).  Printed where the agent reads it, or sent
+        to a host, it is high; passed to a local program, or printed into a pipe or a file, medium."""
+        names = [n for w in words[1:] for n in w.secrets]
+        output = model.settings.get("output") if model is not None else None
+        if output == "variables" and p is not None:
+            names += [words[1 + i].text for i in p.operands if words[1 + i].static and secret_name(words[1 + i].text)]
+        if not names:
+            return
+        shown = ", ".join("$" + n for n in dict.fromkeys(names))
+        prog = seg.program or "?"
+        hosts = [e.host for e in seg.effects if e.kind == "network"]
+        if hosts:
+            for h in dict.fromkeys(hosts):
+                seg.add(Effect("leak", program=prog, host=h, text=shown, risk=Risk.HIGH, segment=seg.index,
+                               why=f"{prog} sends {shown} to {h or 'a host known only at run time'}"))
+        elif output in ("echo", "printf", "variables"):
+            onward = seg.pipeline >= 0 or any(e.kind == "write" for e in redirects)
+            seg.add(Effect("leak", program=prog, text=shown, risk=Risk.MEDIUM if onward else Risk.HIGH,
+                           segment=seg.index, why=f"{prog} prints {shown}" + (
+                               " into a pipe or a file" if onward else ", where the agent reads it")))
+        else:
+            seg.add(Effect("leak", program=prog, text=shown, risk=Risk.MEDIUM, segment=seg.index,
+                           why=f"{shown} is passed to {prog} (visible to it and in the process list)"))
 
     def _finish(self, seg: _Seg, wrap: _Wrap, redirects: Sequence[Effect]) -> None:
         """Attach the wrappers' exec effects and risks and the redirections to the final segment."""

@@ -2,6 +2,7 @@
 wrappers) and the ``ShellState`` base of the analyser."""
 from __future__ import annotations
 
+import fnmatch
 import functools
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Sequence
@@ -58,6 +59,7 @@ class W:
     reason: str = ""  # why it is not static
     stream: Stream | None = None  # what a $( ) or <( ) in it produces
     paths: tuple[tuple[str | None, bool, bool], ...] | None = None  # stand-in paths: find's {}
+    secrets: tuple[str, ...] = ()  # variables expanded in it whose names look like credentials
 
 
 def _lit(text: str) -> W:
@@ -157,6 +159,13 @@ def _env_variables(kind: str) -> frozenset[str]:
     env = lookup("env")
     spec: Mapping[str, Any] = env.settings.get("env", {}) if env is not None else {}
     return frozenset(spec.get(kind, ()))
+
+
+@functools.lru_cache(maxsize=4096)
+def secret_name(name: str) -> bool:
+    """Does a variable's name say it holds a credential (the env entry's ``secret_variables``)?"""
+    upper = name.upper()
+    return any(fnmatch.fnmatchcase(upper, pat) for pat in _env_variables("secret_variables"))
 
 
 class ShellState:

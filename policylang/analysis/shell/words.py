@@ -20,7 +20,7 @@ from ..catalog import normalise_word
 if TYPE_CHECKING:
 
     from .syntax import Node
-from .state import _OPAQUE, MAX_DEPTH, Cwds, ShellState, Stream, W, _worst
+from .state import _OPAQUE, MAX_DEPTH, Cwds, ShellState, Stream, W, _worst, secret_name
 from .syntax import _AMBIGUOUS, _SUBSTITUTIONS, _literal_error, _src, _text
 
 _SIMPLE_WORD = frozenset("\\~{*?[")  # a plain ASCII word without these is its own value
@@ -61,7 +61,19 @@ def _tilde(parts: list[Part]) -> list[Part]:
 
 def _sub_word(w: W, offset: int) -> W:
     return W(w.text[offset:], w.static, w.glob, w.orig[offset:] if len(w.orig) == len(w.text) else w.text[offset:],
-             w.reason, w.stream, w.paths)
+             w.reason, w.stream, w.paths, w.secrets)
+
+
+def _secret_vars(parts: Sequence[Part]) -> tuple[str, ...]:
+    """Names of the variables a word expands whose names look like credentials ($GITHUB_TOKEN)."""
+    out: list[str] = []
+    for p in parts:
+        if isinstance(p, Var):
+            if secret_name(p.name):
+                out.append(p.name)
+            if p.arg:
+                out.extend(_secret_vars(p.arg))
+    return tuple(out)
 
 
 def _dotdot_variants(path: str) -> list[str]:
@@ -238,12 +250,13 @@ class Words(ShellState):
         if expanded is None:
             reason = next((p.reason if isinstance(p, Unknown) else f"${p.name}" for p in parts
                            if isinstance(p, (Unknown, Var))), "a value that cannot be known")
-            out.append(W(raw, False, False, raw, reason, stream))
+            out.append(W(raw, False, False, raw, reason, stream, None, _secret_vars(parts)))
             return
         if self.recording and (len(expanded) != 1 or any(e.glob for e in expanded)):
             self.note("glob, brace expansion or word splitting")
+        secrets = _secret_vars(parts)
         for e in expanded:
-            out.append(W(normalise_word(e.text), True, e.glob, e.text, "", stream))
+            out.append(W(normalise_word(e.text), True, e.glob, e.text, "", stream, None, secrets))
 
     def _note_word(self, parts: Sequence[Part]) -> None:
         for p in parts:
