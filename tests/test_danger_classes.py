@@ -132,6 +132,7 @@ CLASSES = {
         ("rm ~/notes.txt", "ask", "default:outside-workspace", "delete"),
         ("rm -rf /tmp", "ask", "default:outside-workspace", "delete"),
         ("rm -rf /tmp/build", "allow", "default:medium", "exec"),
+        ("rm -rf /tmp/*", "allow", "default:medium", "exec"),
         ("rm -rf build", "allow", "default:medium", "exec"),
         ("find . -name '*.pyc' -delete", "allow", "default:medium", "exec"),
     ],

@@ -206,8 +206,9 @@ class Judge:
                 return HIGH, f"{verb} the whole workspace {ws}"
             return MEDIUM, f"{verb} {path} in the workspace"
         if self._safe.contains(path, roots, False):
-            if recursive and _is_root_of_restricted(path, self.settings.safe_paths, roots):
-                # the safe root itself (rm -rf /tmp) holds other programs' files and sockets
+            if recursive and not effect.glob and _is_root_of_restricted(path, self.settings.safe_paths, roots):
+                # the safe root itself (rm -rf /tmp) goes with its sockets and mount; its contents
+                # (rm -rf /tmp/*) are what the safe path is for
                 return HIGH, f"{verb} the safe path's root {path} itself, which counts as {_OUTSIDE}"
             return LOW, f"{verb} {path} in a safe path"
         if _in_system_tree(path, home):
