@@ -188,6 +188,8 @@ class Judge:
         home = roots.home.rstrip("/") or "/"
         if recursive and (path == "/" or home == path or home.startswith(path.rstrip("/") + "/")):
             return CRITICAL, f"{verb} {path} recursively: the whole {'filesystem' if path == '/' else 'home directory'}"
+        if path in ("/", home):
+            return HIGH, f"{verb} {'the root directory' if path == '/' else 'the home directory'} {path} itself"
         if self._restricted.contains(path, roots, False):
             if recursive and _is_root_of_restricted(path, self.settings.restricted_paths, roots):
                 return CRITICAL, f"{verb} the restricted directory {path} recursively"
