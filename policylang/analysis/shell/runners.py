@@ -89,7 +89,7 @@ def run_slots(a: SimpleCommands, model: CommandModel, prog: str, words: list[W],
             vias.setdefault(t[5:], _via(call, prog, p, f))
         elif t == "script":
             ran = True
-            _script(a, seg, _language(p), prog, _words(args, f)[0], cwds, call)
+            _script(a, seg, _language(p), prog, _words(args, f)[0], cwds, call, _unseen(p))
             if model.settings.get("in_shell"):
                 out_cwds = (None,)  # a sourced script may change the directory
         elif t == "filter":
@@ -112,7 +112,7 @@ def run_slots(a: SimpleCommands, model: CommandModel, prog: str, words: list[W],
         a.code(seg, language, "\n".join(w.orig for w in pieces), cwds, call.depth, via)
     if not ran and p.stdin:
         a.feed(seg, call.stdin, cwds, call.depth, _sub_via(call, f"{prog} <stdin>"),
-               None if p.stdin == "shell" else p.stdin[5:])
+               None if p.stdin == "shell" else p.stdin[5:], _unseen(p))
     return out_cwds, call.cwds, _stdout(model, prog, p, args, call.stdin)
 
 
@@ -183,12 +183,19 @@ def _language(p: Parsed) -> str | None:
     return None if found in ("", "shell") else found
 
 
+def _unseen(p: Parsed) -> Risk | None:
+    """The risk of a script the command runs from a file the analysis cannot see, when its model says
+    (``script_risk``: a database's statements are unknown, not the medium of a program's script)."""
+    return next((m.settings["script_risk"] for m in reversed(p.chain) if "script_risk" in m.settings), None)
+
+
 def _keys(p: Parsed) -> Mapping[str, str]:
     """The types of a kv slot's keys: its deepest (sub)command's that declares them."""
     return next((m.keys for m in reversed(p.chain) if m.keys), {})
 
 
-def _script(a: SimpleCommands, seg: _Seg, language: str | None, prog: str, w: W, cwds: Cwds, call: _Call) -> None:
+def _script(a: SimpleCommands, seg: _Seg, language: str | None, prog: str, w: W, cwds: Cwds, call: _Call,
+            unseen: Risk | None = None) -> None:
     """A file a shell or an interpreter runs: its input when it names the input, a file written earlier
     in this command, a URL (fetched and run), else a file read."""
     if w.stream is not None and w.reason == "process substitution":
@@ -199,7 +206,7 @@ def _script(a: SimpleCommands, seg: _Seg, language: str | None, prog: str, w: W,
         return
     if w.text in _STDIN_PATHS or w.text.startswith(("/dev/fd/", "/proc/")):
         if w.text in _STDIN_PATHS and call.stdin is not None:
-            a.feed(seg, call.stdin, cwds, call.depth, _sub_via(call, f"{prog} <stdin>"), language)
+            a.feed(seg, call.stdin, cwds, call.depth, _sub_via(call, f"{prog} <stdin>"), language, unseen)
         else:
             seg.make_opaque(f"{prog} runs code from {w.text}, which cannot be known statically")
         return
@@ -212,7 +219,8 @@ def _script(a: SimpleCommands, seg: _Seg, language: str | None, prog: str, w: W,
     if known is not None:
         a.feed(seg, known, cwds, call.depth, _sub_via(call, f"{prog} {w.text}"), language)
         return
-    seg.raise_risk(Risk.MEDIUM, f"{prog} runs a script file")
+    a.unseen_script(seg, language, unseen, f"{prog} runs a script file" if unseen is None
+                    else f"{prog} runs the script file {w.text}")
 
 
 def _excmd(a: SimpleCommands, seg: _Seg, prog: str, w: W, cwds: Cwds, call: _Call) -> None:

@@ -701,6 +701,13 @@ class SimpleCommands(Words):
             if kind == "network":
                 seg.add(Effect("network", host=target, risk=Risk.MEDIUM, why=why, segment=seg.index))
                 continue
+            if kind == "discard":  # a statement that loses data (DROP TABLE, DELETE without WHERE)
+                text = target or f"{language} code loses data"
+                seg.add(Effect("discard", program=seg.program, text=text, risk=Risk.HIGH, why=text,
+                               segment=seg.index))
+                if text not in seg.why:
+                    seg.why.append(text)
+                continue
             if kind not in ("read", "write", "delete"):
                 continue
             risk = found.risk if recursive else Risk.UNKNOWN
@@ -723,9 +730,24 @@ class SimpleCommands(Words):
                     self.simple(ws, text=shlex.join(w.orig for w in ws), cwds=cwds, depth=depth + 1, via=via,
                                 pipe=-1, stdin=None, redirects=(), assigns=())
 
-    def feed(self, seg: _Seg, stream: Stream | None, cwds: Cwds, depth: int, via: str, language: str | None
-             ) -> None:
-        """A shell (language None) or an interpreter runs the program text it reads from ``stream``."""
+    def unseen_script(self, seg: _Seg, language: str | None, unseen: Risk | None, why: str) -> None:
+        """A script in a file the analysis cannot see: medium (a program's script), or the risk its model
+        gives (``script_risk``); unknown is a code effect of unknown risk, so the posture decides."""
+        if unseen is None:
+            seg.raise_risk(Risk.MEDIUM, why)
+        elif unseen is Risk.UNKNOWN:
+            note = f"{why}, which the analysis cannot see"
+            seg.add(Effect("code", program=language or "shell", text="", risk=Risk.UNKNOWN, why=note,
+                           segment=seg.index))
+            if note not in seg.why:
+                seg.why.append(note)
+        else:
+            seg.raise_risk(unseen, why)
+
+    def feed(self, seg: _Seg, stream: Stream | None, cwds: Cwds, depth: int, via: str, language: str | None,
+             unseen: Risk | None = None) -> None:
+        """A shell (language None) or an interpreter runs the program text it reads from ``stream``;
+        ``unseen``: the risk of a script it cannot see, when its model gives one (``script_risk``)."""
         what = "a shell" if language is None else language
         if stream is None:
             return
@@ -741,7 +763,11 @@ class SimpleCommands(Words):
         elif stream.kind == "file":
             if stream.path is not None:
                 seg.add(Effect("read", path=stream.path, why="script read from its input", segment=seg.index))
-            seg.raise_risk(Risk.MEDIUM, "runs a script file")
+            self.unseen_script(seg, language, unseen, "runs a script file" if unseen is None
+                               else f"runs the script file {stream.path or '?'} from its input")
+        elif unseen is not None:
+            seg.make_opaque(f"{what} runs statements from its input, which cannot be known statically")
+            self.unseen_script(seg, language, unseen, f"{what} runs statements from its input")
         else:
             seg.make_opaque(f"{what} runs code from its input, which cannot be known statically")
             seg.raise_risk(Risk.HIGH, f"{what} runs code from its input, which cannot be known statically")
