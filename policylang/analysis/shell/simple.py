@@ -128,6 +128,18 @@ def _url_basename(text: str) -> str | None:
     return base or "index.html"
 
 
+def _carries_data(w: W) -> bool:
+    """A host word that joins a command's output to literal text (``$(cat key | base64).evil.example``):
+    the name itself carries the output.  A word that is only the substitution (``$(cat host.txt)``)
+    names a host; one with a variable names a host the environment holds."""
+    if w.static or w.reason != "command substitution":
+        return False
+    raw = w.text.strip("\"'")
+    whole = (raw.startswith("$(") and raw.endswith(")") and raw.count("$(") == 1) or (
+        raw.startswith("`") and raw.endswith("`") and raw.count("`") == 2)
+    return not whole
+
+
 def _socat_host(text: str) -> str | None:
     kind, sep, rest = text.partition(":")
     if not sep:
@@ -486,6 +498,10 @@ class SimpleCommands(Words):
         risky = [n for n in wrap.assigned if n in _env_variables("risky_variables")]
         if risky:
             seg.raise_risk(Risk.HIGH, f"{', '.join(risky)} makes the program load or run other code")
+        configs = [n for n in wrap.assigned if n in _env_variables("config_variables")]
+        if configs:
+            self.unseen_script(seg, "options", Risk.UNKNOWN, f"{', '.join(configs)} makes {seg.program or 'it'} "
+                                                               "read options or code from a file")
 
     def work_dirs(self, p: Parsed, args: Sequence[W], cwds: Cwds) -> Cwds:
         """The directories a command works in: its cwd, or the value of a ``path:cwd`` option (git -C)."""
@@ -615,6 +631,7 @@ class SimpleCommands(Words):
 
     def emit_network(self, seg: _Seg, p: Parsed, args: Sequence[W]) -> None:
         slotted: list[str | None] = []
+        carriers: list[W] = []  # host words built from a command's output
         for f in p.filled:
             if f.type in ("url", "host"):
                 w = args[f.words[0]]
@@ -622,6 +639,8 @@ class SimpleCommands(Words):
                 if f.type == "url" and w.static and self.file_url(seg, value):
                     continue
                 slotted.append(None if not w.static else _url_host(value) if f.type == "url" else _plain_host(value))
+                if _carries_data(w):
+                    carriers.append(w)
         for h in dict.fromkeys(slotted):
             seg.add(Effect("network", host=h, risk=Risk.MEDIUM, why=f"{seg.program} connects to {h or 'a host'}",
                            segment=seg.index))
@@ -646,6 +665,8 @@ class SimpleCommands(Words):
                     for w in ops:
                         if not w.static:
                             hosts.append(None)
+                            if src in ("host", "urls") and _carries_data(w):
+                                carriers.append(w)
                         elif src == "urls":
                             if self.file_url(seg, w.text):
                                 continue
@@ -665,6 +686,10 @@ class SimpleCommands(Words):
                 for h in dict.fromkeys(hosts):
                     seg.add(Effect("network", host=h, risk=Risk.MEDIUM, why=f"{seg.program} connects to {h or 'a host'}",
                                    segment=seg.index))
+        for raw in dict.fromkeys(c.text for c in carriers):
+            seg.add(Effect("network", host=None, risk=Risk.HIGH, segment=seg.index,
+                           why=f"{seg.program} looks up or connects to {raw[:80]}: a host name built from a command's "
+                               "output sends that output to whoever answers for the domain (exfiltration)"))
 
     def file_url(self, seg: _Seg, text: str) -> bool:
         """A ``file:`` URL is a read of the local file it names (percent-decoded), not a connection."""
