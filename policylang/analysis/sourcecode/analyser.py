@@ -51,7 +51,7 @@ from .collector import Budget, Out
 from .findings import MAX_SOURCE, CodeFindings, opaque_findings
 from .awk_program import AwkAnalyser
 from .python_calls import PythonAnalyser
-from .queries import DIALECTS, QueryAnalyser
+from .queries import DIALECTS, QueryAnalyser, query_dialect
 from .script_calls import ScriptAnalyser
 from .sed_script import SedAnalyser
 from .syntax import syntaxes
@@ -62,7 +62,8 @@ __all__ = ["CodeFindings", "analyse_code", "code_language", "MAX_SOURCE"]
 
 def code_language(name: str) -> str | None:
     """The analyser a language or interpreter name goes to: ``python``, ``node``, ``perl``,
-    ``ruby``, ``php``, ``lua``, ``awk``, ``sed`` or ``shell``; ``None`` when there is none. Versioned interpreter names
+    ``ruby``, ``php``, ``lua``, ``awk``, ``sed``, ``shell`` or a database dialect (``postgresql``,
+    ``mysql``, ``sqlite``, ``redis``, ``mongo``); ``None`` when there is none. Versioned interpreter names
     (``python3.11``, ``/usr/bin/perl5.36``, ``php8.2``) are understood."""
     base = name.strip().rsplit("/", 1)[-1].lower()
     if base.endswith(".exe"):
@@ -70,7 +71,8 @@ def code_language(name: str) -> str | None:
     languages = config().languages
     if base in languages:
         return languages[base]
-    return languages.get(base.rstrip("0123456789.-"))
+    found = languages.get(base.rstrip("0123456789.-"))
+    return found if found is not None else query_dialect(base)
 
 
 def analyse_code(language: str, source: str) -> CodeFindings:

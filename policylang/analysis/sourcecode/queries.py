@@ -57,6 +57,7 @@ class Tables:
     words: Mapping[str, Mapping[str, str]]  # section -> word -> what it is (psql, mysql_client, sqlite_dot, redis, mongo...)
     letters: Mapping[str, str]  # mysql \x -> command
     redis_pairs: Mapping[str, str]
+    languages: Mapping[str, str]  # a language name -> its dialect
 
 
 def _entry(spec: Any, where: str) -> _Entry:
@@ -106,7 +107,14 @@ def tables() -> Tables:
         words=words,
         letters=dict(data["mysql_client"]["letters"]),
         redis_pairs={k: v for k, v in data["redis"]["pairs"].items()},
+        languages={name: dialect for dialect, names in data["languages"].items() for name in names},
     )
+
+
+def query_dialect(name: str) -> str | None:
+    """The dialect a language name is read as (``psql`` -> ``postgresql``), or None."""
+    dialect = tables().languages.get(name)
+    return dialect if dialect in DIALECTS else None
 
 
 # ---- tokens ------------------------------------------------------------------------------------
@@ -150,8 +158,9 @@ class _Lexer:
             elif c == ";":
                 self._end()
                 i += 1
-            elif src.startswith("--", i) or (c == "#" and d == "mysql"):
-                i = self._line_end(i)
+            elif (src.startswith("--", i) and (d != "mysql" or i + 2 >= stop or src[i + 2].isspace())) or (
+                    c == "#" and d == "mysql"):
+                i = self._line_end(i)  # MySQL's -- comment needs a blank after it: --1 is minus minus one
             elif src.startswith("/*", i):
                 i = self._block_comment(i, stop)
             elif c == "\\" and d in ("postgresql", "mysql"):
