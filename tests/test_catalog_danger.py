@@ -105,7 +105,7 @@ SECRETS = [
     ("echo https://index.docker.io/v1/ | docker-credential-osxkeychain get", "deny", "leak"),
     ("docker-credential-pass list", "allow", "!leak"),
     ("pass show email/work", "deny", "leak"),
-    ("pass email/work", "deny", "leak"),
+    ("pass email/work", "deny", "exec"),          # pass NAME shows NAME: high
     ("pass show -c email/work", "allow", "!leak"),
     ("pass ls", "allow", "!leak"),
     ("pass", "allow", "!leak"),

@@ -37,7 +37,7 @@ _COMMAND_KEYS = frozenset({
 })
 _CONDITION_KEYS = frozenset({
     "flags", "all_flags", "no_flags", "operands", "operand_prefix", "operand_contains",
-    "flag_value_contains", "dashdash", "min_operands", "max_operands", "operand_at", "subcommand",
+    "flag_value_contains", "dashdash", "min_operands", "max_operands", "operand_at",
 })
 _FORM_KEYS = _CONDITION_KEYS | {"stdin", "operands_are"}
 _RULE_KEYS = _CONDITION_KEYS | {"risk", "why", "effect"}
@@ -108,14 +108,7 @@ def _condition(t: Mapping[str, Any], aliases: Sequence[Canon], where: str) -> Co
         min_operands=int(t.get("min_operands", 0)),
         max_operands=None if max_ops is None else int(max_ops),
         operand_at=_operand_at(t.get("operand_at", {}), where),
-        subcommand=_subcommand(t.get("subcommand"), where),
     )
-
-
-def _subcommand(value: Any, where: str) -> bool | None:
-    if value is not None and not isinstance(value, bool):
-        raise CatalogError(f"{where}: subcommand is true (one was named) or false (none was), not {value!r}")
-    return value
 
 
 def _operand_at(table: Any, where: str) -> tuple[tuple[int, frozenset[str]], ...]:

@@ -91,12 +91,9 @@ class Condition:
     min_operands: int = 0
     max_operands: int | None = None
     operand_at: tuple[tuple[int, frozenset[str]], ...] = ()  # the operand at index I is one of these
-    subcommand: bool | None = None  # True: a subcommand was named; False: none was (pass NAME shows NAME)
 
     def holds(self, p: "Parsed") -> bool:
         """Whether the parsed arguments satisfy every test of the condition."""
-        if self.subcommand is not None and bool(p.sub_idx) != self.subcommand:
-            return False
         if self.flags and not (self.flags & p.flags):
             return False
         if self.all_flags and not self.all_flags <= p.flags:
