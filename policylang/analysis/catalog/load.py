@@ -33,7 +33,7 @@ _COMMAND_KEYS = frozenset({
     "risk", "summary", "names", "handler", "options", "posix", "posix_after", "abbrev", "single_dash_long",
     "first_operand_flags", "strict", "dashdash", "operands", "forms", "stdin", "language", "keys",
     "sub", "unknown_sub_risk", "rules", "paths", "network", "fetches", "decodes", "passthrough",
-    "output", "in_shell", "help", "codec", *HANDLERS - {""}, "env",
+    "output", "in_shell", "help", "codec", "script_risk", *HANDLERS - {""}, "env",
 })
 _CONDITION_KEYS = frozenset({
     "flags", "all_flags", "no_flags", "operands", "operand_prefix", "operand_contains",
@@ -208,6 +208,8 @@ def _model(name: str, t: Mapping[str, Any], where: str, parents: Sequence[Canon]
         settings["in_shell"] = True
     if "help" in t:
         settings["help"] = _strs(t["help"], f"{where}.help")
+    if "script_risk" in t:
+        settings["script_risk"] = _risk(t["script_risk"], f"{where}.script_risk")
     if "codec" in t:
         if t["codec"] not in CODECS:
             raise CatalogError(f"{where}: codec must be one of {', '.join(sorted(CODECS))}, not {t['codec']!r}")

@@ -9,8 +9,9 @@ from ...frozen import frozen, value_methods
 from ...verdict import Risk
 
 # The interpretations beyond typed slots a model can ask for (shell/simple.py implements them): find's
-# expression, xargs' and parallel's input, cd's new directory, declare's assignments, alias and hash.
-HANDLERS = frozenset({"", "find", "xargs", "parallel", "cd", "declare", "alias", "hash"})
+# expression, xargs' and parallel's input, cd's new directory, declare's assignments, alias and hash,
+# git's push to a remote an earlier command added.
+HANDLERS = frozenset({"", "find", "xargs", "parallel", "cd", "declare", "alias", "hash", "git"})
 
 
 # The codecs a decoder's output can be decoded with statically (analysis/shell/decode.py applies them).

@@ -17,9 +17,9 @@ from ...effects import Effect
 from ...frozen import replace
 from ...resolve import join_path
 from ...verdict import Risk
-from ..catalog import CommandModel, Parsed, concerns_of, risk_of
+from ..catalog import CommandModel, Parsed, concerns_of, lookup, normalise_program, risk_of
 from ..catalog.model import Filled
-from .simple import Handler, SimpleCommands, _Call, _stdout, _sub_via
+from .simple import Handler, SimpleCommands, _Call, _remote_host, _stdout, _sub_via, _url_host
 from .state import _OPAQUE, MAX_CWDS, MAX_PARALLEL_ARGS, Cwds, Stream, W, _env_variables, _lit, _Seg, _worst, _Wrap
 from .syntax import _assignment_name
 from .words import _sub_word
@@ -89,7 +89,7 @@ def run_slots(a: SimpleCommands, model: CommandModel, prog: str, words: list[W],
             vias.setdefault(t[5:], _via(call, prog, p, f))
         elif t == "script":
             ran = True
-            _script(a, seg, _language(p), prog, _words(args, f)[0], cwds, call)
+            _script(a, seg, _language(p), prog, _words(args, f)[0], cwds, call, _unseen(p))
             if model.settings.get("in_shell"):
                 out_cwds = (None,)  # a sourced script may change the directory
         elif t == "filter":
@@ -112,7 +112,7 @@ def run_slots(a: SimpleCommands, model: CommandModel, prog: str, words: list[W],
         a.code(seg, language, "\n".join(w.orig for w in pieces), cwds, call.depth, via)
     if not ran and p.stdin:
         a.feed(seg, call.stdin, cwds, call.depth, _sub_via(call, f"{prog} <stdin>"),
-               None if p.stdin == "shell" else p.stdin[5:])
+               None if p.stdin == "shell" else p.stdin[5:], _unseen(p))
     return out_cwds, call.cwds, _stdout(model, prog, p, args, call.stdin)
 
 
@@ -172,6 +172,11 @@ def _program(a: SimpleCommands, seg: _Seg, prog: str, w: W, cwds: Cwds, call: _C
         return
     if not words:
         return
+    name = normalise_program(words[0].text)
+    if lookup(name) is None:
+        # a program the catalog does not know, run by a tool read as harmless (rg --pre, diff
+        # --diff-program) on every file: not the same as running it by name
+        seg.make_opaque(f"{prog} runs {words[0].text}, a program the catalog does not know, on what it reads")
     wrap = replace(_Wrap(), extra_unknown=True)
     a.simple(words, text=w.orig, cwds=cwds, depth=call.depth + 1, via=via, pipe=-1, stdin=_OPAQUE, redirects=(),
              assigns=(), wrap=wrap, bypass_functions=True)
@@ -183,12 +188,19 @@ def _language(p: Parsed) -> str | None:
     return None if found in ("", "shell") else found
 
 
+def _unseen(p: Parsed) -> Risk | None:
+    """The risk of a script the command runs from a file the analysis cannot see, when its model says
+    (``script_risk``: a database's statements are unknown, not the medium of a program's script)."""
+    return next((m.settings["script_risk"] for m in reversed(p.chain) if "script_risk" in m.settings), None)
+
+
 def _keys(p: Parsed) -> Mapping[str, str]:
     """The types of a kv slot's keys: its deepest (sub)command's that declares them."""
     return next((m.keys for m in reversed(p.chain) if m.keys), {})
 
 
-def _script(a: SimpleCommands, seg: _Seg, language: str | None, prog: str, w: W, cwds: Cwds, call: _Call) -> None:
+def _script(a: SimpleCommands, seg: _Seg, language: str | None, prog: str, w: W, cwds: Cwds, call: _Call,
+            unseen: Risk | None = None) -> None:
     """A file a shell or an interpreter runs: its input when it names the input, a file written earlier
     in this command, a URL (fetched and run), else a file read."""
     if w.stream is not None and w.reason == "process substitution":
@@ -199,7 +211,7 @@ def _script(a: SimpleCommands, seg: _Seg, language: str | None, prog: str, w: W,
         return
     if w.text in _STDIN_PATHS or w.text.startswith(("/dev/fd/", "/proc/")):
         if w.text in _STDIN_PATHS and call.stdin is not None:
-            a.feed(seg, call.stdin, cwds, call.depth, _sub_via(call, f"{prog} <stdin>"), language)
+            a.feed(seg, call.stdin, cwds, call.depth, _sub_via(call, f"{prog} <stdin>"), language, unseen)
         else:
             seg.make_opaque(f"{prog} runs code from {w.text}, which cannot be known statically")
         return
@@ -212,7 +224,8 @@ def _script(a: SimpleCommands, seg: _Seg, language: str | None, prog: str, w: W,
     if known is not None:
         a.feed(seg, known, cwds, call.depth, _sub_via(call, f"{prog} {w.text}"), language)
         return
-    seg.raise_risk(Risk.MEDIUM, f"{prog} runs a script file")
+    a.unseen_script(seg, language, unseen, f"{prog} runs a script file" if unseen is None
+                    else f"{prog} runs the script file {w.text}")
 
 
 def _excmd(a: SimpleCommands, seg: _Seg, prog: str, w: W, cwds: Cwds, call: _Call) -> None:
@@ -524,6 +537,44 @@ def _h_hash(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], c
     return run_slots(a, model, prog, words, call, p)
 
 
+def _h_git(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call, p: Parsed
+           ) -> tuple[Cwds, Cwds, Stream | None]:
+    """git: its slots; and ``git push NAME`` where an earlier ``git remote add NAME URL`` of this command
+    added NAME connects to URL's host -- with --all, --branches or --mirror it sends the whole
+    repository to a URL the command itself named (high)."""
+    first = len(a.segs)
+    result = run_slots(a, model, prog, words, call, p)
+    if p.subcommands[:1] != ("push",) or first >= len(a.segs) or not p.operands:
+        return result
+    remote = words[1 + p.operands[0]]
+    url = _added_remote(a, first, remote.text) if remote.static else None
+    if url is None:
+        return result
+    seg = a.segs[first]
+    host = _url_host(url) or _remote_host(url)
+    why = f"git push {remote.text}: a remote this command added ({url[:80]})"
+    seg.effects = [replace(e, host=host, why=f"git pushes to {host or url[:80]}, {why}")
+                   if e.kind in ("network", "upload") and e.host is None else e for e in seg.effects]
+    if p.flags & {"--all", "--branches", "--mirror"}:
+        seg.raise_risk(Risk.HIGH, f"{why}: every branch of the repository is sent to it")
+    return result
+
+
+def _added_remote(a: SimpleCommands, before: int, name: str) -> str | None:
+    """The URL an earlier ``git remote add [OPTIONS] NAME URL`` of this command gave NAME."""
+    for seg in reversed(a.segs[:before]):
+        if seg.program != "git" or "remote" not in seg.argv:
+            continue
+        rest = list(seg.argv[seg.argv.index("remote") + 1:])
+        if not rest or rest[0] not in ("add", "set-url"):
+            continue
+        ops = [w for i, w in enumerate(rest[1:]) if not w.startswith("-")
+               and not (i > 0 and rest[i] in ("-t", "-m", "--track", "--master"))]
+        if len(ops) >= 2 and ops[0] == name:
+            return ops[-1]
+    return None
+
+
 HANDLERS: dict[str, Handler] = {
     "": run_slots,
     "find": _h_find,
@@ -533,4 +584,5 @@ HANDLERS: dict[str, Handler] = {
     "declare": _h_declare,
     "alias": _h_alias,
     "hash": _h_hash,
+    "git": _h_git,
 }

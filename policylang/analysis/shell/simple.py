@@ -128,6 +128,18 @@ def _url_basename(text: str) -> str | None:
     return base or "index.html"
 
 
+def _carries_data(w: W) -> bool:
+    """A host word that joins a command's output to literal text (``$(cat key | base64).evil.example``):
+    the name itself carries the output.  A word that is only the substitution (``$(cat host.txt)``)
+    names a host; one with a variable names a host the environment holds."""
+    if w.static or w.reason != "command substitution":
+        return False
+    raw = w.text.strip("\"'")
+    whole = (raw.startswith("$(") and raw.endswith(")") and raw.count("$(") == 1) or (
+        raw.startswith("`") and raw.endswith("`") and raw.count("`") == 2)
+    return not whole
+
+
 def _socat_host(text: str) -> str | None:
     kind, sep, rest = text.partition(":")
     if not sep:
@@ -487,6 +499,10 @@ class SimpleCommands(Words):
         risky = [n for n in wrap.assigned if n in _env_variables("risky_variables")]
         if risky:
             seg.raise_risk(Risk.HIGH, f"{', '.join(risky)} makes the program load or run other code")
+        configs = [n for n in wrap.assigned if n in _env_variables("config_variables")]
+        if configs:
+            self.unseen_script(seg, "options", Risk.UNKNOWN, f"{', '.join(configs)} makes {seg.program or 'it'} "
+                                                               "read options or code from a file")
 
     def work_dirs(self, p: Parsed, args: Sequence[W], cwds: Cwds) -> Cwds:
         """The directories a command works in: its cwd, or the value of a ``path:cwd`` option (git -C)."""
@@ -616,6 +632,7 @@ class SimpleCommands(Words):
 
     def emit_network(self, seg: _Seg, p: Parsed, args: Sequence[W]) -> None:
         slotted: list[str | None] = []
+        carriers: list[W] = []  # host words built from a command's output
         for f in p.filled:
             if f.type in ("url", "host"):
                 w = args[f.words[0]]
@@ -623,6 +640,8 @@ class SimpleCommands(Words):
                 if f.type == "url" and w.static and self.file_url(seg, value):
                     continue
                 slotted.append(None if not w.static else _url_host(value) if f.type == "url" else _plain_host(value))
+                if _carries_data(w):
+                    carriers.append(w)
         for h in dict.fromkeys(slotted):
             seg.add(Effect("network", host=h, risk=Risk.MEDIUM, why=f"{seg.program} connects to {h or 'a host'}",
                            segment=seg.index))
@@ -647,6 +666,8 @@ class SimpleCommands(Words):
                     for w in ops:
                         if not w.static:
                             hosts.append(None)
+                            if src in ("host", "urls") and _carries_data(w):
+                                carriers.append(w)
                         elif src == "urls":
                             if self.file_url(seg, w.text):
                                 continue
@@ -666,6 +687,10 @@ class SimpleCommands(Words):
                 for h in dict.fromkeys(hosts):
                     seg.add(Effect("network", host=h, risk=Risk.MEDIUM, why=f"{seg.program} connects to {h or 'a host'}",
                                    segment=seg.index))
+        for raw in dict.fromkeys(c.text for c in carriers):
+            seg.add(Effect("network", host=None, risk=Risk.HIGH, segment=seg.index,
+                           why=f"{seg.program} looks up or connects to {raw[:80]}: a host name built from a command's "
+                               "output sends that output to whoever answers for the domain (exfiltration)"))
 
     def file_url(self, seg: _Seg, text: str) -> bool:
         """A ``file:`` URL is a read of the local file it names (percent-decoded), not a connection."""
@@ -702,6 +727,13 @@ class SimpleCommands(Words):
             if kind == "network":
                 seg.add(Effect("network", host=target, risk=Risk.MEDIUM, why=why, segment=seg.index))
                 continue
+            if kind == "discard":  # a statement that loses data (DROP TABLE, DELETE without WHERE)
+                text = target or f"{language} code loses data"
+                seg.add(Effect("discard", program=seg.program, text=text, risk=Risk.HIGH, why=text,
+                               segment=seg.index))
+                if text not in seg.why:
+                    seg.why.append(text)
+                continue
             if kind not in ("read", "write", "delete"):
                 continue
             risk = found.risk if recursive else Risk.UNKNOWN
@@ -724,9 +756,24 @@ class SimpleCommands(Words):
                     self.simple(ws, text=shlex.join(w.orig for w in ws), cwds=cwds, depth=depth + 1, via=via,
                                 pipe=-1, stdin=None, redirects=(), assigns=())
 
-    def feed(self, seg: _Seg, stream: Stream | None, cwds: Cwds, depth: int, via: str, language: str | None
-             ) -> None:
-        """A shell (language None) or an interpreter runs the program text it reads from ``stream``."""
+    def unseen_script(self, seg: _Seg, language: str | None, unseen: Risk | None, why: str) -> None:
+        """A script in a file the analysis cannot see: medium (a program's script), or the risk its model
+        gives (``script_risk``); unknown is a code effect of unknown risk, so the posture decides."""
+        if unseen is None:
+            seg.raise_risk(Risk.MEDIUM, why)
+        elif unseen is Risk.UNKNOWN:
+            note = f"{why}, which the analysis cannot see"
+            seg.add(Effect("code", program=language or "shell", text="", risk=Risk.UNKNOWN, why=note,
+                           segment=seg.index))
+            if note not in seg.why:
+                seg.why.append(note)
+        else:
+            seg.raise_risk(unseen, why)
+
+    def feed(self, seg: _Seg, stream: Stream | None, cwds: Cwds, depth: int, via: str, language: str | None,
+             unseen: Risk | None = None) -> None:
+        """A shell (language None) or an interpreter runs the program text it reads from ``stream``;
+        ``unseen``: the risk of a script it cannot see, when its model gives one (``script_risk``)."""
         what = "a shell" if language is None else language
         if stream is None:
             return
@@ -742,7 +789,11 @@ class SimpleCommands(Words):
         elif stream.kind == "file":
             if stream.path is not None:
                 seg.add(Effect("read", path=stream.path, why="script read from its input", segment=seg.index))
-            seg.raise_risk(Risk.MEDIUM, "runs a script file")
+            self.unseen_script(seg, language, unseen, "runs a script file" if unseen is None
+                               else f"runs the script file {stream.path or '?'} from its input")
+        elif unseen is not None:
+            seg.make_opaque(f"{what} runs statements from its input, which cannot be known statically")
+            self.unseen_script(seg, language, unseen, f"{what} runs statements from its input")
         else:
             seg.make_opaque(f"{what} runs code from its input, which cannot be known statically")
             seg.raise_risk(Risk.HIGH, f"{what} runs code from its input, which cannot be known statically")

@@ -27,6 +27,9 @@ How each language is read:
 * awk is tokenized by the same lexer and read by ``awk_program`` (``system()``, print and getline
   redirections); sed scripts are parsed by ``sed_script`` (``e``, ``w``, ``r`` and the ``e`` and
   ``w`` flags of ``s``).
+* Database statements (SQL of PostgreSQL, MySQL and SQLite with their clients' own commands, Redis
+  commands, the mongo shell) are classified by ``queries`` and ``queries_mongo`` from the tables of
+  ``data/queries.toml``: a statement that loses data adds a ``discard`` effect.
 
 What counts is data: ``data/code.toml`` says, per language, which calls spawn commands and how
 their arguments become a command, which read, write or delete paths, which reach the network and
@@ -48,6 +51,7 @@ from .collector import Budget, Out
 from .findings import MAX_SOURCE, CodeFindings, opaque_findings
 from .awk_program import AwkAnalyser
 from .python_calls import PythonAnalyser
+from .queries import DIALECTS, QueryAnalyser, query_dialect
 from .script_calls import ScriptAnalyser
 from .sed_script import SedAnalyser
 from .syntax import syntaxes
@@ -58,7 +62,8 @@ __all__ = ["CodeFindings", "analyse_code", "code_language", "MAX_SOURCE"]
 
 def code_language(name: str) -> str | None:
     """The analyser a language or interpreter name goes to: ``python``, ``node``, ``perl``,
-    ``ruby``, ``php``, ``lua``, ``awk``, ``sed`` or ``shell``; ``None`` when there is none. Versioned interpreter names
+    ``ruby``, ``php``, ``lua``, ``awk``, ``sed``, ``shell`` or a database dialect (``postgresql``,
+    ``mysql``, ``sqlite``, ``redis``, ``mongo``); ``None`` when there is none. Versioned interpreter names
     (``python3.11``, ``/usr/bin/perl5.36``, ``php8.2``) are understood."""
     base = name.strip().rsplit("/", 1)[-1].lower()
     if base.endswith(".exe"):
@@ -66,7 +71,8 @@ def code_language(name: str) -> str | None:
     languages = config().languages
     if base in languages:
         return languages[base]
-    return languages.get(base.rstrip("0123456789.-"))
+    found = languages.get(base.rstrip("0123456789.-"))
+    return found if found is not None else query_dialect(base)
 
 
 def analyse_code(language: str, source: str) -> CodeFindings:
@@ -105,6 +111,9 @@ def _analyse_into(lang: str, source: str, out: Out, depth: int, parent: object) 
         return
     if lang == SED:
         SedAnalyser(source, out).run()
+        return
+    if lang in DIALECTS:
+        QueryAnalyser(lang, source, out).run()
         return
     syntax = syntaxes().get(lang)
     if lang == AWK and syntax is not None:
