@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import Any, Mapping
 
 from ..actions import Action, Code, Command, Context, Fetch, FileOp, Message, ToolCall, json_text
 from ..verdict import Verdict
@@ -40,12 +40,14 @@ class VerdictCache:
                 self.older = recent
                 self.recent = {}
 
-    def key(self, action: Any, ctx: Context) -> Any:
+    def key(self, action: Any, ctx: Context, environ: Mapping[str, str] | None = None) -> Any:
         """The normalised action and every piece of context its verdict depends on; None: do not cache.
 
         A verdict depends on the policy (fixed for this cache), the action's text, its cwd, HOME
         and TMPDIR (the roots of the path classes), the context, and -- when the text can expand
-        variables -- on the whole environment.
+        variables -- on the whole environment.  ``environ``: a snapshot of ``os.environ`` the
+        decision is made with (the key it gives equals the one the live environment gives when
+        both hold the same values).
         """
         t = type(action)
         if t is Command:
@@ -77,8 +79,12 @@ class VerdictCache:
             expands = _expands(text)
         if expands or t is Code:
             # the text can expand variables: every variable is part of the key
-            return (t, text, cwd, frozenset((os.environ if env is None else env).items()), None, c)
+            live = (os.environ if environ is None else environ) if env is None else env
+            return (t, text, cwd, frozenset(live.items()), None, c)
         if env is None:
+            if environ is not None:
+                return (t, text, cwd, _as_environ_value(environ.get("HOME")), _as_environ_value(environ.get("TMPDIR")),
+                        c)
             return (t, text, cwd, _environ_get(b"HOME"), _environ_get(b"TMPDIR"), c)
         return (t, text, cwd, env.get("HOME"), env.get("TMPDIR"), c)
 
@@ -108,13 +114,26 @@ def _key_text(act: Action) -> Any:
     return act.command  # a Command (or a subclass of one)
 
 
+def _environ_bytes() -> bool:
+    data = getattr(os.environ, "_data", None)
+    return os.name == "posix" and isinstance(data, dict) and all(type(k) is bytes for k in data)
+
+
+_ENVIRON_BYTES = _environ_bytes()
+
+
 def _environ_getter() -> Any:
     """A fast reader of one variable of os.environ for cache keys (its value only needs to compare
     equal): the byte-keyed dict behind os.environ on POSIX, else os.environ itself."""
-    data = getattr(os.environ, "_data", None)
-    if os.name == "posix" and isinstance(data, dict) and all(type(k) is bytes for k in data):
-        return data.get
+    if _ENVIRON_BYTES:
+        return os.environ._data.get  # type: ignore[attr-defined]
     return lambda name: os.environ.get(name.decode())
 
 
 _environ_get = _environ_getter()
+
+
+def _as_environ_value(value: str | None) -> Any:
+    """A value of a snapshot of os.environ in the form ``_environ_get`` gives it (bytes on POSIX),
+    so that a key made from the snapshot equals the key the live environment gives."""
+    return os.fsencode(value) if value is not None and _ENVIRON_BYTES else value
