@@ -158,6 +158,7 @@ SETTING_KEYS: dict[str, _Key] = {
     "safe_paths": _Key("safe_paths", _safe_subset, tuple, list),
     "restricted_paths": _Key("restricted_paths", _union, tuple, list, always_union=True),
     "project_policies": _Key("project_policies", _prefer(False)),
+    "case_insensitive_paths": _Key("case_insensitive_paths", _prefer(True)),
     "risk_threshold": _Key("risk_threshold", _order(_RISK_ORDER), Risk.parse, lambda r: r.label),
     "cache_size": _Key("cache_size", _admin_wins, int),
     "sandbox.enabled": _Key("sandbox_mode", _prefer(False)),

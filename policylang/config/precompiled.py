@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from ..source import Source
 
 NAME = "policy"
-FORMAT = 2  # bump when the layout of an entry changes
+FORMAT = 3  # bump when the layout of an entry changes
 MAGIC = "policylang-compiled-policy"
 MAX_ENTRIES = 64  # entries kept (one per working directory and set of options); the oldest go first
 MAX_POLICY_FILE_BYTES = 4 * 1024 * 1024

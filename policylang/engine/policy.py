@@ -128,7 +128,8 @@ class Policy:
         tmpdir = env.get("TMPDIR") or "/tmp"
         roots = self._roots.get((home, cwd, tmpdir))
         if roots is None:
-            roots = Roots(home=home, workspace=self._workspace(cwd, home), cwd=cwd, tmpdir=tmpdir)
+            roots = Roots(home=home, workspace=self._workspace(cwd, home), cwd=cwd, tmpdir=tmpdir,
+                          fold=s.case_insensitive_paths)
             if len(self._roots) < 1024:
                 self._roots[(home, cwd, tmpdir)] = roots
         given = getattr(act, "cwd", None)
