@@ -25,7 +25,7 @@ from ..verdict import ALLOW, ASK, DENY, LOW, UNKNOWN, Reason, Risk, SegmentVerdi
 from .judge import Judge, Judged, cover_own_effects
 from .matcher import CompiledRule, MatchContext, RuleIndex
 from .pathsets import Roots
-from .vcache import ACTION_TYPES, VerdictCache
+from .vcache import ACTION_TYPES, VerdictCache, environ_of
 
 if TYPE_CHECKING:
     from ..lang.nodes import Example
@@ -88,12 +88,9 @@ class Policy:
         except TypeError as exc:  # decide(123): not an action, so nothing that could be allowed
             return Verdict(DENY, UNKNOWN, (Reason("error:input", str(exc), DENY, UNKNOWN),), action="",
                            kind="invalid")
-        environ: Mapping[str, str] | None = None
-        if key is not None and cache is not None and getattr(act, "env", None) is None:
-            # one view of the environment for the key and the decision: HOME changed by another
-            # thread half-way cannot file a verdict made under one HOME under the other
-            environ = dict(os.environ)
-            key = cache.key(action, ctx, environ)
+        # the decision sees the environment its cache key holds: HOME changed by another thread
+        # half-way cannot file a verdict made under one HOME under the other
+        environ = environ_of(key) if key is not None and getattr(act, "env", None) is None else None
         try:
             explanation = self._explain(act, ctx, environ=environ)
         except Exception as exc:  # fail closed, and say why

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from ..actions import Action, Code, Command, Context, Fetch, FileOp, Message, ToolCall, json_text
 from ..verdict import Verdict
@@ -40,14 +40,12 @@ class VerdictCache:
                 self.older = recent
                 self.recent = {}
 
-    def key(self, action: Any, ctx: Context, environ: Mapping[str, str] | None = None) -> Any:
+    def key(self, action: Any, ctx: Context) -> Any:
         """The normalised action and every piece of context its verdict depends on; None: do not cache.
 
         A verdict depends on the policy (fixed for this cache), the action's text, its cwd, HOME
         and TMPDIR (the roots of the path classes), the context, and -- when the text can expand
-        variables -- on the whole environment.  ``environ``: a snapshot of ``os.environ`` the
-        decision is made with (the key it gives equals the one the live environment gives when
-        both hold the same values).
+        variables -- on the whole environment.
         """
         t = type(action)
         if t is Command:
@@ -79,14 +77,49 @@ class VerdictCache:
             expands = _expands(text)
         if expands or t is Code:
             # the text can expand variables: every variable is part of the key
-            live = (os.environ if environ is None else environ) if env is None else env
-            return (t, text, cwd, frozenset(live.items()), None, c)
+            return (t, text, cwd, frozenset((os.environ if env is None else env).items()), None, c)
         if env is None:
-            if environ is not None:
-                return (t, text, cwd, _as_environ_value(environ.get("HOME")), _as_environ_value(environ.get("TMPDIR")),
-                        c)
             return (t, text, cwd, _environ_get(b"HOME"), _environ_get(b"TMPDIR"), c)
         return (t, text, cwd, env.get("HOME"), env.get("TMPDIR"), c)
+
+
+def environ_of(key: Any) -> Mapping[str, str]:
+    """The environment a verdict filed under ``key`` (of an action without its own env) must be
+    made with: the values the key holds, not ``os.environ``, which another thread may change
+    between the key and the decision (a verdict made under one HOME filed under another)."""
+    if type(key[3]) is frozenset:  # the text expands variables: the key holds the whole environment
+        return dict(key[3])
+    return Pinned({"HOME": _as_str(key[3]), "TMPDIR": _as_str(key[4])})
+
+
+class Pinned(Mapping[str, str]):
+    """``os.environ`` with some variables fixed (None: unset) at the values a cache key holds."""
+
+    __slots__ = ("_pins",)
+
+    def __init__(self, pins: dict[str, str | None]) -> None:
+        self._pins = pins
+
+    def __getitem__(self, name: str) -> str:
+        if name in self._pins:
+            value = self._pins[name]
+            if value is None:
+                raise KeyError(name)
+            return value
+        return os.environ[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name in self._pins:
+            value = self._pins[name]
+            return default if value is None else value
+        return os.environ.get(name, default)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from (k for k, v in self._pins.items() if v is not None)
+        yield from (k for k in list(os.environ) if k not in self._pins)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def _expands(text: Any) -> bool:
@@ -133,7 +166,6 @@ def _environ_getter() -> Any:
 _environ_get = _environ_getter()
 
 
-def _as_environ_value(value: str | None) -> Any:
-    """A value of a snapshot of os.environ in the form ``_environ_get`` gives it (bytes on POSIX),
-    so that a key made from the snapshot equals the key the live environment gives."""
-    return os.fsencode(value) if value is not None and _ENVIRON_BYTES else value
+def _as_str(value: Any) -> str | None:
+    """A value ``_environ_get`` gave (bytes on POSIX) as os.environ would give it."""
+    return os.fsdecode(value) if isinstance(value, bytes) else value
