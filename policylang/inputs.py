@@ -105,8 +105,7 @@ def read_bytes(path: str | os.PathLike[str], limit: int) -> bytes:
 def decode_utf8(raw: bytes, name: str) -> str:
     """``raw`` as UTF-8 without a leading byte order mark; InputError naming ``name:line:column`` of
     the first byte that is not UTF-8."""
-    if raw.startswith(_BOM):
-        raw = raw[len(_BOM):]
+    raw = raw.removeprefix(_BOM)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:

@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
+from clirun import assert_clean, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from clirun import assert_clean, run_cli
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="FIFOs, wait4 and RLIMIT_AS are POSIX")
 

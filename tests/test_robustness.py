@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clirun import assert_clean, run_cli
 
 import policylang
-from clirun import assert_clean, run_cli
 from policylang.actions import Command, FileOp
 from policylang.engine.vcache import VerdictCache
 from policylang.inputs import BatchLines, InputError, decode_utf8, open_regular, read_bytes
@@ -46,7 +46,7 @@ def _jsonl(home: Path, data: bytes, *, via_file: bool = False) -> tuple[Any, lis
 def test_lines_are_split_on_lf_only(home: Path, via_file: bool) -> None:
     noise = os.urandom(100_000)
     data = b'"git status"\r"rm -rf /"\n"ls"\r\n"cat\rx"\n' + noise + b'\n"git status"\n'
-    r, out = _jsonl(home, data, via_file=via_file)
+    _, out = _jsonl(home, data, via_file=via_file)
     assert len(out) == data.count(b"\n")  # a verdict per LF (the base split a file on CR too)
     assert out[0]["decision"] == "deny" and "invalid JSON" in out[0]["reasons"][0]["message"]
     assert out[1]["decision"] == "allow"  # CRLF: the CR before the LF is dropped
@@ -59,7 +59,7 @@ def test_lines_are_split_on_lf_only(home: Path, via_file: bool) -> None:
 
 def test_a_lone_surrogate_line_fails_closed_and_the_batch_goes_on(home: Path) -> None:
     data = b'"git status"\n"\\ud800"\n{"kind":"command","command":"ls \\udfff"}\n"\\ud83d\\ude00"\n"git log"\n'
-    r, out = _jsonl(home, data)
+    _, out = _jsonl(home, data)
     assert [o["decision"] for o in out] == ["allow", "deny", "deny", out[3]["decision"], "allow"]
     assert "lone surrogate" in out[1]["reasons"][0]["message"]
     assert out[3]["reasons"][0]["rule"] != "error:input"  # a proper pair is a character, not an error
@@ -228,7 +228,7 @@ def test_check_from_a_deleted_working_directory(home: Path) -> None:
     code = ("import os, sys; os.rmdir(sys.argv[1]); from policylang.adapters.cli import main; "
             "sys.exit(main(['check', sys.argv[2]]))")
     p = subprocess.run([sys.executable, "-c", code, str(gone), str(home / "ok.policy")], cwd=gone,
-                       capture_output=True, text=True, timeout=60, env={**os.environ, "HOME": str(home)})
+                       capture_output=True, text=True, timeout=60, env={**os.environ, "HOME": str(home)}, check=False)
     assert "Traceback" not in p.stderr, p.stderr
     assert p.returncode == 2 and "working directory" in p.stderr, p.stderr
 
