@@ -77,9 +77,10 @@ def load(config: str | os.PathLike[str] | None = None, *, preset: str | Sequence
 
     loaded = load_config(config, preset=preset, mode=mode)
     sources: list[Source | PolicyFile] = list(loaded.sources)
+    from .inputs import MAX_POLICY_BYTES, read_text
+
     for f in policy_files:
-        with open(f, encoding="utf-8") as fh:
-            sources.append(Source(os.fspath(f), fh.read(), layer="user"))
+        sources.append(Source(os.fspath(f), read_text(f, MAX_POLICY_BYTES), layer="user"))
     return compile_policy(sources, loaded.settings)
 
 

@@ -68,7 +68,9 @@ class RegexSet:
 
     Every pattern is checked when the set is made; the set is compiled on its first match (a
     process that decides one command compiles only the sets that command needs).  Two threads
-    that both see it uncompiled each compile a set of their own and one of them is kept.
+    that both see it uncompiled each compile a set of their own and one of them is kept.  A set
+    too large for RE2's memory budget is split in halves until each part compiles: the answer is
+    the same, at one match per part.
     """
 
     __slots__ = ("patterns", "_set", "_anchor")
@@ -86,18 +88,33 @@ class RegexSet:
             if check_set.Add(p.encode("utf-8")) != i:
                 raise RegexError(check(p) or f"pattern {p!r} rejected")
 
-    def _compiled(self) -> Any:
+    def _part(self, start: int, end: int) -> list[tuple[int, Any]]:
+        """Compiled sets for patterns[start:end], each with the index of its first pattern."""
         compiled = _re2.Set(self._anchor, _OPTS)
-        for i, p in enumerate(self.patterns):
-            if compiled.Add(p.encode("utf-8")) != i:
+        for i in range(start, end):
+            p = self.patterns[i]
+            if compiled.Add(p.encode("utf-8")) != i - start:
                 raise RegexError(check(p) or f"pattern {p!r} rejected")
-        if not compiled.Compile():
-            raise RegexError("RE2 could not compile the pattern set (too large)")
-        self._set = compiled
-        return compiled
+        if compiled.Compile():
+            return [(start, compiled)]
+        if end - start == 1:
+            raise RegexError(f"RE2 could not compile the pattern {self.patterns[start]!r} (too large)")
+        middle = (start + end) // 2
+        return self._part(start, middle) + self._part(middle, end)
+
+    def _compiled(self) -> Any:
+        parts = self._part(0, len(self.patterns))
+        self._set = parts[0][1] if len(parts) == 1 else tuple(parts)
+        return self._set
 
     def match(self, text: str) -> Sequence[int]:
         if not self.patterns:
             return ()
         rset = self._set or self._compiled()
-        return rset.Match(text.encode("utf-8", "surrogatepass"))  # type: ignore[no-any-return]
+        b = text.encode("utf-8", "surrogatepass")
+        if type(rset) is not tuple:
+            return rset.Match(b)  # type: ignore[no-any-return]
+        out: list[int] = []
+        for first, part in rset:
+            out.extend(first + i for i in part.Match(b))
+        return out

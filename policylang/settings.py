@@ -1,6 +1,7 @@
 """Engine settings: the mode, the posture and the path classes (DESIGN §3, issue 4 fills them from TOML)."""
 from __future__ import annotations
 
+import sys
 from dataclasses import FrozenInstanceError
 from typing import Any
 
@@ -19,6 +20,9 @@ DEFAULT_SAFE = ("/tmp", "/var/tmp", "$TMPDIR")
 SYSTEM_TREES = ("/usr", "/var", "/lib", "/lib32", "/lib64", "/libx32", "/srv", "/root", "/home", "/Users",
                 "/snap", "/nix", "/System", "/Library", "/Applications")
 MOUNT_POINTS = ("/opt", "/mnt", "/media")
+# Paths are matched without regard to case where the platform's default file systems ignore case
+# (APFS and HFS+ on macOS, NTFS on Windows): there ~/.ssh/ID_RSA is ~/.ssh/id_rsa.
+CASE_INSENSITIVE_DEFAULT = sys.platform in ("darwin", "win32", "cygwin")
 
 # What an unknown command and opaque shell get, by posture (DESIGN §3).
 POSTURE_DEFAULTS: dict[str, tuple[Decision, Decision]] = {
@@ -82,7 +86,7 @@ _FIELDS = (
     "mode", "posture", "block_high_risk", "require_approval_for_medium", "allow_admin_override", "sandbox_mode",
     "sandbox_available", "exec_strict", "headless", "workspace", "safe_paths", "restricted_paths", "risk_threshold",
     "cache_size", "confirmation_mode", "security_analyzer", "presets", "project_policies", "sandbox", "audit",
-    "server", "extra",
+    "server", "case_insensitive_paths", "extra",
 )
 _COMPARED = _FIELDS[:-1]  # ``extra`` takes no part in equality and hashing
 _set = object.__setattr__
@@ -123,6 +127,7 @@ class Settings:
     sandbox: SandboxSettings
     audit: AuditSettings
     server: ServerSettings
+    case_insensitive_paths: bool  # path rules and path classes match without regard to case
     extra: dict[str, Any]
 
     def __init__(self, mode: str = "approve", posture: str = "balanced", block_high_risk: bool = True,
@@ -133,7 +138,8 @@ class Settings:
                  cache_size: int = 4096, confirmation_mode: bool = True, security_analyzer: str = "policylang",
                  presets: tuple[str, ...] = (), project_policies: bool = False,
                  sandbox: SandboxSettings = _SANDBOX, audit: AuditSettings = _AUDIT,
-                 server: ServerSettings = _SERVER, extra: dict[str, Any] | None = None) -> None:
+                 server: ServerSettings = _SERVER, case_insensitive_paths: bool = CASE_INSENSITIVE_DEFAULT,
+                 extra: dict[str, Any] | None = None) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         if posture not in POSTURES:
@@ -141,7 +147,7 @@ class Settings:
         values = (mode, posture, block_high_risk, require_approval_for_medium, allow_admin_override, sandbox_mode,
                   sandbox_available, exec_strict, headless, workspace, safe_paths, restricted_paths, risk_threshold,
                   cache_size, confirmation_mode, security_analyzer, presets, project_policies, sandbox, audit,
-                  server, {} if extra is None else extra)
+                  server, case_insensitive_paths, {} if extra is None else extra)
         for name, value in zip(_FIELDS, values):
             _set(self, name, value)
 

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policylang import frozen
-from policylang.settings import (DEFAULT_RESTRICTED, DEFAULT_SAFE, AuditSettings, SandboxLimits, SandboxSettings,
-                                 ServerSettings, Settings)
+from policylang.settings import (CASE_INSENSITIVE_DEFAULT, DEFAULT_RESTRICTED, DEFAULT_SAFE, AuditSettings,
+                                 SandboxLimits, SandboxSettings, ServerSettings, Settings)
 from policylang.verdict import Risk
 
 
@@ -41,6 +41,7 @@ class Reference:
     sandbox: SandboxSettings = SandboxSettings()
     audit: AuditSettings = AuditSettings()
     server: ServerSettings = ServerSettings()
+    case_insensitive_paths: bool = CASE_INSENSITIVE_DEFAULT
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 

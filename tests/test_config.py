@@ -13,7 +13,7 @@ from policylang.config.builtin import builtin_source
 from policylang.config.loader import (SETTING_KEYS, LoadedConfig, default_values, load_config, load_config_report,
                                normalise_setting_path)
 from policylang.diagnostics import PolicyError
-from policylang.settings import DEFAULT_RESTRICTED, Settings
+from policylang.settings import CASE_INSENSITIVE_DEFAULT, DEFAULT_RESTRICTED, Settings
 from policylang.source import Source
 from policylang.verdict import Risk
 
@@ -108,6 +108,9 @@ KEY_CASES: list[tuple[str, str, Any]] = [
     ('server.admin_token_env = "PL_ADMIN"', "server.admin_token_env", "PL_ADMIN"),
     ("server.rate_limit = 5", "server.rate_limit", 5),
     ("server.metrics = false", "server.metrics", False),
+    # the opposite of this platform's default (true on macOS and Windows)
+    (f"case_insensitive_paths = {str(not CASE_INSENSITIVE_DEFAULT).lower()}", "case_insensitive_paths",
+     not CASE_INSENSITIVE_DEFAULT),
 ]
 
 

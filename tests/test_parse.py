@@ -367,14 +367,18 @@ def test_too_large_and_too_many_errors_are_bounded() -> None:
 ARGV_KEYWORDS = {"in", "matching", "risk", "message", "alt", "unless", "when", "...", "?", "+"}
 _bare = st.from_regex(r"[a-z0-9_./:=@%*+-][a-z0-9_./:=@%*+!-]{0,7}", fullmatch=True).filter(
     lambda w: w not in ARGV_KEYWORDS)
-_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"), max_size=12)
-_raw_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="'\n\r"), max_size=12)
+# invisible characters (NUL, zero-width, bidirectional controls) are an error anywhere in a policy
+_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r" + P.INVISIBLE_CHARACTERS),
+                max_size=12)
+_raw_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="'\n\r" + P.INVISIBLE_CHARACTERS),
+                    max_size=12)
 _list_name = st.from_regex(r"[A-Z][A-Z0-9_]{0,5}", fullmatch=True)
 _rule_id = st.from_regex(r"[a-z][a-z0-9]{0,4}(?:[.-][a-z0-9_]{1,4}){0,2}", fullmatch=True)
 _regex_body = st.lists(st.one_of(
     st.sampled_from(list("abc.*+?()[]^$| ")),
-    st.characters(blacklist_categories=("Cs",), blacklist_characters='"\\\n\r'),
-    st.builds(lambda c: "\\" + c, st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r")),
+    st.characters(blacklist_categories=("Cs",), blacklist_characters='"\\\n\r' + P.INVISIBLE_CHARACTERS),
+    st.builds(lambda c: "\\" + c, st.characters(blacklist_categories=("Cs",),
+                                                blacklist_characters="\n\r" + P.INVISIBLE_CHARACTERS)),
 ), max_size=8).map("".join)
 _sep = st.sampled_from([" ", "  ", "\t", "\n    ", "\n\t", " \n  "])
 

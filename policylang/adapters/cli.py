@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TextIO
 from ..actions import ActionError, Command, Context, action_from_json
 from ..diagnostics import Diagnostic, PolicyError
 from ..frozen import replace
+from ..inputs import InputError, working_directory
 from ..verdict import Decision, Reason, Risk, Verdict
 
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 # call) needs neither, and together with what argparse imports they cost about a tenth of a cold start.
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ASK = 0, 1, 2, 3
-MAX_LINE = 1 << 20  # a batch line longer than this is refused, not parsed
 
 
 class UsageError(Exception):
@@ -110,9 +110,11 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
     if handler is None:
         build_parser().print_help(stderr)
         return EXIT_USAGE
+    _tolerant(stdout, stderr)
     try:
+        working_directory()  # a deleted working directory is a usage error, not a traceback later
         return handler(args, stdin=stdin, stdout=stdout, stderr=stderr)
-    except UsageError as exc:
+    except (UsageError, InputError) as exc:
         print(f"policylang: {exc}", file=stderr)
         return EXIT_USAGE
     except PolicyError as exc:
@@ -120,6 +122,17 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
         return EXIT_FAIL
     except BrokenPipeError:
         return EXIT_OK
+
+
+def _tolerant(*streams: TextIO) -> None:
+    """Write what cannot be encoded (a surrogate from an argv byte that is not UTF-8) as a backslash
+    escape instead of raising, whatever the locale says."""
+    for stream in streams:
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # pragma: no cover - a stream that cannot change
+                pass
 
 
 class _DecideArgs:
@@ -189,11 +202,12 @@ def load_policy_for(args: argparse.Namespace) -> Any:
 
 
 def _read(path: str) -> str:
+    from ..inputs import MAX_POLICY_BYTES, read_text
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
+        return read_text(path, MAX_POLICY_BYTES)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 # ---- decide ---------------------------------------------------------------------------------
@@ -203,17 +217,22 @@ def cmd_decide(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stder
     if args.headless:
         policy = policy.with_settings(headless=True)
     context = Context(role=args.role)
-    cwd = os.path.abspath(args.cwd) if args.cwd else os.getcwd()
+    cwd = os.path.abspath(args.cwd) if args.cwd else working_directory()
     if args.jsonl is not None:
         if args.command:
             raise UsageError("give either --jsonl or a command, not both")
-        if args.jsonl == "-":
-            return _batch(policy, stdin, stdout, cwd, context)
+        from .cli_batch import open_batch, run_batch
+
         try:
-            with open(args.jsonl, encoding="utf-8", errors="replace", newline="") as fh:
-                return _batch(policy, fh, stdout, cwd, context)
+            stream = open_batch(args.jsonl, stdin)
         except OSError as exc:
-            raise UsageError(f"cannot read {args.jsonl}: {exc}") from None
+            raise UsageError(f"cannot read {args.jsonl}: {exc.strerror or exc}") from None
+        try:
+            whole = run_batch(policy, stream, stdout, stderr, cwd, context)
+        finally:
+            if args.jsonl != "-":
+                stream.close()
+        return EXIT_OK if whole else EXIT_USAGE
     command = " ".join(_strip_dashdash(args.command))
     if not command:
         raise UsageError("decide needs a COMMAND, or --jsonl -")
@@ -221,7 +240,7 @@ def cmd_decide(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stder
     if args.json:
         import json
 
-        print(json.dumps(v.to_json(), ensure_ascii=False), file=stdout)
+        print(json.dumps(v.to_json(), ensure_ascii=True), file=stdout)
     else:
         print(format_verdict(v), file=stdout)
     return {Decision.ALLOW: EXIT_OK, Decision.SANDBOX: EXIT_OK, Decision.ASK: EXIT_ASK}.get(v.decision, EXIT_FAIL)
@@ -229,48 +248,6 @@ def cmd_decide(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stder
 
 def _strip_dashdash(words: Sequence[str]) -> list[str]:
     return list(words[1:]) if words and words[0] == "--" else list(words)
-
-
-def _batch(policy: Any, lines: Iterable[str], stdout: TextIO, cwd: str, context: Context) -> int:
-    """One JSON verdict per input line, in order; a bad line gets a fail-closed verdict."""
-    import json
-
-    for n, raw in enumerate(lines, 1):
-        line = raw.rstrip("\r\n")
-        verdict = _batch_line(policy, n, line, cwd, context)
-        stdout.write(json.dumps(verdict, ensure_ascii=False) + "\n")
-        stdout.flush()
-    return EXIT_OK
-
-
-def _batch_line(policy: Any, n: int, line: str, cwd: str, context: Context) -> dict[str, Any]:
-    import json
-
-    try:
-        if len(line) > MAX_LINE:
-            return _refused(n, f"line is {len(line)} characters, over the limit of {MAX_LINE}")
-        if not line.strip():
-            return _refused(n, "empty line: expected a JSON string or object")
-        try:
-            value = json.loads(line)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            return _refused(n, f"invalid JSON: {exc}")
-        try:
-            action = action_from_json(value)
-        except ActionError as exc:
-            return _refused(n, str(exc))
-        if getattr(action, "cwd", "unset") is None:
-            action = replace(action, cwd=cwd)
-        result: dict[str, Any] = policy.decide(action, context).to_json()
-        return result
-    except Exception as exc:  # never stop the batch
-        return _refused(n, f"internal error: {type(exc).__name__}: {exc}")
-
-
-def _refused(n: int, why: str) -> dict[str, Any]:
-    v = Verdict(Decision.DENY, Risk.UNKNOWN, (Reason("error:input", f"line {n}: {why}", Decision.DENY, Risk.UNKNOWN),),
-                kind="invalid")
-    return v.to_json()
 
 
 def _json_strings(words: Iterable[str]) -> str:
@@ -306,7 +283,7 @@ def cmd_explain(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stde
     command = " ".join(_strip_dashdash(args.command))
     if not command:
         raise UsageError("explain needs a COMMAND")
-    cwd = os.path.abspath(args.cwd) if args.cwd else os.getcwd()
+    cwd = os.path.abspath(args.cwd) if args.cwd else working_directory()
     ex = policy.explain(Command(command, cwd=cwd))
     if args.format == "json":
         print(json.dumps(_explanation_json(ex), ensure_ascii=False, indent=2), file=stdout)

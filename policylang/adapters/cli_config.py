@@ -153,14 +153,15 @@ def _switch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for d in exc.diagnostics:
             err.write(f"policylang policy: {d.message}\n")
         return EXIT_USAGE
+    from ..inputs import MAX_TOML_BYTES, read_text
+
     try:
-        with open(path, encoding="utf-8", newline="") as fh:
-            text = fh.read()
+        text = read_text(path, MAX_TOML_BYTES)
         existed = True
     except FileNotFoundError:
         text, existed = "", False
-    except (OSError, UnicodeDecodeError) as exc:
-        err.write(f"policylang policy: cannot read {path}: {exc}\n")
+    except OSError as exc:
+        err.write(f"policylang policy: cannot read {path}: {exc.strerror or exc}\n")
         return EXIT_USAGE
     try:
         new_text, notes = edit_preset_text(text, args.name, file=path)
@@ -257,11 +258,12 @@ def _toml_kind(path: str) -> str:
     """"preset" for a preset file (top-level name/kind/examples and no [security]), else "config"."""
     import tomllib
 
+    from ..inputs import MAX_TOML_BYTES, read_text
+
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        data = tomllib.loads(read_text(path, MAX_TOML_BYTES))
     except (OSError, tomllib.TOMLDecodeError, RecursionError):
-        return "config"
+        return "config"  # the config checks report what is wrong, with its position
     if "security" not in data and ("examples" in data or "kind" in data):
         return "preset"
     return "config"
@@ -271,8 +273,12 @@ def _check_preset_file(path: str) -> list[Diagnostic]:
     from ..config.loader import check_preset_examples
     from ..config.presets import parse_preset
 
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        text = fh.read()
+    from ..inputs import MAX_TOML_BYTES, read_text
+
+    try:
+        text = read_text(path, MAX_TOML_BYTES)
+    except OSError as exc:
+        return [Diagnostic("error", "missing-file", f"cannot read {path}: {exc.strerror or exc}")]
     preset, diags = parse_preset(text, path)
     if preset is None:
         return list(diags)

@@ -19,7 +19,9 @@ from typing import Any, Callable, TextIO
 
 from ..actions import ActionError, action_from_json
 from ..frozen import replace
+from ..inputs import MAX_LINE_BYTES, MAX_TABLE_BYTES, decode_utf8, read_bytes
 from ..verdict import Decision
+from .cli_batch import value_problem
 
 
 @dataclass(frozen=True)
@@ -48,38 +50,61 @@ def _with_cwd(action: Any, cwd: str) -> Any:
     return action
 
 
+def _table_text(path: str) -> tuple[bytes, str]:
+    """The bytes and the UTF-8 text of a test table (a regular file of at most MAX_TABLE_BYTES)."""
+    raw = read_bytes(path, MAX_TABLE_BYTES)
+    return raw, decode_utf8(raw, path)
+
+
 def _tsv(path: str, cwd: str) -> list[Case]:
     cases = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            parts = line.rstrip("\n").split("\t")
-            if n == 1 and parts[0] == "command" or not line.strip() or line.startswith("#"):
-                continue
-            if len(parts) < 2:
-                raise TestFileError(f"{path}:{n}: expected 'command<TAB>decision'")
-            cases.append(Case(f"{path}:{n}", _with_cwd(action_from_json(parts[0]), cwd), parts[1].strip()))
+    _, text = _table_text(path)
+    for n, line in enumerate(text.split("\n"), 1):
+        line = line.removesuffix("\r")
+        parts = line.split("\t")
+        if n == 1 and parts[0] == "command" or not line.strip() or line.startswith("#"):
+            continue
+        if len(parts) < 2:
+            raise TestFileError(f"{path}:{n}: expected 'command<TAB>decision'")
+        if len(line) > MAX_LINE_BYTES:
+            raise TestFileError(f"{path}:{n}: the line is longer than the limit of {MAX_LINE_BYTES:,} characters")
+        try:
+            action = action_from_json(parts[0])
+        except ActionError as exc:
+            raise TestFileError(f"{path}:{n}: {exc}") from None
+        cases.append(Case(f"{path}:{n}", _with_cwd(action, cwd), parts[1].strip()))
     return cases
 
 
 def _toml(path: str, cwd: str) -> list[Case]:
-    with open(path, "rb") as fh:
-        text = fh.read()
+    _, text = _table_text(path)
     try:
-        data = tomllib.loads(text.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise TestFileError(f"{path}: {exc}") from None
-    lines = text.decode("utf-8").splitlines()
+    except RecursionError:
+        raise TestFileError(f"{path}: arrays or tables nested too deep") from None
+    lines = text.splitlines()
     starts = [i + 1 for i, l in enumerate(lines) if l.strip() == "[[test]]"]
+    tests = data.get("test", [])
+    if not isinstance(tests, list):
+        raise TestFileError(f"{path}: 'test' must be an array of tables ([[test]]), not {type(tests).__name__}")
     cases = []
-    for i, t in enumerate(data.get("test", [])):
+    for i, t in enumerate(tests):
         where = f"{path}:{starts[i] if i < len(starts) else 0}"
         if not isinstance(t, dict) or "action" not in t or "expect" not in t:
             raise TestFileError(f"{where}: a [[test]] needs 'action' and 'expect'")
+        for key, kind in (("expect", str), ("rule", str), ("cwd", str)):
+            if key in t and not isinstance(t[key], kind):
+                raise TestFileError(f"{where}: '{key}' must be a string, not {type(t[key]).__name__}")
+        problem = value_problem(t["action"])
+        if problem is not None:
+            raise TestFileError(f"{where}: action: {problem}")
         try:
             action = action_from_json(t["action"])
         except ActionError as exc:
             raise TestFileError(f"{where}: {exc}") from None
-        cases.append(Case(where, _with_cwd(action, t.get("cwd", cwd)), str(t["expect"]), t.get("rule")))
+        cases.append(Case(where, _with_cwd(action, t.get("cwd", cwd)), t["expect"], t.get("rule")))
     return cases
 
 

@@ -14,6 +14,7 @@ Every error names the file, line and key path; every error of one run is reporte
 """
 from __future__ import annotations
 
+import errno
 import glob
 import os
 import posixpath
@@ -24,6 +25,7 @@ from typing import Any, Callable, Mapping, Sequence
 from ..lang import nodes as ast
 from ..diagnostics import Diagnostic, PolicyError
 from ..frozen import replace
+from ..inputs import MAX_POLICY_BYTES, InputError, decode_utf8, read_bytes
 from .reads import note_file, note_glob
 from .presets import (KINDS, Preset, embedded_source, expand, flatten_settings, load_preset, preset_names,
                       unknown_preset_message)
@@ -39,7 +41,6 @@ ENV_MODE = "POLICYLANG_MODE"
 ENV_PRESET = "POLICYLANG_PRESET"
 ENV_HEADLESS = "POLICYLANG_HEADLESS"
 
-MAX_POLICY_BYTES = 4 * 1024 * 1024
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -157,6 +158,7 @@ SETTING_KEYS: dict[str, _Key] = {
     "safe_paths": _Key("safe_paths", _safe_subset, tuple, list),
     "restricted_paths": _Key("restricted_paths", _union, tuple, list, always_union=True),
     "project_policies": _Key("project_policies", _prefer(False)),
+    "case_insensitive_paths": _Key("case_insensitive_paths", _prefer(True)),
     "risk_threshold": _Key("risk_threshold", _order(_RISK_ORDER), Risk.parse, lambda r: r.label),
     "cache_size": _Key("cache_size", _admin_wins, int),
     "sandbox.enabled": _Key("sandbox_mode", _prefer(False)),
@@ -642,21 +644,21 @@ class _Loader:
 
     def _read_policy(self, full: str, shown: str, layer: str, doc: TomlDocument | None, path: PathKey) -> Source | None:
         try:
-            with open(full, "rb") as fh:
-                raw = fh.read(MAX_POLICY_BYTES + 1)
+            raw = read_bytes(full, MAX_POLICY_BYTES)  # a FIFO (an agent's mkfifo) is refused unopened
         except OSError as err:
             note_file(full, MAX_POLICY_BYTES + 1, None)
-            self.error("missing-file", f"{dotted(path) + ': ' if path else ''}cannot read policy file {shown}: "
-                       f"{err.strerror or err}", doc, path)
+            if err.errno == errno.EFBIG:
+                self.error("too-large", f"policy file {shown} is larger than {MAX_POLICY_BYTES} bytes", doc, path)
+            else:
+                why = str(err) if isinstance(err, InputError) else err.strerror or str(err)
+                self.error("missing-file", f"{dotted(path) + ': ' if path else ''}cannot read policy file {shown}: "
+                           f"{why}", doc, path)
             return None
         note_file(full, MAX_POLICY_BYTES + 1, raw)
-        if len(raw) > MAX_POLICY_BYTES:
-            self.error("too-large", f"policy file {shown} is larger than {MAX_POLICY_BYTES} bytes", doc, path)
-            return None
         try:
-            return Source(shown, raw.decode("utf-8"), layer)
-        except UnicodeDecodeError:
-            self.error("invalid-value", f"policy file {shown} is not UTF-8", doc, path)
+            return Source(shown, decode_utf8(raw, shown), layer)
+        except InputError as err:
+            self.error("invalid-value", f"policy file {shown} is not UTF-8: {err}", doc, path)
             return None
 
     def _project_sources(self) -> list[Source]:

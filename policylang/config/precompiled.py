@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from ..source import Source
 
 NAME = "policy"
-FORMAT = 2  # bump when the layout of an entry changes
+FORMAT = 3  # bump when the layout of an entry changes
 MAGIC = "policylang-compiled-policy"
 MAX_ENTRIES = 64  # entries kept (one per working directory and set of options); the oldest go first
 MAX_POLICY_FILE_BYTES = 4 * 1024 * 1024
@@ -156,10 +156,12 @@ def _compile(config: str | os.PathLike[str] | None, preset: str | Sequence[str] 
 
 def read_policy_file(path: str) -> str:
     """The text of a policy file named by an argument (recorded as a dependency of the entry).
-    Raises OSError or UnicodeDecodeError."""
+    Raises OSError (``inputs.InputError`` for a FIFO, a device, a file over the limit or bytes that
+    are not UTF-8)."""
+    from ..inputs import MAX_POLICY_BYTES, decode_utf8, read_bytes
+
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
+        raw = read_bytes(path, MAX_POLICY_BYTES)  # InputError (an OSError) for a FIFO or a huge file
     except OSError:
         note_file(path, MAX_POLICY_FILE_BYTES + 1, None)
         raise
@@ -167,7 +169,7 @@ def read_policy_file(path: str) -> str:
     # would let an edit past it reuse the old entry
     note_file(path, len(raw) + 1, raw)
     # as open(path, encoding="utf-8") reads it: universal newlines
-    return raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    return decode_utf8(raw, path).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _checked_entry(entry: Any, key: str

@@ -44,8 +44,11 @@ def _listing(found: Sequence[str]) -> str:
 
 
 def _read_limited(path: str, limit: int) -> bytes | None:
+    """The first ``limit`` bytes of a regular file (a FIFO put in a file's place reads as missing)."""
+    from ..inputs import open_regular
+
     try:
-        with open(path, "rb") as fh:
+        with os.fdopen(open_regular(path), "rb") as fh:
             return fh.read(limit)
     except OSError:
         return None

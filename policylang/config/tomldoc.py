@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import errno
 import json
 import re
 import tomllib
@@ -18,10 +19,10 @@ from importlib import resources
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from ..diagnostics import Diagnostic
+from ..inputs import MAX_TOML_BYTES, InputError, read_bytes
 from .reads import note_file
 from ..source import Span
 
-MAX_TOML_BYTES = 2 * 1024 * 1024
 _MAX_DEPTH = 64
 
 PathKey = tuple["str | int", ...]
@@ -383,18 +384,18 @@ def read_toml(path: str, name: str | None = None) -> tuple[TomlDocument, list[Di
     """Read and parse a TOML file; an unreadable file is an error diagnostic, never an exception."""
     display = name if name is not None else path
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_TOML_BYTES + 1)
+        raw = read_bytes(path, MAX_TOML_BYTES)  # a FIFO, device or directory is refused unopened
     except OSError as err:
         note_file(path, MAX_TOML_BYTES + 1, None)
         doc = TomlDocument(display, "", None)
-        return doc, [Diagnostic("error", "missing-file", f"cannot read {display}: {err.strerror or err}",
-                                doc.span_at(0))]
+        if err.errno == errno.EFBIG:
+            return doc, [Diagnostic("error", "too-large", f"{display} is larger than {MAX_TOML_BYTES} bytes",
+                                    doc.span_at(0))]
+        why = str(err) if isinstance(err, InputError) else err.strerror or str(err)
+        return doc, [Diagnostic("error", "missing-file", f"cannot read {display}: {why}", doc.span_at(0))]
     note_file(path, MAX_TOML_BYTES + 1, raw)
-    if len(raw) > MAX_TOML_BYTES:
-        doc = TomlDocument(display, "", None)
-        return doc, [Diagnostic("error", "too-large", f"{display} is larger than {MAX_TOML_BYTES} bytes",
-                                doc.span_at(0))]
+    if raw.startswith(b"\xef\xbb\xbf"):  # a byte order mark (Windows editors write one): not part of the TOML
+        raw = raw[3:]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:

@@ -40,6 +40,7 @@ class Roots:
     workspace: str
     cwd: str
     tmpdir: str
+    fold: bool = False  # match without regard to case (Settings.case_insensitive_paths)
 
     def value(self, root: str) -> str | None:
         if root == "abs":
@@ -205,14 +206,25 @@ def _regex_set(tagged: Sequence[tuple[int, PathPattern]]) -> tuple[RegexSet, lis
     return RegexSet(list(index), anchored=True, checked=True), [tuple(o) for o in owners]
 
 
+def folded(pattern: PathPattern) -> PathPattern:
+    """``pattern`` in lower case, for matching lower-cased paths (case-insensitive file systems)."""
+    rest = pattern.rest.lower()
+    return PathPattern(pattern.text, pattern.negated, pattern.root, rest, glob_to_regex(rest), pattern.prefix.lower())
+
+
 class PathIndex:
     """Many path patterns, each tagged with an owner (a rule index or a set id).
 
     ``owners(path, roots, recursive)`` returns every owner with a positive pattern that the path
     matches (or, for recursive effects, lies below), less owners whose negative patterns match.
+    With ``roots.fold`` the path, the roots and the patterns are compared in lower case (the
+    lower-cased index is built on first use).
     """
 
     def __init__(self, tagged: Iterable[tuple[int, PathPattern]]):
+        tagged = list(tagged)
+        self._tagged = tagged
+        self._folded: PathIndex | None = None
         pos: dict[str, list[tuple[int, PathPattern]]] = {r: [] for r in ROOTS}
         neg: dict[str, list[tuple[int, PathPattern]]] = {r: [] for r in ROOTS}
         for owner, pat in tagged:
@@ -232,6 +244,11 @@ class PathIndex:
         found: set[int] = set()
         if self.empty:
             return found
+        if roots.fold:
+            index = self._folded
+            if index is None:
+                index = self._folded = PathIndex((o, folded(p)) for o, p in self._tagged)
+            return index.owners(path.lower(), _lowered(roots), recursive)
         for root, (rset, owners) in self._pos.items():
             if root == "any":
                 rem: str | None = path
@@ -282,6 +299,11 @@ class PathIndex:
                 for i in rset.match(rem):
                     out.update(owners[i])
         return out
+
+
+def _lowered(roots: Roots) -> Roots:
+    return Roots(home=roots.home.lower(), workspace=roots.workspace.lower(), cwd=roots.cwd.lower(),
+                 tmpdir=roots.tmpdir.lower())
 
 
 class PathSet:

@@ -25,7 +25,7 @@ from ..verdict import ALLOW, ASK, DENY, LOW, UNKNOWN, Reason, Risk, SegmentVerdi
 from .judge import Judge, Judged, cover_own_effects
 from .matcher import CompiledRule, MatchContext, RuleIndex
 from .pathsets import Roots
-from .vcache import ACTION_TYPES, VerdictCache
+from .vcache import ACTION_TYPES, VerdictCache, environ_of
 
 if TYPE_CHECKING:
     from ..lang.nodes import Example
@@ -83,9 +83,16 @@ class Policy:
                     return hit
             except Exception:  # an unhashable or odd action: decide it without the cache
                 key = None
-        act: Action = action if type(action) in ACTION_TYPES else _coerce(action)  # type: ignore[assignment]
         try:
-            explanation = self._explain(act, ctx)
+            act: Action = action if type(action) in ACTION_TYPES else _coerce(action)  # type: ignore[assignment]
+        except TypeError as exc:  # decide(123): not an action, so nothing that could be allowed
+            return Verdict(DENY, UNKNOWN, (Reason("error:input", str(exc), DENY, UNKNOWN),), action="",
+                           kind="invalid")
+        # the decision sees the environment its cache key holds: HOME changed by another thread
+        # half-way cannot file a verdict made under one HOME under the other
+        environ = environ_of(key) if key is not None and getattr(act, "env", None) is None else None
+        try:
+            explanation = self._explain(act, ctx, environ=environ)
         except Exception as exc:  # fail closed, and say why
             return self._failure(act, ctx, f"internal error: {type(exc).__name__}: {exc}")
         verdict = explanation.verdict
@@ -111,13 +118,15 @@ class Policy:
 
     # ---- the decision ----------------------------------------------------------------------
 
-    def _explain(self, act: Action, ctx: Context, matching: Any = None) -> Explanation:
+    def _explain(self, act: Action, ctx: Context, matching: Any = None,
+                 environ: Mapping[str, str] | None = None) -> Explanation:
         s = self.settings
-        cwd, env, home = self._where(act)
+        cwd, env, home = self._where(act, environ)
         tmpdir = env.get("TMPDIR") or "/tmp"
         roots = self._roots.get((home, cwd, tmpdir))
         if roots is None:
-            roots = Roots(home=home, workspace=self._workspace(cwd, home), cwd=cwd, tmpdir=tmpdir)
+            roots = Roots(home=home, workspace=self._workspace(cwd, home), cwd=cwd, tmpdir=tmpdir,
+                          fold=s.case_insensitive_paths)
             if len(self._roots) < 1024:
                 self._roots[(home, cwd, tmpdir)] = roots
         given = getattr(act, "cwd", None)
@@ -183,9 +192,9 @@ class Policy:
 
     # ---- helpers ---------------------------------------------------------------------------
 
-    def _where(self, act: Action) -> tuple[str, Mapping[str, str], str]:
+    def _where(self, act: Action, environ: Mapping[str, str] | None = None) -> tuple[str, Mapping[str, str], str]:
         env_in = getattr(act, "env", None)
-        env: Mapping[str, str] = os.environ if env_in is None else env_in
+        env: Mapping[str, str] = (os.environ if environ is None else environ) if env_in is None else env_in
         home = env.get("HOME")
         if not home:
             home = os.path.expanduser("~")
@@ -295,7 +304,8 @@ def _coerce(action: Action | str | Sequence[str]) -> Action:
         return action
     if isinstance(action, (list, tuple)) and all(isinstance(a, str) for a in action):
         return Command(tuple(action))
-    raise TypeError(f"not an action: {type(action).__name__}")
+    raise TypeError(f"not an action: {type(action).__name__} (expected a Command, FileOp, Fetch, Code, ToolCall "
+                    "or Message, a command string, or an argv list of strings)")
 
 
 def _severity(reason: Reason) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import Any, Iterator, Mapping
 
 from ..actions import Action, Code, Command, Context, Fetch, FileOp, Message, ToolCall, json_text
 from ..verdict import Verdict
@@ -83,6 +83,45 @@ class VerdictCache:
         return (t, text, cwd, env.get("HOME"), env.get("TMPDIR"), c)
 
 
+def environ_of(key: Any) -> Mapping[str, str]:
+    """The environment a verdict filed under ``key`` (of an action without its own env) must be
+    made with: the values the key holds, not ``os.environ``, which another thread may change
+    between the key and the decision (a verdict made under one HOME filed under another)."""
+    if type(key[3]) is frozenset:  # the text expands variables: the key holds the whole environment
+        return dict(key[3])
+    return Pinned({"HOME": _as_str(key[3]), "TMPDIR": _as_str(key[4])})
+
+
+class Pinned(Mapping[str, str]):
+    """``os.environ`` with some variables fixed (None: unset) at the values a cache key holds."""
+
+    __slots__ = ("_pins",)
+
+    def __init__(self, pins: dict[str, str | None]) -> None:
+        self._pins = pins
+
+    def __getitem__(self, name: str) -> str:
+        if name in self._pins:
+            value = self._pins[name]
+            if value is None:
+                raise KeyError(name)
+            return value
+        return os.environ[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name in self._pins:
+            value = self._pins[name]
+            return default if value is None else value
+        return os.environ.get(name, default)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from (k for k, v in self._pins.items() if v is not None)
+        yield from (k for k in list(os.environ) if k not in self._pins)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 def _expands(text: Any) -> bool:
     """Can the text expand variables (so that the whole environment is part of its verdict)?  An
     argv is checked word by word: ``("sh", "-c", "rm -rf $X")`` expands inside its shell string."""
@@ -108,13 +147,25 @@ def _key_text(act: Action) -> Any:
     return act.command  # a Command (or a subclass of one)
 
 
+def _environ_bytes() -> bool:
+    data = getattr(os.environ, "_data", None)
+    return os.name == "posix" and isinstance(data, dict) and all(type(k) is bytes for k in data)
+
+
+_ENVIRON_BYTES = _environ_bytes()
+
+
 def _environ_getter() -> Any:
     """A fast reader of one variable of os.environ for cache keys (its value only needs to compare
     equal): the byte-keyed dict behind os.environ on POSIX, else os.environ itself."""
-    data = getattr(os.environ, "_data", None)
-    if os.name == "posix" and isinstance(data, dict) and all(type(k) is bytes for k in data):
-        return data.get
+    if _ENVIRON_BYTES:
+        return os.environ._data.get  # type: ignore[attr-defined]
     return lambda name: os.environ.get(name.decode())
 
 
 _environ_get = _environ_getter()
+
+
+def _as_str(value: Any) -> str | None:
+    """A value ``_environ_get`` gave (bytes on POSIX) as os.environ would give it."""
+    return os.fsdecode(value) if isinstance(value, bytes) else value

@@ -26,13 +26,24 @@ from .builder import _Builder as _Builder, _make_span as _make_span
 from .lalr import _grammar_text as _grammar_text
 from .lexer import _LexError as _LexError, _Tok as _Tok
 
-__all__ = ["parse_policy", "MAX_SOURCE_CHARS", "MAX_DIAGNOSTICS"]
+__all__ = ["parse_policy", "MAX_SOURCE_CHARS", "MAX_DIAGNOSTICS", "INVISIBLE_CHARACTERS"]
 
 #: A larger source is refused outright (a policy of 50,000 rules is far smaller).
 MAX_SOURCE_CHARS = 4_000_000
 #: Parsing stops after this many diagnostics; the rest would be noise.
 MAX_DIAGNOSTICS = 500
 
+# Characters that show nothing or reorder what is shown: a rule whose word holds one matches nothing a
+# reader can see (a dead rule), and bidirectional controls make the text read other than it parses.
+# NUL is refused with them.  They are refused anywhere in the text (a quoted word is a word too, and
+# a comment or message that reorders itself misleads a reviewer).  A byte order mark at the very
+# start of a file is allowed (and skipped).
+INVISIBLE_CHARACTERS = ("\x00\u00ad\u061c\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                        "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff")
+_INVISIBLE_RE = re.compile("[" + INVISIBLE_CHARACTERS + "]")
+_INVISIBLE_NAMES = {"\x00": "NUL", "\u200b": "zero-width space", "\u200c": "zero-width non-joiner",
+                    "\u200d": "zero-width joiner", "\ufeff": "byte order mark", "\u2060": "word joiner",
+                    "\u00ad": "soft hyphen"}
 _STATEMENT_START_RE = re.compile(r"(?:rule|let|example|disable|except)(?!" + _WORD_CHARS + ")")
 # What the splitter must see to track brackets: strings (possibly unterminated), comments, brackets.
 _BRACKET_SCAN_RE = re.compile(r""""(?:[^"\\\n]|\\.)*"?|'[^'\n]*'?|#[^\n]*|[\[\]{}]""")
@@ -98,6 +109,21 @@ def _bracket_depth(text: str, start: int, end: int, depth: int) -> int:
     return depth
 
 
+def _invisible_characters(ctx: _Ctx) -> None:
+    """An error for each invisible or control character in the text (see _INVISIBLE_RE)."""
+    text = ctx.text
+    for m in _INVISIBLE_RE.finditer(text, 1 if text.startswith("\ufeff") else 0):
+        if len(ctx.diagnostics) >= MAX_DIAGNOSTICS:
+            return
+        c = m.group()
+        name = _INVISIBLE_NAMES.get(c) or ("a bidirectional control" if "\u200e" <= c <= "\u2069" or c == "\u061c"
+                                           else "an invisible character")
+        ctx.diag("invisible-character", f"U+{ord(c):04X} ({name}) in the policy text",
+                 ctx.span(m.start(), m.end()),
+                 hint="delete it: a word that holds it matches nothing a reader can see, and the rule would "
+                      "never apply")
+
+
 # ---- entry point ------------------------------------------------------------------------------
 
 def parse_policy(source: Source) -> tuple[PolicyFile, list[Diagnostic]]:
@@ -115,6 +141,7 @@ def parse_policy(source: Source) -> tuple[PolicyFile, list[Diagnostic]]:
     line_starts = [0]
     line_starts.extend(m.end() for m in re.finditer("\n", text))
     ctx = _Ctx(source.name, text, line_starts)
+    _invisible_characters(ctx)
     statements: list[Statement] = []
     token = _CTX.set(ctx)
     try:
