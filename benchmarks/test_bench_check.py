@@ -10,10 +10,10 @@ Run: .venv/bin/python -m pytest benchmarks/test_bench_check.py --benchmark-colum
 from __future__ import annotations
 
 import pytest
+from policies import generated_policy
 
 from policylang import Settings, Source, compile_policy
 from policylang.lang.shadow import shadowed_rules
-from policies import generated_policy
 
 SIZES = [100, 1000, 3000]
 

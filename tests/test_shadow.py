@@ -29,10 +29,10 @@ def test_shadowed(text, shadowed):
 
 # ---- the index finds what the pairwise scan finds, in linear work -----------------------------
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from policylang.lang import shadow  # noqa: E402
+from policylang.lang import shadow
 
 _DECISIONS = ["allow", "ask", "sandbox", "deny"]
 _TARGETS = [

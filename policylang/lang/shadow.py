@@ -6,7 +6,8 @@ conservative: it reports only coverage it can prove, so a silent result is not a
 from __future__ import annotations
 
 import heapq
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from ..diagnostics import Diagnostic
 from ..engine.matcher import ArgvPattern, CompiledRule, ExecTarget, PathTarget
