@@ -204,7 +204,7 @@ def _touch(key: str) -> None:
     path = cache.path_for(NAME, key)
     if path is not None:
         try:
-            os.utime(path)
+            os.utime(path, follow_symlinks=False)
         except OSError:
             pass
 
