@@ -65,7 +65,7 @@ def check_sources(sources: Sequence[Source | ast.PolicyFile]
 
 
 def link_policy(files: Sequence[ast.PolicyFile], texts: dict[str, Source], diagnostics: Sequence[Diagnostic],
-                settings: Settings | None = None) -> "Policy":
+                settings: Settings | None = None, *, protect: Sequence[str] = ()) -> "Policy":
     """The back half of ``compile_policy``: layers applied, rules compiled and indexed.  ``files``
     must come from ``check_sources`` (parsed and validated); raises PolicyError on a layer error."""
     found = list(diagnostics)
@@ -77,8 +77,11 @@ def link_policy(files: Sequence[ast.PolicyFile], texts: dict[str, Source], diagn
     if any(d.is_error for d in found):
         raise PolicyError(found)
     from ..engine.policy import Policy
+    from ..engine.selfprotect import self_protection_rules
 
-    return Policy(settings or Settings(), rules, examples, tuple(found), texts)
+    settings = settings or Settings()
+    rules = rules + self_protection_rules([*texts, *protect], settings, len(rules))
+    return Policy(settings, rules, examples, tuple(found), texts)
 
 
 # ---- rules -----------------------------------------------------------------------------------
