@@ -71,16 +71,9 @@ def load(config: str | os.PathLike[str] | None = None, *, preset: str | Sequence
     With no arguments (and no POLICYLANG_CONFIG in the environment) this is the built-in default:
     approve mode; read-only low-risk commands allowed, medium risk asked, high risk denied.
     """
-    from .lang.compile import compile_policy
-    from .config.loader import load_config
-    from .source import Source
+    from .config.precompiled import compile_uncached
 
-    loaded = load_config(config, preset=preset, mode=mode)
-    sources: list[Source | PolicyFile] = list(loaded.sources)
-    for f in policy_files:
-        with open(f, encoding="utf-8") as fh:
-            sources.append(Source(os.fspath(f), fh.read(), layer="user"))
-    return compile_policy(sources, loaded.settings)
+    return compile_uncached(config, preset, mode, policy_files)
 
 
 def from_text(text: str, settings: Settings | None = None, *, name: str = "<policy>",

@@ -138,6 +138,12 @@ def load_policy(config: str | os.PathLike[str] | None = None, *, preset: str | S
     return policy
 
 
+def compile_uncached(config: str | os.PathLike[str] | None, preset: str | Sequence[str] | None, mode: str | None,
+                     policy_files: Sequence[str | os.PathLike[str]]) -> Policy:
+    """The policy ``load_policy`` builds, compiled without the cache (``policylang.load``)."""
+    return _compile(config, preset, mode, policy_files, [])[0]
+
+
 def _compile(config: str | os.PathLike[str] | None, preset: str | Sequence[str] | None, mode: str | None,
              policy_files: Sequence[str | os.PathLike[str]], recorded: list[Dependency]
              ) -> tuple[Policy, tuple[Settings, tuple[PolicyFile, ...], dict[str, Source], tuple[Diagnostic, ...]]]:
