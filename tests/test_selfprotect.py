@@ -100,3 +100,55 @@ def test_the_user_policy_allow_is_there_but_cannot_override(world):
 def test_a_policy_cannot_disable_the_rules(tmp_path):
     with pytest.raises(policylang.PolicyError):
         policylang.from_text("disable self-protection.write\n", builtin=False)
+
+
+# ---- project policies that appear during a session wait for approval ------------------------------
+
+def _project_world(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    ws = home / "proj"
+    (ws / ".policylang").mkdir(parents=True)
+    (ws / ".policylang" / "a.policy").write_text("rule proj.a: deny exec make ...\n", encoding="utf-8")
+    config = ws / "config.toml"
+    config.write_text(f'[security]\nproject_policies = true\nworkspace = "{ws}"\n', encoding="utf-8")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("POLICYLANG_STATE_DIR", str(home / "state"))
+    monkeypatch.delenv("POLICYLANG_APPROVE_NEW_POLICY", raising=False)
+    monkeypatch.chdir(ws)
+    return ws, str(config)
+
+
+def _ids(config):
+    engine = policylang.load(config)
+    return {r.id for r in engine.rules}, [d for d in engine.diagnostics if d.code == "project-policy-unapproved"]
+
+
+def test_new_and_changed_project_policies_wait_for_approval(tmp_path, monkeypatch):
+    ws, config = _project_world(tmp_path, monkeypatch)
+    ids, warnings = _ids(config)
+    assert "proj.a" in ids and warnings == []  # first load: recorded as found
+    (ws / ".policylang" / "b.policy").write_text("rule proj.b: allow exec ...\n", encoding="utf-8")
+    ids, warnings = _ids(config)
+    assert "proj.b" not in ids and "proj.a" in ids
+    assert len(warnings) == 1 and "b.policy is new" in warnings[0].message
+    assert "POLICYLANG_APPROVE_NEW_POLICY=1" in warnings[0].message
+    (ws / ".policylang" / "a.policy").write_text("rule proj.a: allow exec make ...\n", encoding="utf-8")
+    ids, warnings = _ids(config)
+    assert "proj.a" not in ids and sorted(" is changed since" in w.message for w in warnings) == [False, True]
+    monkeypatch.setenv("POLICYLANG_APPROVE_NEW_POLICY", "1")
+    ids, warnings = _ids(config)
+    assert {"proj.a", "proj.b"} <= ids and warnings == []
+    monkeypatch.delenv("POLICYLANG_APPROVE_NEW_POLICY")
+    ids, warnings = _ids(config)
+    assert {"proj.a", "proj.b"} <= ids and warnings == []  # approved stays approved
+    state = tmp_path / "home" / "state" / "project-policies.json"
+    assert oct(state.stat().st_mode & 0o777) == oct(0o600)
+
+
+def test_a_state_file_others_can_write_trusts_nothing(tmp_path, monkeypatch):
+    ws, config = _project_world(tmp_path, monkeypatch)
+    _ids(config)
+    state = tmp_path / "home" / "state" / "project-policies.json"
+    os.chmod(state, 0o666)
+    ids, warnings = _ids(config)
+    assert "proj.a" not in ids and warnings and "not a private file" in warnings[0].message

@@ -24,6 +24,7 @@ from typing import Any, Callable, Mapping, Sequence
 from ..lang import nodes as ast
 from ..diagnostics import Diagnostic, PolicyError
 from ..frozen import replace
+from .approval import approved_sources
 from .reads import note_file, note_glob
 from .presets import (KINDS, Preset, embedded_source, expand, flatten_settings, load_preset, preset_names,
                       unknown_preset_message)
@@ -669,7 +670,9 @@ class _Loader:
             src = self._read_policy(full, full, "project", None, ())
             if src is not None:
                 out.append(src)
-        return out
+        kept, unapproved = approved_sources(out, root)  # a new or changed one waits for approval
+        self.diags.extend(unapproved)
+        return kept
 
 
 def _in_file_order(diags: Sequence[Diagnostic]) -> tuple[Diagnostic, ...]:

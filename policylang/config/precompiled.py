@@ -160,7 +160,9 @@ def _compile(config: str | os.PathLike[str] | None, preset: str | Sequence[str] 
     finally:
         if token is not None:
             RECORDER.reset(token)
-    files, texts, diagnostics = check_sources(sources)
+    files, texts, checked = check_sources(sources)
+    # a project policy left out for want of approval: the policy's own warnings say so
+    diagnostics = [*checked, *(d for d in loaded.diagnostics if d.code == "project-policy-unapproved")]
     policy = link_policy(files, texts, diagnostics, loaded.settings, protect=_files_read(recorded))
     return policy, (loaded.settings, tuple(files), texts, tuple(diagnostics))
 
