@@ -147,7 +147,7 @@ def compile_uncached(config: str | os.PathLike[str] | None, preset: str | Sequen
 def _compile(config: str | os.PathLike[str] | None, preset: str | Sequence[str] | None, mode: str | None,
              policy_files: Sequence[str | os.PathLike[str]], recorded: list[Dependency]
              ) -> tuple[Policy, tuple[Settings, tuple[PolicyFile, ...], dict[str, Source], tuple[Diagnostic, ...]]]:
-    from ..lang.compile import check_sources, link_policy
+    from ..lang.compile import check_sources, gc_paused, link_policy
     from .loader import load_config
     from ..source import Source
 
@@ -160,7 +160,8 @@ def _compile(config: str | os.PathLike[str] | None, preset: str | Sequence[str] 
     finally:
         if token is not None:
             RECORDER.reset(token)
-    files, texts, checked = check_sources(sources)
+    with gc_paused():
+        files, texts, checked = check_sources(sources)
     # a project policy left out for want of approval: the policy's own warnings say so
     diagnostics = [*checked, *(d for d in loaded.diagnostics if d.code == "project-policy-unapproved")]
     policy = link_policy(files, texts, diagnostics, loaded.settings, protect=_files_read(recorded))
