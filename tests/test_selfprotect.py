@@ -46,7 +46,7 @@ SPELLINGS = [
     "echo x > {f}", "echo x >> {f}", "printf x | tee {f}", "tee -a {f} < /dev/null", "sed -i s/a/b/ {f}",
     "cp /etc/hostname {f}", "mv /tmp/x {f}", "rm {f}", "rm -f {f}", "truncate -s 0 {f}", "chmod 777 {f}",
     "ln -sf /tmp/x {f}", "dd if=/dev/zero of={f}", "install /tmp/x {f}", "bash -c 'echo x > {f}'",
-    "find {f} -delete", "rm -rf {d}",
+    "find {f} -delete",
 ]
 
 
@@ -62,6 +62,21 @@ def test_every_write_or_delete_spelling_is_denied(world, cls, spelling):
     v = _verdict(world, Command(command, cwd=str(world["ws"])))
     assert v.decision.label == "deny", (command, v)
     assert SP & {r.rule for r in v.reasons}, (command, [r.rule for r in v.reasons])
+
+
+@pytest.mark.parametrize("cls", ["project", "cache", "key", "audit"])
+@pytest.mark.parametrize("spelling", ["rm -rf {d}", "rm -r {d}/", "find {d} -delete"])
+def test_removing_a_protected_directory_is_denied(world, cls, spelling):
+    command = spelling.format(d=os.path.dirname(world[cls]))
+    v = _verdict(world, Command(command, cwd=str(world["ws"])))
+    assert v.decision.label == "deny" and SP & {r.rule for r in v.reasons}, (command, v)
+
+
+def test_recursive_work_in_the_workspace_is_not_caught(world):
+    """A directory above a protected one is not itself protected: ``.policylang`` is in every workspace."""
+    for command in ("find . -name '*.pyc' -delete", "tar xzf release.tar.gz"):
+        v = _verdict(world, Command(command, cwd=str(world["ws"])))
+        assert not SP & {r.rule for r in v.reasons}, (command, v)
 
 
 @pytest.mark.parametrize("cls", CLASSES)

@@ -6,8 +6,8 @@ config or preset can switch them off, add an exception to them, or loosen them (
 lets an allow beat a deny).  They are path rules on ``write`` and ``delete`` effects, so they hold
 for every spelling the analysis turns into such an effect: the file tool's write, edit and delete,
 and in a shell ``>``, ``>>``, ``tee``, ``sed -i``, ``cp``/``mv``/``install``/``ln -sf`` onto,
-``rm``, ``truncate``, ``chmod``, ``dd of=`` and the rest of the catalog.  A recursive delete or
-change of a directory that holds a protected file is caught too (a path set's ancestry match).
+``rm``, ``truncate``, ``chmod``, ``dd of=`` and the rest of the catalog, and a recursive delete of
+a protected directory itself (not of a directory above one: see ``_inside``).
 
 What is protected:
 
@@ -23,11 +23,12 @@ docs/self-protection.md describes the rules and what they do not cover.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from ..settings import Settings
 from ..verdict import Decision, Risk
-from .matcher import CompiledRule, PathTarget
+from ..effects import Effect
+from .matcher import CompiledRule, MatchContext, PathTarget, effect_path
 from .pathsets import PathSet
 
 RULE_IDS = {"write": "self-protection.write", "delete": "self-protection.delete"}
@@ -94,9 +95,24 @@ def _escape(path: str) -> str:
     return "/".join(out)
 
 
+def _inside(paths: PathSet) -> Callable[[Effect, MatchContext], bool]:
+    """The rules' condition: the effect's path lies in a protected path (or is one).
+
+    The path index also finds a recursive effect on a directory *above* a protected one (``tar x``
+    into the workspace, ``find . -delete``); that would deny everyday work in every workspace because
+    ``.policylang`` is inside it, so the condition tests the path alone.  The directories themselves
+    are in the set, so ``rm -rf ~/.policylang`` still matches.  (Should the test fail, a deny rule's
+    condition counts as met.)"""
+
+    def inside(effect: Effect, ctx: MatchContext) -> bool:
+        return effect.path is not None and paths.contains(effect_path(effect)[0], ctx.roots, False)
+
+    return inside
+
+
 def self_protection_rules(source_files: Iterable[str], settings: Settings, first_index: int) -> list[CompiledRule]:
     """The rules, numbered from ``first_index`` (after every rule of the policy)."""
     paths = PathSet(protected_patterns(source_files, settings))
     return [CompiledRule(first_index + i, rule_id, Decision.DENY, Risk.HIGH, MESSAGE, None, LOCATION, "admin",
-                         PathTarget(kind, paths, False))
+                         PathTarget(kind, paths, False), when=_inside(paths))
             for i, (kind, rule_id) in enumerate(RULE_IDS.items())]
