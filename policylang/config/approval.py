@@ -35,10 +35,8 @@ def _read_state(path: str) -> dict[str, dict[str, str]] | None:
     """The recorded workspaces, or None when the state file is there but not a private file of
     the user's or not readable as ours (then nothing new is trusted)."""
     if not os.path.lexists(path):
-        note_file(path, _LIMIT, None)
         return {}
     data = cache.read_private(path, limit=_LIMIT)
-    note_file(path, _LIMIT, data)
     if data is None:
         return None
     try:
@@ -59,9 +57,18 @@ def approved_sources(found: Sequence[Source], workspace: str) -> tuple[list[Sour
                                "(~/.policylang or $POLICYLANG_STATE_DIR) to record their approval in")]
     state = _read_state(path)
     if state is None:
+        note_file(path, _LIMIT, None)  # never matches a file that is there: every load looks again
         return [], [Diagnostic("warning", "project-policy-unapproved",
                                f"project policies are not loaded: {path} is not a private file of yours "
                                "or is unreadable; remove it and approve the project policies again")]
+    try:
+        return _approved(found, workspace, path, state)
+    finally:  # what the file holds once this load is done: a later change rebuilds a cached policy
+        note_file(path, _LIMIT, cache.read_private(path, limit=_LIMIT))
+
+
+def _approved(found: Sequence[Source], workspace: str, path: str, state: dict[str, dict[str, str]]
+              ) -> tuple[list[Source], list[Diagnostic]]:
     ws = os.path.abspath(workspace)
     current = {os.path.abspath(s.name): cache.digest(s.text.encode("utf-8", "surrogateescape")) for s in found}
     recorded = state.get(ws)
