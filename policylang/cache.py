@@ -26,11 +26,11 @@ from ._version import __version__ as VERSION
 # The pickle functions, from CPython's C accelerator: the ``pickle`` module around it (its pure-Python
 # pickler, struct, re-exports) costs about 2 ms of every process start and is not needed to load.
 try:
-    from _pickle import dump as dump, dumps as dumps, load as _load, loads as loads  # type: ignore[import-not-found,unused-ignore]
+    from _pickle import dump as dump, dumps as dumps, loads as loads  # type: ignore[import-not-found,unused-ignore]
 
     PROTOCOL = 5  # pickle.HIGHEST_PROTOCOL on every CPython this package supports
 except ImportError:  # pragma: no cover - another implementation
-    from pickle import HIGHEST_PROTOCOL as PROTOCOL, dump as dump, dumps as dumps, load as _load, loads as loads
+    from pickle import HIGHEST_PROTOCOL as PROTOCOL, dump as dump, dumps as dumps, loads as loads
 
 # CPython's own SHA-256 module: ``hashlib`` loads OpenSSL first, about 4 ms of every process start.
 try:
