@@ -71,17 +71,9 @@ def load(config: str | os.PathLike[str] | None = None, *, preset: str | Sequence
     With no arguments (and no POLICYLANG_CONFIG in the environment) this is the built-in default:
     approve mode; read-only low-risk commands allowed, medium risk asked, high risk denied.
     """
-    from .lang.compile import compile_policy
-    from .config.loader import load_config
-    from .source import Source
+    from .config.precompiled import compile_uncached
 
-    loaded = load_config(config, preset=preset, mode=mode)
-    sources: list[Source | PolicyFile] = list(loaded.sources)
-    from .inputs import MAX_POLICY_BYTES, read_text
-
-    for f in policy_files:
-        sources.append(Source(os.fspath(f), read_text(f, MAX_POLICY_BYTES), layer="user"))
-    return compile_policy(sources, loaded.settings)
+    return compile_uncached(config, preset, mode, policy_files)
 
 
 def from_text(text: str, settings: Settings | None = None, *, name: str = "<policy>",

@@ -1,12 +1,17 @@
 """A private on-disk cache for what is costly to rebuild at every process start.
 
-The CLI and the hook start once per action, so the command catalog (a TOML parse) and the
-policy grammar's parse tables (Lark's LALR construction) are kept between runs.  Entries are
-pickles, and a pickle runs code when loaded, so the cache lives only in a directory that belongs
-to the current user and that nobody else can write: ``$POLICYLANG_CACHE_DIR``, else
-``$XDG_CACHE_HOME/policylang``, else ``~/.cache/policylang``.  If no such directory can be had,
-nothing is cached and everything is rebuilt.  Every entry is keyed by a hash of its inputs and the
-package version, and is written atomically.
+The CLI and the hook start once per action, so the command catalog (a TOML parse), the policy
+grammar's parse tables (Lark's LALR construction) and compiled policies are kept between runs.
+Entries are pickles, and a pickle runs code when loaded, so an entry is data only once it is proved
+ours: the cache lives in a directory that belongs to the current user and that nobody else can
+write (``$POLICYLANG_CACHE_DIR``, else ``$XDG_CACHE_HOME/policylang``, else ``~/.cache/policylang``);
+every entry is opened without following links and must be a regular file of the user's, with one
+name, writable by nobody else; and every entry is sealed with an HMAC-SHA256 under a per-user key
+kept outside the cache directory (``~/.policylang/cache.key``, mode 0600, created atomically), which
+is checked before a byte of it is unpickled.  A planted, linked, changed or torn entry reads as
+missing and is rebuilt and overwritten.  If no safe directory or key can be had, nothing is cached.
+Every entry is keyed by a hash of its inputs and the package version, and is written atomically
+(a temporary file in the same directory, then rename).
 """
 from __future__ import annotations
 
@@ -14,16 +19,18 @@ import os
 import stat
 from typing import Any
 
+from _operator import _compare_digest  # the constant-time compare hmac.compare_digest is
+
 from ._version import __version__ as VERSION
 
 # The pickle functions, from CPython's C accelerator: the ``pickle`` module around it (its pure-Python
 # pickler, struct, re-exports) costs about 2 ms of every process start and is not needed to load.
 try:
-    from _pickle import dump as dump, dumps as dumps, load as _load, loads as loads  # type: ignore[import-not-found,unused-ignore]
+    from _pickle import dump as dump, dumps as dumps, loads as loads  # type: ignore[import-not-found,unused-ignore]
 
     PROTOCOL = 5  # pickle.HIGHEST_PROTOCOL on every CPython this package supports
 except ImportError:  # pragma: no cover - another implementation
-    from pickle import HIGHEST_PROTOCOL as PROTOCOL, dump as dump, dumps as dumps, load as _load, loads as loads
+    from pickle import HIGHEST_PROTOCOL as PROTOCOL, dump as dump, dumps as dumps, loads as loads
 
 # CPython's own SHA-256 module: ``hashlib`` loads OpenSSL first, about 4 ms of every process start.
 try:
@@ -73,41 +80,182 @@ def path_for(name: str, key: str) -> str | None:
     return None if d is None else os.path.join(d, f"{name}-{key}.pickle")
 
 
-def load(name: str, key: str) -> Any | None:
-    """The value stored for ``key``, or None when there is none, the cache is off, or the entry
-    is torn, unreadable or not a regular file of ours (the caller then rebuilds it)."""
-    path = path_for(name, key)
-    if path is None:
+# ---- the per-user key and the entries' seal ---------------------------------------------------
+
+MAGIC = b"policylang-cache/1\n"
+"""The first bytes of every entry; then the HMAC-SHA256 (32 bytes) of name, key and payload; then the payload."""
+
+MAX_ENTRY = 256 << 20
+"""The largest entry read (bytes); a bigger file is not ours."""
+
+_key_memo: dict[str, bytes] = {}
+
+
+def state_dir() -> str | None:
+    """The user's private state directory (``$POLICYLANG_STATE_DIR``, else ``~/.policylang``),
+    created 0700; None when it is a link, someone else's or writable by others.
+
+    It holds the cache key and the self-protection state: files a process with the cache directory
+    in reach must not be able to write through the cache."""
+    base = os.environ.get("POLICYLANG_STATE_DIR") or os.path.join(os.path.expanduser("~"), ".policylang")
+    try:
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        st = os.lstat(base)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return None
+    return base
+
+
+def key_path() -> str | None:
+    """Where the cache key is kept (outside the cache directory), or None when there is no safe place."""
+    d = state_dir()
+    return None if d is None else os.path.join(d, "cache.key")
+
+
+def private_file_ok(st: os.stat_result, *, secret: bool = False) -> bool:
+    """Is this the status of a file only the current user can have written: a regular file (not a
+    link: callers stat it with lstat or open it with O_NOFOLLOW), owned by the user, with one name,
+    writable by nobody else (and, for a secret, readable by nobody else)?"""
+    bad_bits = (stat.S_IRWXG | stat.S_IRWXO) if secret else (stat.S_IWGRP | stat.S_IWOTH)
+    return (stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid() and st.st_nlink == 1
+            and not st.st_mode & bad_bits)
+
+
+def read_private(path: str, *, secret: bool = False, limit: int = MAX_ENTRY) -> bytes | None:
+    """The bytes of ``path`` when :func:`private_file_ok` holds for the file actually opened (never
+    through a symbolic link, never a FIFO or device), else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
         return None
     try:
-        st = os.lstat(path)
-        if stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid():
-            with open(path, "rb") as fh:
-                return _load(fh)
-    except FileNotFoundError:
-        pass
-    except Exception:  # a torn or stale entry: the caller rebuilds and overwrites it
-        pass
-    return None
+        st = os.fstat(fd)
+        if not private_file_ok(st, secret=secret) or st.st_size > limit:
+            return None
+        chunks = []
+        left = st.st_size + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+        return data if len(data) <= st.st_size else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def write_private(path: str, data: bytes, *, exclusive: bool = False) -> bool:
+    """Write ``data`` to ``path`` atomically (a 0600 temporary file in the same directory, then
+    rename; or, when ``exclusive``, a hard link that fails if ``path`` exists).  False on failure."""
+    import tempfile  # only a build writes; a process that finds its entries never needs it
+
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            if exclusive:
+                fh.flush()
+                os.fsync(fh.fileno())
+        if exclusive:
+            os.link(tmp, path)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
+        tmp = None
+        return True
+    except OSError:
+        return False
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def cache_key_bytes() -> bytes | None:
+    """The user's secret cache key (32 random bytes in ``~/.policylang/cache.key``, mode 0600,
+    created atomically on first use); None when it cannot be had safely (then nothing is cached)."""
+    path = key_path()
+    if path is None:
+        return None
+    memo = _key_memo.get(path)
+    if memo is not None:
+        return memo
+    key = read_private(path, secret=True, limit=64)
+    if key is None and not os.path.lexists(path):
+        write_private(path, os.urandom(32), exclusive=True)  # another process may win: read theirs
+        key = read_private(path, secret=True, limit=64)
+    if key is None or len(key) != 32:
+        return None
+    _key_memo[path] = key
+    return key
+
+
+def _mac(key: bytes, *parts: bytes) -> bytes:
+    """HMAC-SHA256 of ``parts`` (each length-prefixed) under ``key`` (RFC 2104, on the SHA-256 this
+    module already loaded: ``hmac`` would load OpenSSL)."""
+    block = key.ljust(64, b"\0")
+    inner = sha256(bytes(b ^ 0x36 for b in block))
+    for p in parts:
+        inner.update(len(p).to_bytes(8, "big"))
+        inner.update(p)
+    outer = sha256(bytes(b ^ 0x5C for b in block))
+    outer.update(inner.digest())
+    return bytes(outer.digest())
+
+
+def load_bytes(name: str, key: str) -> bytes | None:
+    """The payload stored for ``key`` when its seal verifies, else None (no entry, the cache off, or
+    an entry that is not a private regular file of ours, or was changed or planted)."""
+    path = path_for(name, key)
+    secret = cache_key_bytes() if path is not None else None
+    if path is None or secret is None:
+        return None
+    data = read_private(path)
+    if data is None or not data.startswith(MAGIC) or len(data) < len(MAGIC) + 32:
+        return None
+    seal = data[len(MAGIC):len(MAGIC) + 32]
+    payload = data[len(MAGIC) + 32:]
+    if not _compare_digest(seal, _mac(secret, name.encode(), key.encode(), payload)):
+        return None
+    return payload
+
+
+def store_bytes(name: str, key: str, payload: bytes) -> None:
+    """Keep ``payload`` for ``key``, sealed, atomically (nothing happens when the cache is off)."""
+    path = path_for(name, key)
+    secret = cache_key_bytes() if path is not None else None
+    if path is not None and secret is not None:
+        write_private(path, MAGIC + _mac(secret, name.encode(), key.encode(), payload) + payload)
+
+
+def load(name: str, key: str) -> Any | None:
+    """The value stored for ``key``, or None when there is none, the cache is off, or the entry
+    is torn, unsealed or not a regular file of ours (the caller then rebuilds it).  Nothing is
+    unpickled before its seal verifies."""
+    payload = load_bytes(name, key)
+    if payload is None:
+        return None
+    try:
+        return loads(payload)
+    except Exception:  # sealed by us but unreadable now (another Python): the caller rebuilds it
+        return None
 
 
 def store(name: str, key: str, value: Any) -> None:
     """Keep ``value`` for ``key`` (atomically; nothing happens when the cache is off)."""
-    path = path_for(name, key)
-    if path is not None:
-        _store(path, value)
-
-
-def _store(path: str, value: Any) -> None:
-    import tempfile  # only a build writes; a process that finds its entries never needs it
-
-    try:
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-        with os.fdopen(fd, "wb") as fh:
-            dump(value, fh, protocol=PROTOCOL)
-        os.replace(tmp, path)
-    except Exception:
+    if path_for(name, key) is not None:
         try:
-            os.unlink(tmp)
+            payload = dumps(value, protocol=PROTOCOL)
         except Exception:
-            pass
+            return
+        store_bytes(name, key, payload)

@@ -52,7 +52,11 @@ def test_every_file_and_listing_the_load_read_is_recorded(private: Path, tmp_pat
     assert decide(policy, "make") == Decision.DENY
     deps = precompiled.dependencies(str(config), policy_files=[str(extra)])
     files = {path for kind, path, _, _ in deps if kind == "file"}
-    assert files == {str(config), str(work / "admin.toml"), str(work / "one.policy"), str(extra)}
+    from policylang import cache
+    from policylang.config.approval import STATE_FILE
+
+    state = os.path.join(cache.state_dir() or "", STATE_FILE)  # the approved project policies
+    assert files == {str(config), str(work / "admin.toml"), str(work / "one.policy"), str(extra), state}
     globs = [path for kind, path, _, _ in deps if kind == "glob"]
     assert globs == [os.path.join(str(work), ".policylang", "*.policy")]
 

@@ -143,7 +143,7 @@ def _toml_value(value: Any) -> str:
 def _switch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import tomllib
 
-    from ..config.edit import edit_preset_text, write_atomic
+    from ..config.edit import edit_config, edit_preset_text
     from ..config.presets import load_preset
 
     path = args.config or os.environ.get(ENV_CONFIG) or "config.toml"
@@ -153,28 +153,16 @@ def _switch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for d in exc.diagnostics:
             err.write(f"policylang policy: {d.message}\n")
         return EXIT_USAGE
-    from ..inputs import MAX_TOML_BYTES, read_text
 
     try:
-        text = read_text(path, MAX_TOML_BYTES)
-        existed = True
-    except FileNotFoundError:
-        text, existed = "", False
-    except OSError as exc:
-        err.write(f"policylang policy: cannot read {path}: {exc.strerror or exc}\n")
-        return EXIT_USAGE
-    try:
-        new_text, notes = edit_preset_text(text, args.name, file=path)
+        existed, new_text, notes = edit_config(path, lambda text: edit_preset_text(text, args.name, file=path))
     except PolicyError as exc:
         for d in exc.diagnostics:
             err.write(d.render() + "\n")
         return EXIT_FAIL
-    if new_text != text:
-        try:
-            write_atomic(path, new_text)
-        except OSError as exc:
-            err.write(f"policylang policy: cannot write {path}: {exc}\n")
-            return EXIT_FAIL
+    except (OSError, UnicodeDecodeError) as exc:
+        err.write(f"policylang policy: cannot edit {path}: {exc}\n")
+        return EXIT_USAGE
     preset_value = tomllib.loads(new_text).get("security", {}).get("preset")
     out.write(f"{path}: preset = {_toml_value(preset_value)}" + ("" if existed else " (new file)") + "\n")
     for note in notes:

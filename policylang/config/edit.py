@@ -12,6 +12,7 @@ import re
 import stat
 import tempfile
 import tomllib
+from collections.abc import Callable
 from typing import Any
 
 import tomlkit
@@ -29,17 +30,77 @@ def switch_preset(path: str | os.PathLike[str], name: str) -> None:
     """Set ``[security].preset`` of the config file ``path`` to ``name`` (created when missing).
 
     Raises PolicyError for an unknown preset or a config that is not valid TOML; the file is then
-    left untouched.
+    left untouched.  The edit is made as :func:`edit_config` makes it.
     """
     file = os.fspath(path)
+    edit_config(file, lambda text: edit_preset_text(text, name, file=file))
+
+
+def edit_config(path: str, change: Callable[[str], tuple[str, list[str]]]) -> tuple[bool, str, list[str]]:
+    """Apply ``change`` (old text -> new text, notes) to the config file ``path`` under a lock, keeping
+    the file's identity: (whether it existed, the new text, the notes).
+
+    - A symbolic link edits its target (the link stays a link).
+    - The file is rewritten in place, so its inode, owner, group, mode and every hard link are kept
+      (a rename over it would make a new file: the other links would keep the old text, and the
+      owner and mode would become the editor's).
+    - ``fcntl.flock`` on the target serialises concurrent edits: each one reads the text the last
+      one wrote, so none is lost.
+    - Before the file is touched, the new text is written and fsynced to a temporary file beside it
+      (``.policylang-*.toml``), removed once the file itself is written and fsynced: a crash in
+      between leaves the whole new text there.
+
+    Raises OSError (cannot read or write), UnicodeDecodeError, or whatever ``change`` raises; then
+    the file is left as it was.
+    """
+    import fcntl
+
+    target = os.path.realpath(path)
+    flags = os.O_RDWR | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+    existed = os.path.exists(target)
+    fd = os.open(target, flags | os.O_CREAT, 0o644)
     try:
-        with open(file, encoding="utf-8", newline="") as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        text = ""
-    new_text, _ = edit_preset_text(text, name, file=file)
-    if new_text != text:
-        write_atomic(file, new_text)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(f"{path} is not a regular file")
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        raw = b"".join(chunks)
+        text = raw.decode("utf-8")
+        new_text, notes = change(text)
+        data = new_text.encode("utf-8")
+        if data != raw:
+            _rewrite_in_place(fd, target, data)
+        return existed, new_text, notes
+    except BaseException:
+        if not existed:
+            try:
+                if os.fstat(fd).st_size == 0:
+                    os.unlink(target)
+            except OSError:
+                pass
+        raise
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _rewrite_in_place(fd: int, target: str, data: bytes) -> None:
+    fd_tmp, tmp = tempfile.mkstemp(prefix=".policylang-", suffix=".toml", dir=os.path.dirname(target))
+    with os.fdopen(fd_tmp, "wb") as fh:  # on any failure below, the temporary file keeps the new text
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    written = 0
+    while written < len(data):
+        written += os.pwrite(fd, data[written:], written)
+    os.ftruncate(fd, len(data))
+    os.fsync(fd)
+    os.unlink(tmp)
 
 
 def edit_preset_text(text: str, name: str, *, file: str = "config.toml") -> tuple[str, list[str]]:
@@ -135,24 +196,3 @@ def _check_only_preset_changed(old: str, new: str, file: str) -> None:
     if before != after:
         raise PolicyError([Diagnostic("error", "internal", f"editing {file} would change more than "
                                                            "security.preset; not written")])
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Replace ``path`` with ``text`` in one step (a temporary file renamed over it), keeping its mode."""
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        mode: int | None = stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        mode = None
-    fd, tmp = tempfile.mkstemp(prefix=".policylang-", suffix=".toml", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644 if mode is None else mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

@@ -26,6 +26,7 @@ from ..lang import nodes as ast
 from ..diagnostics import Diagnostic, PolicyError
 from ..frozen import replace
 from ..inputs import MAX_POLICY_BYTES, InputError, decode_utf8, read_bytes
+from .approval import approved_sources
 from .reads import note_file, note_glob
 from .presets import (KINDS, Preset, embedded_source, expand, flatten_settings, load_preset, preset_names,
                       unknown_preset_message)
@@ -671,7 +672,9 @@ class _Loader:
             src = self._read_policy(full, full, "project", None, ())
             if src is not None:
                 out.append(src)
-        return out
+        kept, unapproved = approved_sources(out, root)  # a new or changed one waits for approval
+        self.diags.extend(unapproved)
+        return kept
 
 
 def _in_file_order(diags: Sequence[Diagnostic]) -> tuple[Diagnostic, ...]:

@@ -112,7 +112,7 @@ def load_policy(config: str | os.PathLike[str] | None = None, *, preset: str | S
     file of ``policy_files`` cannot be read), like a load without the cache.
     """
     if cache.cache_dir() is None:
-        return _compile(config, preset, mode, policy_files)[0]
+        return _compile(config, preset, mode, policy_files, [])[0]
     key = cache_key(config, preset, mode, policy_files, cwd=os.getcwd(), env=dict(os.environ))
     hit = _checked_entry(cache.load(NAME, key), key)
     if hit is not None:
@@ -120,14 +120,14 @@ def load_policy(config: str | os.PathLike[str] | None = None, *, preset: str | S
 
         from ..engine.pathsets import learn
 
-        settings, files, texts, diagnostics, patterns = hit
+        settings, files, texts, diagnostics, patterns, deps = hit
         _touch(key)
         learn(patterns)  # the glob translations of the build: linking then compiles only RE2 sets
-        return link_policy(files, texts, diagnostics, settings)
+        return link_policy(files, texts, diagnostics, settings, protect=_files_read(deps))
     recorded: list[Dependency] = []
     token = RECORDER.set(recorded)
     try:
-        policy, checked = _compile(config, preset, mode, policy_files)
+        policy, checked = _compile(config, preset, mode, policy_files, recorded)
     finally:
         RECORDER.reset(token)
     from ..engine.pathsets import known_patterns
@@ -138,19 +138,33 @@ def load_policy(config: str | os.PathLike[str] | None = None, *, preset: str | S
     return policy
 
 
+def compile_uncached(config: str | os.PathLike[str] | None, preset: str | Sequence[str] | None, mode: str | None,
+                     policy_files: Sequence[str | os.PathLike[str]]) -> Policy:
+    """The policy ``load_policy`` builds, compiled without the cache (``policylang.load``)."""
+    return _compile(config, preset, mode, policy_files, [])[0]
+
+
 def _compile(config: str | os.PathLike[str] | None, preset: str | Sequence[str] | None, mode: str | None,
-             policy_files: Sequence[str | os.PathLike[str]]
+             policy_files: Sequence[str | os.PathLike[str]], recorded: list[Dependency]
              ) -> tuple[Policy, tuple[Settings, tuple[PolicyFile, ...], dict[str, Source], tuple[Diagnostic, ...]]]:
-    from ..lang.compile import check_sources, link_policy
+    from ..lang.compile import check_sources, gc_paused, link_policy
     from .loader import load_config
     from ..source import Source
 
-    loaded = load_config(config, preset=preset, mode=mode)
-    sources: list[Source | PolicyFile] = list(loaded.sources)
-    for f in policy_files:
-        sources.append(Source(os.fspath(f), read_policy_file(os.fspath(f)), layer="user"))
-    files, texts, diagnostics = check_sources(sources)
-    policy = link_policy(files, texts, diagnostics, loaded.settings)
+    token = RECORDER.set(recorded) if RECORDER.get() is not recorded else None
+    try:
+        loaded = load_config(config, preset=preset, mode=mode)
+        sources: list[Source | PolicyFile] = list(loaded.sources)
+        for f in policy_files:
+            sources.append(Source(os.fspath(f), read_policy_file(os.fspath(f)), layer="user"))
+    finally:
+        if token is not None:
+            RECORDER.reset(token)
+    with gc_paused():
+        files, texts, checked = check_sources(sources)
+    # a project policy left out for want of approval: the policy's own warnings say so
+    diagnostics = [*checked, *(d for d in loaded.diagnostics if d.code == "project-policy-unapproved")]
+    policy = link_policy(files, texts, diagnostics, loaded.settings, protect=_files_read(recorded))
     return policy, (loaded.settings, tuple(files), texts, tuple(diagnostics))
 
 
@@ -174,7 +188,7 @@ def read_policy_file(path: str) -> str:
 
 def _checked_entry(entry: Any, key: str
                    ) -> tuple[Settings, tuple[PolicyFile, ...], dict[str, Source], tuple[Diagnostic, ...],
-                              tuple[PathPattern, ...]] | None:
+                              tuple[PathPattern, ...], tuple[Any, ...]] | None:
     """The entry's contents when it is whole, ours, for ``key``, and every file it was built from is
     unchanged; else None."""
     if not (isinstance(entry, tuple) and len(entry) == 5 and entry[0] == MAGIC and entry[1] == FORMAT
@@ -199,14 +213,19 @@ def _checked_entry(entry: Any, key: str
     for dep in deps:
         if not (isinstance(dep, tuple) and len(dep) == 4 and unchanged(dep)):
             return None
-    return settings, files, texts, diagnostics, patterns
+    return settings, files, texts, diagnostics, patterns, deps
+
+
+def _files_read(deps: Sequence[Any]) -> list[str]:
+    """The files a load read (config, admin file, policy files): self-protection covers them."""
+    return [d[1] for d in deps if isinstance(d, tuple) and len(d) == 4 and d[0] == "file" and d[3] != "-"]
 
 
 def _touch(key: str) -> None:
     path = cache.path_for(NAME, key)
     if path is not None:
         try:
-            os.utime(path)
+            os.utime(path, follow_symlinks=False)
         except OSError:
             pass
 

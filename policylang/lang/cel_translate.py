@@ -6,16 +6,38 @@ and functions of cel_runtime.py.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterable, cast
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, cast
 
 import lark
 from celpy import celtypes
 from celpy.evaluation import base_functions, celstr
 
-from .cel_runtime import (_BINARY, _FUNCTIONS, _INDEX, _STRS, CELError, _Fatal, _Fn, _PyList, _Thrown,
-                          _Unsupported, _absorbable, _capture, _delegate, _iterate, _logical_and, _logical_or,
-                          _matches_literal, _neg, _not, _truthy, _value)
 from ..regex import Regex, RegexError
+from .cel_cost import BUDGET_KEY, RUN_BUDGET
+from .cel_runtime import (
+    _BINARY,
+    _FUNCTIONS,
+    _INDEX,
+    _STRS,
+    CELError,
+    _absorbable,
+    _capture,
+    _delegate,
+    _Fatal,
+    _Fn,
+    _iterate,
+    _logical_and,
+    _logical_or,
+    _matches_literal,
+    _neg,
+    _not,
+    _PyList,
+    _Thrown,
+    _truthy,
+    _Unsupported,
+    _value,
+)
 
 if TYPE_CHECKING:
     _Tree = lark.Tree[Any]
@@ -338,7 +360,12 @@ class _Translator:
 
         def each(act: dict[str, Any], strict: bool) -> Iterable[tuple[Any, Any]]:
             scope = dict(act)
+            budget = act.get(BUDGET_KEY)
             for item in _iterate(target(act)):
+                if budget is not None:
+                    budget.left -= 1
+                    if budget.left < 0:
+                        raise _Fatal(f"the condition exceeded its cost budget ({RUN_BUDGET:,} comprehension steps)")
                 scope[var] = item
                 if strict:
                     try:

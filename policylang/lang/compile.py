@@ -8,7 +8,8 @@ may disable or loosen a rule of the admin layer.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from . import nodes as ast
 from ..diagnostics import Diagnostic, PolicyError
@@ -32,8 +33,27 @@ def compile_policy(sources: Sequence[Source | ast.PolicyFile], settings: Setting
 
     Raises PolicyError with every diagnostic found when any of them is an error.
     """
-    files, texts, diagnostics = check_sources(sources)
-    return link_policy(files, texts, diagnostics, settings)
+    with gc_paused():
+        files, texts, diagnostics = check_sources(sources)
+        return link_policy(files, texts, diagnostics, settings)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a policy is built.
+
+    A build allocates millions of long-lived, acyclic objects (tokens, nodes, compiled rules); each
+    collection of the oldest generation walks all of them again, which took about half of the time
+    of checking 100,000 rules.  Reference counting still frees what the build drops."""
+    import gc
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def check_sources(sources: Sequence[Source | ast.PolicyFile]
@@ -65,7 +85,7 @@ def check_sources(sources: Sequence[Source | ast.PolicyFile]
 
 
 def link_policy(files: Sequence[ast.PolicyFile], texts: dict[str, Source], diagnostics: Sequence[Diagnostic],
-                settings: Settings | None = None) -> "Policy":
+                settings: Settings | None = None, *, protect: Sequence[str] = ()) -> "Policy":
     """The back half of ``compile_policy``: layers applied, rules compiled and indexed.  ``files``
     must come from ``check_sources`` (parsed and validated); raises PolicyError on a layer error."""
     found = list(diagnostics)
@@ -77,8 +97,11 @@ def link_policy(files: Sequence[ast.PolicyFile], texts: dict[str, Source], diagn
     if any(d.is_error for d in found):
         raise PolicyError(found)
     from ..engine.policy import Policy
+    from ..engine.selfprotect import self_protection_rules
 
-    return Policy(settings or Settings(), rules, examples, tuple(found), texts)
+    settings = settings or Settings()
+    rules = rules + self_protection_rules([*texts, *protect], settings, len(rules))
+    return Policy(settings, rules, examples, tuple(found), texts)
 
 
 # ---- rules -----------------------------------------------------------------------------------

@@ -41,6 +41,30 @@ _LIST = 2  # a repetition helper otherwise: the (spliced) list of its children
 _BUILD = 3  # a grammar rule: its _Builder method, on the children with helper lists spliced in
 
 
+def _lark_tables(text: str) -> Lark:
+    """Lark's parser for ``text``, its tables from the private cache when a sealed entry is there.
+
+    Lark's own ``cache=`` option would unpickle whatever file it finds at the path; here the entry
+    goes through cache.py, which checks the file and its HMAC seal first."""
+    import io
+
+    from .. import cache
+
+    key = cache.key_of(text, lark_version)
+    payload = cache.load_bytes("grammar", key)
+    if payload is not None:
+        try:
+            return Lark.load(io.BytesIO(payload))
+        except Exception:  # sealed by us but unreadable now: rebuilt below
+            pass
+    lark = Lark(text, parser="lalr", lexer="basic", maybe_placeholders=False)
+    if cache.path_for("grammar", key) is not None:
+        buf = io.BytesIO()
+        lark.save(buf)
+        cache.store_bytes("grammar", key, buf.getvalue())
+    return lark
+
+
 class _Machine:
     """Lark's LALR(1) tables for grammar.lark, run by a lean driver.
 
@@ -52,13 +76,7 @@ class _Machine:
     """
 
     def __init__(self) -> None:
-        from ..cache import key_of, path_for
-
-        text = _grammar_text()
-        # Lark stores its tables at this path (a private directory, see cache.py) and checks the
-        # grammar's hash inside the file before using them.
-        lark = Lark(text, parser="lalr", lexer="basic", maybe_placeholders=False,
-                    cache=path_for("grammar", key_of(text, lark_version)) or False)
+        lark = _lark_tables(_grammar_text())
         table = lark.parser.parser.parser.parse_table
         builder = _Builder()
         self.start_state: int = table.start_states["start"]

@@ -183,6 +183,16 @@ def cel_error(expr: str) -> tuple[str, int | None, int | None] | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)
+def cel_cost_error(expr: str) -> str | None:
+    """Why ``expr`` (which compiles) is too costly to evaluate (lang/cel_cost.py), else None."""
+    import celpy
+
+    from .cel_cost import static_problem
+
+    return static_problem(celpy.Environment().compile(expr))
+
+
 def target_kind(target: Target) -> str:
     """The effect kind a target matches: exec, read, write, delete, network, code, tool, message, leak,
     upload, persist, discard, opaque."""
@@ -590,6 +600,10 @@ class _Validator:
     def check_cel(self, cel: Cel) -> None:
         problem = cel_error(cel.expr)
         if problem is None:
+            costly = cel_cost_error(cel.expr)
+            if costly is not None:
+                self.diag("costly-cel", f"CEL expression is too costly: {costly}", cel.span,
+                          "range over one list at a time, or over a list literal")
             return
         message, line, column = problem
         span = cel.span
