@@ -331,7 +331,8 @@ def cmd_explain(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stde
                 mark = "decides" if rule in j.deciding else "matched, not deciding (allow ceiling below the risk)"
                 out.append(f"        rule {rule.id} {rule.decision.label} [{rule.location}] {mark}")
             if not j.deciding:
-                out.append(f"        no rule decides: default {j.decision.label} ({j.reasons[0].message})")
+                why = j.reasons[0].message if j.reasons else j.why  # a speculative segment's effect has no reason
+                out.append(f"        no rule decides: default {j.decision.label} ({why})")
             out.append(f"        => {j.decision.label}")
     v = ex.verdict
     out.append(f"verdict: {v.decision.label} (risk {v.risk.label}) — the most restrictive of "
