@@ -25,6 +25,7 @@ from ..lang import nodes as ast
 from ..diagnostics import Diagnostic, PolicyError
 from ..frozen import replace
 from .patterns import UNANCHORED, pattern_regex, split as split_pattern
+from .discover import ENV_CONFIG
 from .reads import note_file, note_glob
 from .presets import (KINDS, Preset, embedded_source, expand, flatten_settings, load_preset, preset_names,
                       unknown_preset_message)
@@ -33,7 +34,6 @@ from ..source import Source, Span
 from .tomldoc import PathKey, TomlDocument, dotted, near_miss, read_toml, schema_diagnostics
 from ..verdict import Risk
 
-ENV_CONFIG = "POLICYLANG_CONFIG"
 ENV_ADMIN_CONFIG = "POLICYLANG_ADMIN_CONFIG"
 ENV_EXEC_STRICT = "POLICYLANG_EXEC_STRICT"
 ENV_MODE = "POLICYLANG_MODE"
