@@ -11,6 +11,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from policylang.adapters.cli_config import _toml_value
 from policylang.config.loader import SETTING_KEYS, default_values, load_config_report, show_value
 from policylang.lang.compile import compile_policy
 
@@ -55,13 +56,8 @@ def section(key: str) -> str:
 
 
 def toml_literal(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "`true`" if value else "`false`"
-    if isinstance(value, (list, tuple)):
-        return "`[" + ", ".join(json.dumps(v) for v in value) + "]`"
-    return f"`{json.dumps(value)}`"
+    """A default as the page writes it: `TOML`, as ``policy show`` prints it, or none."""
+    return "none" if value is None else f"`{_toml_value(value)}`"
 
 
 DEFAULTS = {f"security.{k}": show_value(k, v) for k, v in default_values().items()}
