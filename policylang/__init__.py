@@ -69,7 +69,9 @@ def load(config: str | os.PathLike[str] | None = None, *, preset: str | Sequence
     """Load and compile a policy: built-in layer, presets, a config.toml and extra .policy files.
 
     With no arguments (and no POLICYLANG_CONFIG in the environment) this is the built-in default:
-    approve mode; read-only low-risk commands allowed, medium risk asked, high risk denied.
+    approve mode; read-only low-risk commands allowed, medium risk asked, high risk denied.  It does
+    not look for a project's or the user's config file as the CLI does
+    (``policylang.config.discover.find_config``).
     """
     from .config.precompiled import compile_uncached
 

@@ -385,8 +385,10 @@ def test_patterns_become_rules_with_ids_and_spans(tmp_path: Path) -> None:
                                                    ("config.denylist.1", "deny")]
     for r in rules:
         assert isinstance(r.target, ast.ExecTarget) and r.target.argv == () and r.target.text is not None
+    # an allow pattern is anchored at the start of the command and ends where a word ends; a deny
+    # pattern matches anywhere, as written (config/patterns.py)
     assert [r.target.text.pattern for r in rules if isinstance(r.target, ast.ExecTarget) and r.target.text] == [
-        "^echo\\b", "^ls$", "rm\\s+-rf"]
+        "^(?:^echo\\b)(?:\\s|$)", "^(?:^ls$)(?:\\s|$)", "rm\\s+-rf"]
     assert [str(r.span) for r in rules] == ["config.toml:2:23", "config.toml:2:35", "config.toml:4:3"]
 
 

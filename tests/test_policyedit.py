@@ -154,7 +154,7 @@ def test_policy_name_command(tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
     assert cmd_policy(_Args(name="strict", config=str(path)), stdout=out, stderr=err) == 0
     assert out.getvalue().splitlines() == [
-        f'{path}: preset = ["approve", "strict"]',
+        f'{path}: preset = ["approve", "strict"] (given by --config)',
         "  replaced the posture preset 'relaxed' by 'strict'",
         "  note: security.exec_strict = false in the config overrides the preset's true",
     ]

@@ -182,21 +182,30 @@ def _presets(values: Sequence[str] | None) -> list[str] | None:
 
 
 def load_policy_for(args: argparse.Namespace) -> Any:
-    """Compile the policy the options name: config, presets, mode and extra files.
+    """Compile the policy the options name: config, presets, mode and extra files."""
+    return load_for(args)[0]
 
-    Through the compiled-policy cache (policylang.precompiled): when nothing it was built from has
-    changed, no policy text or TOML is parsed."""
-    from ..config.precompiled import load_policy
+
+def load_for(args: argparse.Namespace) -> tuple[Any, str]:
+    """The policy the options name, and a line naming the files it was loaded from.
+
+    The config file is found in the order of config/discover.py (--config, POLICYLANG_CONFIG, the
+    project's file, the user's file).  Through the compiled-policy cache (policylang.precompiled):
+    when nothing it was built from has changed, no policy text or TOML is parsed."""
+    from ..config.discover import find_config
+    from ..config.precompiled import load_policy_and_files
 
     config = getattr(args, "config", None)
     if config is not None and not os.path.isfile(config):
         raise UsageError(f"cannot read the config file {config!r}")
+    choice = find_config(config)
     files = list(getattr(args, "policy", None) or [])
     for f in files:
         _read(f)  # an unreadable file is a usage error, reported before the config is loaded
     try:
-        return load_policy(config, preset=_presets(getattr(args, "preset", None)), mode=getattr(args, "mode", None),
-                           policy_files=files)
+        policy, read = load_policy_and_files(choice.argument, preset=_presets(getattr(args, "preset", None)),
+                                             mode=getattr(args, "mode", None), policy_files=files)
+        return policy, choice.describe(read)
     except (OSError, UnicodeDecodeError) as exc:  # a --policy file went away since _read
         raise UsageError(f"cannot read {getattr(exc, 'filename', None) or ', '.join(files)}: {exc}") from None
 
@@ -213,7 +222,7 @@ def _read(path: str) -> str:
 # ---- decide ---------------------------------------------------------------------------------
 
 def cmd_decide(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
-    policy = load_policy_for(args)
+    policy, loaded = load_for(args)
     if args.headless:
         policy = policy.with_settings(headless=True)
     context = Context(role=args.role)
@@ -242,7 +251,7 @@ def cmd_decide(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stder
 
         print(json.dumps(v.to_json(), ensure_ascii=True), file=stdout)
     else:
-        print(format_verdict(v), file=stdout)
+        print(format_verdict(v) + f"\n  {loaded}", file=stdout)
     return {Decision.ALLOW: EXIT_OK, Decision.SANDBOX: EXIT_OK, Decision.ASK: EXIT_ASK}.get(v.decision, EXIT_FAIL)
 
 
@@ -279,7 +288,7 @@ def format_verdict(v: Verdict) -> str:
 def cmd_explain(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     import json
 
-    policy = load_policy_for(args)
+    policy, loaded = load_for(args)
     command = " ".join(_strip_dashdash(args.command))
     if not command:
         raise UsageError("explain needs a COMMAND")
@@ -288,7 +297,7 @@ def cmd_explain(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stde
     if args.format == "json":
         print(json.dumps(_explanation_json(ex), ensure_ascii=False, indent=2), file=stdout)
         return EXIT_OK
-    out = [f"command: {command}", f"mode: {policy.settings.mode}, posture: {policy.settings.posture}"]
+    out = [f"command: {command}", f"mode: {policy.settings.mode}, posture: {policy.settings.posture}", loaded]
     a = ex.analysis
     if a.error:
         out.append(f"analysis error: {a.error}")
@@ -308,7 +317,8 @@ def cmd_explain(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stde
                 mark = "decides" if rule in j.deciding else "matched, not deciding (allow ceiling below the risk)"
                 out.append(f"        rule {rule.id} {rule.decision.label} [{rule.location}] {mark}")
             if not j.deciding:
-                out.append(f"        no rule decides: default {j.decision.label} ({j.reasons[0].message})")
+                why = j.reasons[0].message if j.reasons else j.why  # a speculative segment's effect has no reason
+                out.append(f"        no rule decides: default {j.decision.label} ({why})")
             out.append(f"        => {j.decision.label}")
     v = ex.verdict
     out.append(f"verdict: {v.decision.label} (risk {v.risk.label}) — the most restrictive of "
@@ -341,11 +351,14 @@ def cmd_check(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr
     """Validate and compile each config (.toml) and the policy files given, and run their examples.
 
     A config's own examples (user, project and admin layers) run under its settings; a preset file's
-    under the preset's; with no file at all, the built-in default policy is checked with its own.
+    under the preset's.  Without a .toml file the config is found as every command finds it
+    (config/discover.py): with no file at all that config is checked, or the built-in default policy
+    with its own settings when there is none; policy files are compiled on top of it.
     """
     import json
 
     from .cli_config import config_diagnostics
+    from ..config.discover import find_config
     from ..lang.compile import compile_policy
     from ..config.loader import load_config
     from ..source import Source
@@ -354,6 +367,9 @@ def cmd_check(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr
     checked: list[str] = []
     policy_files = [f for f in args.files if not f.endswith(".toml")]
     config_files = [f for f in args.files if f.endswith(".toml")]
+    choice = None if config_files else find_config()
+    if choice is not None and choice.path is not None and not policy_files:
+        config_files = [choice.path]
     targets: list[tuple[str | None, list[str]]] = [(c, []) for c in config_files]
     if policy_files or not config_files:
         targets.append((None, policy_files))
@@ -367,6 +383,8 @@ def cmd_check(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr
             if kind == "preset" or any(d.is_error for d in diags):
                 continue  # a preset's examples were run by config_diagnostics; errors stop here
         try:
+            if config is None and choice is not None:
+                config = choice.argument
             loaded = load_config(config, preset=_presets(args.preset))
             sources = list(loaded.sources)
             for f in files:
@@ -390,6 +408,8 @@ def cmd_check(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr
     else:
         for d in diagnostics:
             print(d.render(), file=stdout)
+        if choice is not None:
+            print(choice.describe(), file=stdout)
         print(f"{'ok' if status == EXIT_OK else 'failed'}: {', '.join(checked)}: {n_err} error(s), "
               f"{n_warn} warning(s)", file=stdout)
     return status
@@ -410,4 +430,14 @@ def policy_lints(policy: Any) -> list[Diagnostic]:
 def cmd_test(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     from .cli_test import run_tests
 
-    return run_tests(args, load_policy_for, stdout)
+    loaded: list[str] = []
+
+    def load(a: argparse.Namespace) -> Any:
+        policy, line = load_for(a)
+        loaded.append(line)
+        return policy
+
+    status = run_tests(args, load, stdout)
+    if getattr(args, "format", "text") == "text":
+        print("\n".join(loaded), file=stdout)
+    return status

@@ -12,13 +12,13 @@ import os
 from dataclasses import replace
 from typing import Any, Sequence, TextIO
 
+from ..config.discover import ENV_CONFIG
 from ..diagnostics import Diagnostic, PolicyError
 
 # The config machinery (TOML schemas, presets, tomlkit) is imported by the handlers that use it,
 # not here: ``register`` runs for every command line, ``policylang decide`` included.
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-ENV_CONFIG = "POLICYLANG_CONFIG"  # config.ENV_CONFIG; a test keeps the two equal
 
 
 def register(subparsers: Any) -> None:
@@ -34,7 +34,9 @@ def register(subparsers: Any) -> None:
                     "everything else in the file as it is.")
     q.add_argument("name", metavar="show|PRESET")
     q.add_argument("--config", metavar="FILE",
-                   help=f"the config file (default: ${ENV_CONFIG}, else ./config.toml for 'policy NAME')")
+                   help=f"the config file (default: ${ENV_CONFIG}, else the project's .policylang/config.toml, "
+                        "else the user's ~/.config/policylang/config.toml; 'policy NAME' creates the project's "
+                        "file when there is none)")
     q.add_argument("--preset", metavar="NAME", action="append", help="policy show: use these presets instead")
     q.add_argument("--mode", choices=["explain_only", "approve", "execute"], help="policy show: override the mode")
     q.add_argument("--format", choices=["text", "json"], default="text")
@@ -84,15 +86,18 @@ def _presets_arg(values: Sequence[str] | None) -> list[str] | None:
 
 
 def _show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ..config.loader import SETTING_KEYS, load_config, show_value
+    from ..config.discover import find_config
+    from ..config.loader import SETTING_KEYS, load_config_report, show_value
     from ..source import Source
 
-    try:
-        loaded = load_config(args.config, preset=_presets_arg(args.preset), mode=args.mode)
-    except PolicyError as exc:
-        for d in exc.diagnostics:
+    choice = find_config(args.config)
+    report = load_config_report(choice.argument, preset=_presets_arg(args.preset), mode=args.mode)
+    if report.config is None:
+        for d in report.diagnostics:
             err.write(d.render() + "\n")
         return EXIT_FAIL
+    loaded = report.config
+    admin = [report.admin_document.name] if report.admin_document is not None else []
     rows = [(key, show_value(key, _value(loaded.settings, spec.attr)), loaded.origins.get(key, "default"))
             for key, spec in SETTING_KEYS.items()]
     sources = [(s.layer, s.name if isinstance(s, Source) else f"{s.name} (allowlist/denylist patterns)")
@@ -100,13 +105,15 @@ def _show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.format == "json":
         out.write(json.dumps({
             "config": loaded.config_path,
+            "config_origin": choice.origin,
+            "admin_config": admin[0] if admin else None,
             "presets": list(loaded.settings.presets),
             "settings": {k: {"value": v, "from": o} for k, v, o in rows},
             "sources": [{"layer": layer, "name": name} for layer, name in sources],
             "diagnostics": [diagnostic_json(d) for d in loaded.diagnostics],
         }, indent=2) + "\n")
         return EXIT_OK
-    out.write(f"config: {loaded.config_path or 'none (built-in defaults)'}\n")
+    out.write(choice.describe(admin, looked=True) + "\n")
     out.write(f"presets: {', '.join(loaded.settings.presets) or 'none'}\n")
     out.write("settings ([security]):\n")
     shown = [(k, _toml_value(v), o) for k, v, o in rows]
@@ -143,10 +150,12 @@ def _toml_value(value: Any) -> str:
 def _switch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import tomllib
 
+    from ..config.discover import PROJECT, describe_origin, write_target
     from ..config.edit import edit_config, edit_preset_text
     from ..config.presets import load_preset
 
-    path = args.config or os.environ.get(ENV_CONFIG) or "config.toml"
+    target = write_target(args.config)
+    path = target.path or ""
     try:
         load_preset(args.name)
     except PolicyError as exc:
@@ -155,16 +164,17 @@ def _switch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_USAGE
 
     try:
+        if target.origin == PROJECT:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
         existed, new_text, notes = edit_config(path, lambda text: edit_preset_text(text, args.name, file=path))
     except PolicyError as exc:
         for d in exc.diagnostics:
             err.write(d.render() + "\n")
         return EXIT_FAIL
-    except (OSError, UnicodeDecodeError) as exc:
-        err.write(f"policylang policy: cannot edit {path}: {exc}\n")
-        return EXIT_USAGE
+    from ..config.edit import edit_config, edit_preset_text
     preset_value = tomllib.loads(new_text).get("security", {}).get("preset")
-    out.write(f"{path}: preset = {_toml_value(preset_value)}" + ("" if existed else " (new file)") + "\n")
+    out.write(f"{path}: preset = {_toml_value(preset_value)} ({describe_origin(target.origin)}"
+              + ("" if existed else ", a new file") + ")\n")
     for note in notes:
         out.write(f"  {note}\n")
     for note in _overridden(new_text, args.name):

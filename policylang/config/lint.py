@@ -3,7 +3,9 @@
 Errors: a system directory among ``safe_paths``; a pattern RE2 rejects (reported by the loader),
 and every error of the config itself.  Warnings: a default restricted path removed, mode
 ``execute``, ``block_high_risk = false``, ``exec_strict`` off where the decision server is
-enabled, the audit log disabled, server auth disabled, a safe path that contains a restricted one.
+enabled, the audit log disabled, server auth disabled, a safe path that contains a restricted one, a
+safe path inside the workspace (it has no effect), an allow pattern that can match after the
+program name (an unanchored ``*`` pattern, or one that starts with ``.*`` or any word).
 ``strict=True`` turns every warning into an error.  Each finding points at the key that causes it:
 the key in the config (or admin) file, or the ``preset`` key when a preset set it.
 """
@@ -13,6 +15,7 @@ import os
 from dataclasses import replace
 from typing import Any, Sequence
 
+from .patterns import loose_allow
 from .loader import ConfigReport, load_config_report, normalise_setting_path, within
 from ..diagnostics import Diagnostic
 from ..settings import DEFAULT_RESTRICTED
@@ -105,6 +108,7 @@ def hardening(report: ConfigReport) -> list[Diagnostic]:
     safe = v.get("safe_paths", ())
     raw_safe = _raw_list(report, "safe_paths")
     restricted = v.get("restricted_paths", ())
+    workspace = v.get("workspace")
     for path in safe:
         index = raw_safe.index(path) if path in raw_safe else None
         why = _system_dir(path)
@@ -114,6 +118,12 @@ def hardening(report: ConfigReport) -> list[Diagnostic]:
                                   "safe_paths", index=index,
                                   hint="keep safe_paths to scratch directories such as /tmp; the workspace is "
                                        "always writable"))
+            continue
+        if workspace and within(_home_expanded(path), workspace):
+            out.append(where.diag("warning", "safe-path-in-workspace",
+                                  f"security.safe_paths: {path!r} is inside the workspace {workspace!r}: it has no "
+                                  "effect, the workspace is writable already", "safe_paths", index=index,
+                                  hint="safe_paths are for places outside the workspace, such as /tmp"))
             continue
         inner = [r for r in restricted if r != path and within(r, path)]
         if inner:
@@ -149,7 +159,37 @@ def hardening(report: ConfigReport) -> list[Diagnostic]:
         out.append(where.diag("warning", "auth-disabled",
                               "security.server.auth: 'none': anyone who can reach the server may ask it for decisions",
                               "server.auth"))
+    for doc in (report.document, report.admin_document):
+        if doc is not None:
+            out.extend(_loose_allow_patterns(doc))
     return out
+
+
+def _loose_allow_patterns(doc: TomlDocument) -> list[Diagnostic]:
+    """A warning for each allow pattern that can match after the program name (config/patterns.py)."""
+    security = doc.data.get("security") if isinstance(doc.data, dict) else None
+    patterns = security.get("allowlist_patterns") if isinstance(security, dict) else None
+    if not isinstance(patterns, list):
+        return []
+    out = []
+    for i, raw in enumerate(patterns):
+        found = loose_allow(raw) if isinstance(raw, str) and raw else None
+        if found is None:
+            continue
+        why, witness = found
+        out.append(doc.diagnostic(
+            "warning", "allow-pattern-anywhere", f"security.allowlist_patterns[{i}]: {raw!r} {why}, so it allows "
+            f"{witness!r}", ("security", "allowlist_patterns", i),
+            hint="start the pattern with the program's name, e.g. 'npm test'; an allow pattern is anchored at the "
+                 "start of the command and ends where a word ends"))
+    return out
+
+
+def _home_expanded(path: str) -> str:
+    home = os.environ.get("HOME")
+    if home and (path == "~" or path.startswith("~/")):
+        return normalise_setting_path(home + path[1:])
+    return path
 
 
 def _raw_list(report: ConfigReport, key: str) -> list[str]:

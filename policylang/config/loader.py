@@ -27,6 +27,8 @@ from ..diagnostics import Diagnostic, PolicyError
 from ..frozen import replace
 from ..inputs import MAX_POLICY_BYTES, InputError, decode_utf8, read_bytes
 from .approval import approved_sources
+from .patterns import UNANCHORED, pattern_regex, split as split_pattern
+from .discover import ENV_CONFIG
 from .reads import note_file, note_glob
 from .presets import (KINDS, Preset, embedded_source, expand, flatten_settings, load_preset, preset_names,
                       unknown_preset_message)
@@ -35,7 +37,6 @@ from ..source import Source, Span
 from .tomldoc import PathKey, TomlDocument, dotted, near_miss, read_toml, schema_diagnostics
 from ..verdict import Risk
 
-ENV_CONFIG = "POLICYLANG_CONFIG"
 ENV_ADMIN_CONFIG = "POLICYLANG_ADMIN_CONFIG"
 ENV_EXEC_STRICT = "POLICYLANG_EXEC_STRICT"
 ENV_MODE = "POLICYLANG_MODE"
@@ -628,19 +629,25 @@ class _Loader:
                 if not isinstance(pattern, str) or not pattern:
                     continue
                 path: PathKey = ("security", key, i)
-                if self._check_regex(doc, path, pattern):
+                if self._check_pattern(doc, path, pattern):
                     rules.append(pattern_rule(f"{id_prefix}.{kind}.{i + 1}", decision, pattern, doc.locate(path),
                                               kind))
         if rules:
             out.append(ast.PolicyFile(doc.name, layer, tuple(rules)))
         return out
 
-    def _check_regex(self, doc: TomlDocument, path: PathKey, pattern: str) -> bool:
-        problem = regex_problem(pattern)
+    def _check_pattern(self, doc: TomlDocument, path: PathKey, pattern: str) -> bool:
+        """Whether the regex of an allow/deny pattern (without its leading ``*``) compiles on its own."""
+        body, _ = split_pattern(pattern)
+        if not body:
+            self.error("invalid-regex", f"{dotted(path)}: {pattern!r} has no regex after the {UNANCHORED}", doc, path,
+                       hint=f"a leading {UNANCHORED} only marks a pattern that may match anywhere in the command")
+            return False
+        problem = regex_problem(body)
         if problem is None:
             return True
         message, hint = problem
-        self.error("invalid-regex", f"{dotted(path)}: RE2 rejects {pattern!r}: {message}", doc, path, hint=hint)
+        self.error("invalid-regex", f"{dotted(path)}: RE2 rejects {body!r}: {message}", doc, path, hint=hint)
         return False
 
     def _read_policy(self, full: str, shown: str, layer: str, doc: TomlDocument | None, path: PathKey) -> Source | None:
@@ -718,8 +725,9 @@ def regex_problem(pattern: str) -> tuple[str, str | None] | None:
 
 
 def pattern_rule(rule_id: str, decision: str, pattern: str, span: Span, kind: str) -> ast.Rule:
-    """The rule an allow/deny pattern stands for: the regex matched against each shell segment."""
-    regex = ast.Regex(pattern, span)
+    """The rule an allow/deny pattern stands for: its regex (config/patterns.py: an allow pattern is
+    anchored at the start of the command) searched in each shell segment's normalised command."""
+    regex = ast.Regex(pattern_regex(pattern, decision), span)
     verb = "allowed" if decision == "allow" else "denied"
     return ast.Rule(
         id=rule_id,

@@ -29,7 +29,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Sequence
 
 from .. import cache
-from .reads import RECORDER, Dependency, note_file, unchanged
+from .reads import MISSING, RECORDER, Dependency, note_file, unchanged
 
 if TYPE_CHECKING:
     from ..lang.nodes import PolicyFile
@@ -111,31 +111,45 @@ def load_policy(config: str | os.PathLike[str] | None = None, *, preset: str | S
     Raises PolicyError (errors in the config or the policy) and OSError or UnicodeDecodeError (a
     file of ``policy_files`` cannot be read), like a load without the cache.
     """
-    if cache.cache_dir() is None:
-        return _compile(config, preset, mode, policy_files, [])[0]
-    key = cache_key(config, preset, mode, policy_files, cwd=os.getcwd(), env=dict(os.environ))
-    hit = _checked_entry(cache.load(NAME, key), key)
-    if hit is not None:
-        from ..lang.compile import link_policy
+    return load_policy_and_files(config, preset=preset, mode=mode, policy_files=policy_files)[0]
 
-        from ..engine.pathsets import learn
 
-        settings, files, texts, diagnostics, patterns, deps = hit
-        _touch(key)
-        learn(patterns)  # the glob translations of the build: linking then compiles only RE2 sets
-        return link_policy(files, texts, diagnostics, settings, protect=_files_read(deps))
+def load_policy_and_files(config: str | os.PathLike[str] | None = None, *, preset: str | Sequence[str] | None = None,
+                          mode: str | None = None, policy_files: Sequence[str | os.PathLike[str]] = ()
+                          ) -> tuple[Policy, tuple[str, ...]]:
+    """``load_policy``, and the files the policy was loaded from (absolute paths, in the order they
+    were read: the config, an admin file, policy files), for output that names them."""
+    key = None
+    if cache.cache_dir() is not None:
+        key = cache_key(config, preset, mode, policy_files, cwd=os.getcwd(), env=dict(os.environ))
+        hit = _checked_entry(cache.load(NAME, key), key)
+        if hit is not None:
+            from ..lang.compile import link_policy
+            from ..engine.pathsets import learn
+
+            deps, settings, files, texts, diagnostics, patterns = hit
+            _touch(key)
+            learn(patterns)  # the glob translations of the build: linking then compiles only RE2 sets
+            return (link_policy(files, texts, diagnostics, settings, protect=_files_read(deps)),
+                    read_files(deps))
     recorded: list[Dependency] = []
     token = RECORDER.set(recorded)
     try:
         policy, checked = _compile(config, preset, mode, policy_files, recorded)
     finally:
         RECORDER.reset(token)
-    from ..engine.pathsets import known_patterns
+    if key is not None:
+        from ..engine.pathsets import known_patterns
 
-    payload = cache.dumps((tuple(recorded), *checked, known_patterns()), protocol=cache.PROTOCOL)
-    cache.store(NAME, key, (MAGIC, FORMAT, key, cache.digest(payload), payload))
-    _prune()
-    return policy
+        payload = cache.dumps((tuple(recorded), *checked, known_patterns()), protocol=cache.PROTOCOL)
+        cache.store(NAME, key, (MAGIC, FORMAT, key, cache.digest(payload), payload))
+        _prune()
+    return policy, read_files(recorded)
+
+
+def read_files(deps: Sequence[Dependency]) -> tuple[str, ...]:
+    """The files of ``deps`` that were read (not those looked for and missing), each once."""
+    return tuple(dict.fromkeys(where for kind, where, _, digest in deps if kind == "file" and digest != MISSING))
 
 
 def compile_uncached(config: str | os.PathLike[str] | None, preset: str | Sequence[str] | None, mode: str | None,
@@ -187,8 +201,8 @@ def read_policy_file(path: str) -> str:
 
 
 def _checked_entry(entry: Any, key: str
-                   ) -> tuple[Settings, tuple[PolicyFile, ...], dict[str, Source], tuple[Diagnostic, ...],
-                              tuple[PathPattern, ...], tuple[Any, ...]] | None:
+                   ) -> tuple[tuple[Dependency, ...], Settings, tuple[PolicyFile, ...], dict[str, Source],
+                              tuple[Diagnostic, ...], tuple[PathPattern, ...]] | None:
     """The entry's contents when it is whole, ours, for ``key``, and every file it was built from is
     unchanged; else None."""
     if not (isinstance(entry, tuple) and len(entry) == 5 and entry[0] == MAGIC and entry[1] == FORMAT
@@ -213,7 +227,7 @@ def _checked_entry(entry: Any, key: str
     for dep in deps:
         if not (isinstance(dep, tuple) and len(dep) == 4 and unchanged(dep)):
             return None
-    return settings, files, texts, diagnostics, patterns, deps
+    return deps, settings, files, texts, diagnostics, patterns
 
 
 def _files_read(deps: Sequence[Any]) -> list[str]:

@@ -13,7 +13,7 @@ from .. import cache
 Dependency = tuple[str, str, int, str]
 
 RECORDER: ContextVar[list[Dependency] | None] = ContextVar("policylang_precompiled_reads", default=None)
-_MISSING = "-"
+MISSING = "-"  # the digest of a file that could not be read
 
 
 # ---- recording what a load reads --------------------------------------------------------------
@@ -25,7 +25,7 @@ def note_file(path: str, limit: int, data: bytes | None) -> None:
     being built."""
     recorded = RECORDER.get()
     if recorded is not None:
-        recorded.append(("file", os.path.abspath(path), limit, _MISSING if data is None else _sha(data)))
+        recorded.append(("file", os.path.abspath(path), limit, MISSING if data is None else _sha(data)))
 
 
 def note_glob(pattern: str, found: Sequence[str]) -> None:
@@ -59,7 +59,7 @@ def unchanged(dep: Dependency) -> bool:
     kind, where, limit, digest = dep
     if kind == "file":
         data = _read_limited(where, limit)
-        return (_MISSING if data is None else _sha(data)) == digest
+        return (MISSING if data is None else _sha(data)) == digest
     if kind == "glob":
         import glob
 
