@@ -171,7 +171,9 @@ def _switch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for d in exc.diagnostics:
             err.write(d.render() + "\n")
         return EXIT_FAIL
-    from ..config.edit import edit_config, edit_preset_text
+    except (OSError, UnicodeDecodeError) as exc:
+        err.write(f"policylang policy: cannot edit {path}: {exc}\n")
+        return EXIT_USAGE
     preset_value = tomllib.loads(new_text).get("security", {}).get("preset")
     out.write(f"{path}: preset = {_toml_value(preset_value)} ({describe_origin(target.origin)}"
               + ("" if existed else ", a new file") + ")\n")
