@@ -17,6 +17,7 @@ import re2  # type: ignore[import-untyped]
 
 from ..diagnostics import Diagnostic
 from ..source import Source, Span
+from .clause_words import clause_word_findings
 from .nodes import (
     DECISIONS,
     EXAMPLE_KINDS,
@@ -483,6 +484,10 @@ class _Validator:
             self.check_regex(t.pattern)
 
     def check_argv(self, t: ExecTarget) -> None:
+        src = self.sources.get(t.span.source)
+        if src is not None:
+            for f in clause_word_findings(t, src.text):
+                self.diag(f.code, f.message, f.span, f.hint, severity=f.severity)
         prev: ArgItem | None = None
         for item in t.argv:
             if isinstance(item, AnyArgs) and isinstance(prev, AnyArgs):
