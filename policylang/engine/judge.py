@@ -87,7 +87,7 @@ class Judge:
             decision = max(r.decision for r in deciding)
             described = effect.describe()
             for rule in deciding:
-                if rule.decision == decision:
+                if rule.decision is decision:
                     r_risk = rule.risk if rule.risk is not None else risk
                     reasons.append(Reason(rule.id, rule.message, decision, r_risk, rule.location,
                                           rule.alternative, described))

@@ -154,7 +154,7 @@ class Policy:
                                   f"syntax: {why}", DENY, UNKNOWN))
             decision = DENY
         for j in judged:
-            if j.decision == decision:
+            if j.decision is decision:
                 reasons.extend(j.reasons)
         final = decision
         if final is ASK and (s.headless or not ctx.interactive):
@@ -270,7 +270,7 @@ def _segment_verdicts(analysis: Analysis, judged: Sequence[Judged]) -> tuple[Seg
         for j in js:
             if j.decision > decision:
                 decision = j.decision
-        reasons = [r for j in js if j.decision == decision for r in j.reasons]
+        reasons = [r for j in js if j.decision is decision for r in j.reasons]
         text = seg.text
         out.append(SegmentVerdict(
             text if len(text) <= MAX_ACTION_TEXT else text[:MAX_ACTION_TEXT], seg.program, decision,

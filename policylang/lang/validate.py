@@ -595,6 +595,7 @@ class _Validator:
     def check_cel(self, cel: Cel) -> None:
         problem = cel_error(cel.expr)
         if problem is None:
+            self.check_cel_names(cel)
             return
         message, line, column = problem
         span = cel.span
@@ -610,6 +611,20 @@ class _Validator:
         self.diag("invalid-cel", f"CEL expression does not compile: {message}{where}", span,
                   "CEL is C-like: action.cwd.startsWith(env.WORKSPACE) && context.interactive; "
                   "use a single-quoted string for an expression with double quotes in it")
+
+
+    def check_cel_names(self, cel: Cel) -> None:
+        """Unknown variables and fields in a condition that compiles (lang/cel_names.py)."""
+        from .cel_names import name_problems
+
+        src = self.sources.get(cel.span.source)
+        verbatim = src is not None and src.text[cel.span.start + 1:cel.span.end - 1] == cel.expr
+        for p in name_problems(cel.expr):
+            span = cel.span
+            if verbatim and src is not None and p.line == 1:
+                at = cel.span.start + p.column
+                span = self.span_at(src, at, at + len(p.name))
+            self.diag("unknown-name", p.message, span, p.hint)
 
 
 def validate(files: Sequence[PolicyFile], sources: Mapping[str, Source]) -> list[Diagnostic]:
