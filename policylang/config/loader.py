@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Mapping, Sequence
 
 from ..lang import nodes as ast
-from ..diagnostics import Diagnostic, PolicyError
+from ..diagnostics import shown, Diagnostic, PolicyError
 from ..frozen import replace
 from .reads import note_file, note_glob
 from .presets import (KINDS, Preset, embedded_source, expand, flatten_settings, load_preset, preset_names,
@@ -637,7 +637,7 @@ class _Loader:
         if problem is None:
             return True
         message, hint = problem
-        self.error("invalid-regex", f"{dotted(path)}: RE2 rejects {pattern!r}: {message}", doc, path, hint=hint)
+        self.error("invalid-regex", f"{dotted(path)}: RE2 rejects {shown(pattern)}: {message}", doc, path, hint=hint)
         return False
 
     def _read_policy(self, full: str, shown: str, layer: str, doc: TomlDocument | None, path: PathKey) -> Source | None:
@@ -721,7 +721,7 @@ def pattern_rule(rule_id: str, decision: str, pattern: str, span: Span, kind: st
         decision=decision,
         target=ast.ExecTarget(argv=(), span=span, text=regex),
         risk=None,
-        message=f"{verb} by {kind} pattern {pattern!r}",
+        message=f"{verb} by {kind} pattern {shown(pattern)}",
         alternative=None,
         unless=(),
         when=None,
