@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
         cli_config.register(sub)
     except ImportError:  # pragma: no cover - the config commands ship with the package
         pass
+    from . import cli_fmt
+
+    cli_fmt.register(sub)
     return p
 
 
