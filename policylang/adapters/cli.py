@@ -346,7 +346,7 @@ def cmd_explain(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stde
 
     c = Colour.for_stream(stdout)
     if args.format == "json":
-        print(json.dumps(_explanation_json(ex), ensure_ascii=False, indent=2), file=stdout)
+        print(json.dumps(_explanation_json(ex, policy.settings), ensure_ascii=False, indent=2), file=stdout)
         return exit_code(ex.verdict.decision)
     out = [f"command: {command}", f"mode: {policy.settings.mode}, posture: {policy.settings.posture}"]
     a = ex.analysis
@@ -391,7 +391,10 @@ def cmd_explain(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stde
     return exit_code(v.decision)
 
 
-def _explanation_json(ex: Any) -> dict[str, Any]:
+def _explanation_json(ex: Any, settings: Any) -> dict[str, Any]:
+    from ..engine.examples import blocking
+
+    blocked = {id(j): text for j, text in blocking(ex, settings)}
     return {
         "verdict": ex.verdict.to_json(),
         "segments": [{"text": s.text, "program": s.program, "argv": list(s.argv), "via": s.via,
@@ -399,7 +402,8 @@ def _explanation_json(ex: Any) -> dict[str, Any]:
                      for s in ex.analysis.segments],
         "effects": [{"effect": j.effect.describe(), "segment": j.effect.segment, "risk": j.risk.label,
                      "why": j.why, "decision": j.decision.label,
-                     "matched": [r.id for r in j.matched], "deciding": [r.id for r in j.deciding]}
+                     "matched": [r.id for r in j.matched], "deciding": [r.id for r in j.deciding],
+                     "why_not_allowed": blocked.get(id(j))}
                     for j in ex.judged],
         "analysis_error": ex.analysis.error,
     }
