@@ -183,3 +183,27 @@ def test_colour_on_a_terminal_only(home: Path) -> None:
 def test_colour_in_explain_on_a_terminal_only(home: Path) -> None:
     assert "\x1b[32mallow\x1b[0m" in _on_a_terminal(home, "explain", "git status")
     assert "\x1b[" not in run(home, "explain", "git status").stdout
+
+
+def test_docs_cli_lists_every_command_option_and_exit_code() -> None:
+    """docs/cli.md stays true: every subcommand, every option and every exit code is in it."""
+    import argparse
+
+    from policylang.adapters import cli_codes
+    from policylang.adapters.cli import build_parser
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = []
+    for name, sub in subparsers.choices.items():
+        if f"### {name}" not in doc and f", {name}\n" not in doc:
+            missing.append(name)
+        for action in sub._actions:
+            for opt in action.option_strings:
+                if opt.startswith("--") and opt != "--help" and f"`{opt}" not in doc and f" {opt}" not in doc:
+                    missing.append(f"{name} {opt}")
+    assert not missing, missing
+    for code in (cli_codes.EXIT_ALLOW, cli_codes.EXIT_DENY, cli_codes.EXIT_USAGE, cli_codes.EXIT_ASK,
+                 cli_codes.EXIT_SANDBOX, cli_codes.EXIT_POLICY):
+        assert f"\n| {code} | " in doc
