@@ -112,3 +112,12 @@ def test_a_failing_test_names_the_ceiling_that_blocked_it(home: Path) -> None:
     p = run(home, str(pol), str(cases))
     assert p.returncode == 1
     assert "rule curl.get" in p.stdout and "allows at most risk low" in p.stdout
+
+
+def test_an_examples_context_is_used(home: Path) -> None:
+    cases = write(home / "cases.toml", '[[examples]]\naction = "curl https://example.com"\ndecision = "ask"\n\n'
+                                       '[[examples]]\naction = "curl https://example.com"\ndecision = "deny"\n'
+                                       'context = {interactive = false}\n')
+    p = run(home, str(cases))
+    assert p.returncode == 0, p.stdout
+    assert "2 passed, 0 failed" in p.stdout

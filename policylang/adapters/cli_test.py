@@ -9,7 +9,7 @@ Test files:
            a test table: ``[[test]]`` tables -- ``action`` (a command string or an action table as
            in --jsonl), ``expect`` (allow|sandbox|ask|deny), optional ``rule`` (an id that must have
            matched), optional ``cwd`` -- and ``[[examples]]`` tables as a preset writes them
-           (``action``, ``decision``)
+           (``action``, ``decision``, optional ``context``: principal, role, interactive)
   .tsv     ``command<TAB>expected`` rows (a first row starting with ``command`` is a header)
 Failures are printed with the file and line of the test.  Finding no test at all is a failure:
 a run that checks nothing must not pass.
@@ -23,7 +23,7 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any, Callable, TextIO
 
-from ..actions import ActionError, action_from_json
+from ..actions import ActionError, Context, action_from_json
 from ..diagnostics import shown
 from .cli_codes import UsageError
 from ..frozen import replace
@@ -36,6 +36,7 @@ class Case:
     action: Any
     expect: str
     rule: str | None = None
+    context: Context | None = None  # who acts: an [[examples]] table's `context`
 
 
 class TestFileError(Exception):
@@ -106,7 +107,13 @@ def _toml(path: str, cwd: str) -> list[Case]:
                 action = action_from_json(t["action"])
             except ActionError as exc:
                 raise TestFileError(f"{where}: {exc}") from None
-            cases.append(Case(where, _with_cwd(action, t.get("cwd", cwd)), str(t[key]), t.get("rule")))
+            ctx = t.get("context")
+            if ctx is not None and not isinstance(ctx, dict):
+                raise TestFileError(f"{where}: `context` must be a table (principal, role, interactive)")
+            context = None if ctx is None else Context(principal=str(ctx.get("principal", "user")),
+                                                       role=str(ctx.get("role", "user")),
+                                                       interactive=bool(ctx.get("interactive", True)))
+            cases.append(Case(where, _with_cwd(action, t.get("cwd", cwd)), str(t[key]), t.get("rule"), context))
     return cases
 
 
@@ -222,13 +229,13 @@ def _run_case(policy: Any, case: Case) -> str | None:
     """Why ``case`` fails, or None when it passes."""
     if case.expect not in {d.label for d in Decision}:
         return f"unknown expected decision {shown(case.expect)}"
-    v = policy.decide(case.action)
+    v = policy.decide(case.action, case.context)
     if v.decision.label != case.expect:
         from ..engine.examples import blocked_by
 
         why = "; ".join(f"{r.rule}: {r.message}" + (f" [{r.location}]" if r.location else "")
                         for r in v.reasons[:3])
-        blame = blocked_by(policy, case.action, case.expect)
+        blame = blocked_by(policy, case.action, case.expect, case.context)
         return f"expected {case.expect}, got {v.decision.label}: {v.action} ({why})" + (f"; {blame}" if blame else "")
     if case.rule and case.rule not in v.matched:
         return f"expected rule {case.rule} to match; matched: {', '.join(v.matched) or 'none'}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable
 
-from ..actions import Action, Command, Fetch, FileOp
+from ..actions import Action, Command, Context, Fetch, FileOp
 from ..diagnostics import Diagnostic, shown
 from ..verdict import ALLOW, MEDIUM, SANDBOX, Decision
 
@@ -57,7 +57,7 @@ def example_action(ex: Example) -> Action:
     return FileOp(ex.kind, ex.text)
 
 
-def blocked_by(policy: Policy, action: Action, expected: str) -> str | None:
+def blocked_by(policy: Policy, action: Action, expected: str, context: Context | None = None) -> str | None:
     """In plain words, what kept ``action`` from the decision ``expected``: for each effect decided
     more strictly, the allow rule whose risk ceiling the effect's risk exceeded, the rule that
     decided it, or that no rule decided it and what the default gave.  None when nothing did
@@ -66,7 +66,7 @@ def blocked_by(policy: Policy, action: Action, expected: str) -> str | None:
         want = Decision.parse(expected)
     except KeyError:
         return None
-    ex = policy.explain(action)
+    ex = policy.explain(action, context)
     parts = [text for j, text in blocking(ex, policy.settings) if j.decision > want]
     return "; ".join(dict.fromkeys(parts)) or None
 
