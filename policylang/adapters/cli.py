@@ -39,7 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="policylang", description="Decide whether an agent's action is allowed, sandboxed, "
                 "asked or denied.", epilog="exit codes: 0 allow/ok, 1 deny/tests failed, 2 usage error, 3 ask, "
                 "4 sandbox, 5 policy or config error (docs/cli.md)")
-    p.add_argument("-V", "--version", action="store_true", help="print the version and exit")
+    from .._version import __version__
+
+    p.add_argument("-V", "--version", action="version", version=f"policylang {__version__}",
+                   help="print the version and exit")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND", parser_class=_Parser)
 
     def policy_options(sp: argparse.ArgumentParser) -> None:
@@ -109,8 +112,6 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
             return _failed(words, "usage", str(exc), (), EXIT_USAGE, stdout, stderr)
         except SystemExit as exc:  # --help
             return int(exc.code or 0)
-        if getattr(args, "version", False):
-            return main(["--version"], stdin, stdout, stderr)
         if not args.cmd:
             parser.print_help(stdout)
             return EXIT_USAGE
