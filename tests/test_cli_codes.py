@@ -164,7 +164,7 @@ def _on_a_terminal(home: Path, *args: str, **extra: str) -> str:
             if not data:
                 break
             chunks.append(data)
-        assert p.returncode in (ALLOW, DENY), p.stderr
+        assert p.returncode in (ALLOW, DENY, POLICY), p.stderr
         return b"".join(chunks).decode("utf-8", "replace")
     finally:
         os.close(main)
@@ -178,6 +178,13 @@ def test_colour_on_a_terminal_only(home: Path) -> None:
     assert "\x1b[" not in _on_a_terminal(home, "decide", "rm -rf /", NO_COLOR="1")
     piped = run(home, "decide", "rm -rf /")
     assert "\x1b[" not in piped.stdout and piped.stdout.startswith("deny (risk critical)")
+
+
+def test_colour_in_check_on_a_terminal_only(home: Path) -> None:
+    bad = home / "bad.policy"
+    bad.write_text("rule a: dney exec ls\n", encoding="utf-8")
+    assert "\x1b[31merror\x1b[0m[unknown-keyword]" in _on_a_terminal(home, "check", str(bad))
+    assert "\x1b[" not in run(home, "check", str(bad)).stdout
 
 
 def test_colour_in_explain_on_a_terminal_only(home: Path) -> None:
