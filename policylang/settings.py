@@ -12,6 +12,13 @@ POSTURES = ("strict", "balanced", "relaxed")
 
 DEFAULT_RESTRICTED = ("/etc", "/boot", "/sys", "/proc", "/usr/bin", "/usr/sbin", "/bin", "/sbin", "~/.ssh", "~/.gnupg")
 DEFAULT_SAFE = ("/tmp", "/var/tmp", "$TMPDIR")
+# The operating system's trees and other users' homes: a write or delete there, outside the home,
+# the workspace and the safe paths, is high risk and denied; anywhere else outside the workspace it
+# is asked (docs/language.md, "Judgment").  The mount points themselves are in MOUNT_POINTS: what is
+# mounted below them may be the user's.
+SYSTEM_TREES = ("/usr", "/var", "/lib", "/lib32", "/lib64", "/libx32", "/srv", "/root", "/home", "/Users",
+                "/snap", "/nix", "/System", "/Library", "/Applications")
+MOUNT_POINTS = ("/opt", "/mnt", "/media")
 
 # What an unknown command and opaque shell get, by posture (DESIGN §3).
 POSTURE_DEFAULTS: dict[str, tuple[Decision, Decision]] = {

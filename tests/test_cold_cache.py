@@ -205,7 +205,7 @@ import policylang.lang.nodes as a
 from policylang.source import Span
 span = Span("f", 1, 1, 0, 1)
 classes = [c for c in vars(a).values() if isinstance(c, type) and issubclass(c, a.Node) and c is not a.Node]
-assert len(classes) == 25, len(classes)
+assert len(classes) == 26, len(classes)
 blobs = {c: pickle.dumps(c.__new__(c)) for c in classes}
 for c in classes:
     n = pickle.loads(blobs[c])

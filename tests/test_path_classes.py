@@ -30,7 +30,13 @@ def decide(p, action):
     ("delete", "/usr/bin/python3", "deny"),
     ("write", "/tmp/scratch", "allow"),             # default safe path
     ("write", "/var/tmp/x", "allow"),
-    ("write", "/opt/thing", "deny"),                # neither workspace nor safe
+    ("write", "/opt/thing", "ask"),                 # neither workspace nor safe: a person may have named it
+    ("delete", "/opt", "deny"),                     # a mount point itself
+    ("write", "/usr/local/bin/tool", "deny"),       # the operating system's tree
+    ("delete", "/var/log/syslog", "deny"),
+    ("delete", "/home/other/notes.txt", "deny"),    # another user's home
+    ("delete", "~/notes.txt", "ask"),               # one's own home, outside the workspace
+    ("write", "/srv/www/index.html", "deny"),
     ("write", "/dev/null", "allow"),
     ("write", "/dev/sda", "deny"),
 ])
@@ -64,7 +70,7 @@ def test_safe_and_restricted_paths_from_settings(ws):
     p = policy(safe_paths=("/srv/cache",), restricted_paths=("/etc", str(ws / "secrets")))
     env = {"HOME": home}
     assert decide(p, FileOp("write", "/srv/cache/x", cwd=str(ws), env=env)).decision is Decision.ALLOW
-    assert decide(p, FileOp("write", "/tmp/x", cwd=str(ws), env=env)).decision is Decision.DENY  # no longer safe
+    assert decide(p, FileOp("write", "/tmp/x", cwd=str(ws), env=env)).decision is Decision.ASK  # no longer safe
     assert decide(p, FileOp("write", "secrets/k", cwd=str(ws), env=env)).decision is Decision.DENY  # restricted wins
     assert decide(p, FileOp("write", "src/k", cwd=str(ws), env=env)).decision is Decision.ALLOW
 

@@ -371,7 +371,7 @@ def test_static_command_substitution_gives_the_word(cmd: str, program: str) -> N
     ("git push -d origin x", Risk.HIGH),
     ("git reset --hard", Risk.HIGH),
     ("git reset --merge", Risk.HIGH),
-    ("git reset --keep HEAD~1", Risk.HIGH),
+    ("git reset --keep HEAD~1", Risk.MEDIUM),  # --keep aborts rather than lose local changes
     ("git reset --soft HEAD~1", Risk.MEDIUM),
     ("git reset HEAD file", Risk.MEDIUM),
     ("git clean -fd", Risk.HIGH),
@@ -521,7 +521,10 @@ def test_exec_effect_carries_parsed_arguments() -> None:
     assert e.argv == ("git", "-C", "/repo", "-c", "core.x=y", "push", "-f", "origin", "main")
     assert e.operands == ("push", "origin", "main")
     assert e.flags == frozenset({"-C", "-c", "--force"})
-    assert e.risk == Risk.HIGH and "force" in e.why and e.known
+    assert e.risk == Risk.MEDIUM and e.known
+    # the force push is what the command means: a discard of remote history, not a riskier exec
+    (d,) = [x for x in A("git -C /repo -c core.x=y push -f origin main").effects if x.kind == "discard"]
+    assert d.risk == Risk.HIGH and "force" in d.why and d.text.startswith("git -C /repo")
 
 
 def test_path_change_makes_programs_unknown() -> None:

@@ -7,9 +7,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from ..actions import Action, Command, Context, Fetch, FileOp
 from ..diagnostics import Diagnostic, shown
 from ..verdict import ALLOW, MEDIUM, SANDBOX, Decision
-
-# The effects an ``allow exec`` rule covers within its ceiling (engine/judge.py, cover_own_effects).
-_OWN_KINDS = frozenset({"network", "leak", "upload", "persist", "discard"})
+from .judge import _OWN_KINDS  # what an allow exec rule covers within its ceiling: judge.py's own set
 
 if TYPE_CHECKING:
     from ..lang.nodes import Example
@@ -115,7 +113,7 @@ def _why_effect(j: Judged, seg_rule: Any, settings: Any) -> str:
                 f"up to its ceiling, risk {_ceiling(seg_rule).label}; {what} has risk {j.risk.label}{why}, so no "
                 f"rule decides it and the default gives {decided}")
     default = j.reasons[0].message if j.reasons else f"risk {j.risk.label}"
-    if seg_rule is not None and j.effect.kind in ("read", "write", "delete"):
+    if seg_rule is not None and j.effect.kind not in _OWN_KINDS and j.effect.kind != "exec":
         return (f"rule {seg_rule.id} [{seg_rule.location}] allows the command, but the paths a command touches "
                 f"are decided by path rules; no rule decides {what}: by default (mode {settings.mode}, risk "
                 f"{j.risk.label}) it gets {decided}: {default}")

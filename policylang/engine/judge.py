@@ -10,7 +10,7 @@ from ..diagnostics import shown
 from ..effects import Effect
 from ..frozen import replace
 from ..resolve import normalise_path
-from ..settings import Settings
+from ..settings import MOUNT_POINTS, SYSTEM_TREES, Settings
 from ..verdict import ALLOW, ASK, CRITICAL, DENY, HIGH, LOW, MEDIUM, SANDBOX, UNKNOWN, Decision, Reason, Risk
 from .matcher import CompiledRule, MatchContext, effect_path
 from .pathsets import GlobError, PathSet, Roots, split_root, tree
@@ -22,9 +22,9 @@ SAFE_DEVICES = frozenset({"/dev/null", "/dev/zero", "/dev/stdout", "/dev/stderr"
 SAFE_DEVICE_DIRS = ("/dev/fd/", "/dev/shm/", "/dev/pts/")
 _FILE_KINDS = frozenset({"read", "write", "delete"})
 # Effects a command has because of what the program is (its declared remote, the token it prints, the
-# job it installs), as opposed to the paths it is pointed at: an ``allow exec`` rule that decides the
-# command covers them, within its risk ceiling (docs/language.md §2).
-_OWN_KINDS = frozenset({"network", "leak", "upload", "persist", "discard"})
+# job it installs), as opposed to the files it is pointed at (read, write, delete, upload): an
+# ``allow exec`` rule that decides the command covers them, within its risk ceiling (language.md §2).
+_OWN_KINDS = frozenset({"network", "leak", "persist", "discard"})
 # A write or delete of an ordinary path outside the workspace is high risk, but asked rather than
 # denied by default: the user may have named it (``rm -r /opt/build-cache``).  Protected classes
 # (secrets, persistence, system and restricted paths, the home or root itself) are denied by their
@@ -189,6 +189,8 @@ class Judge:
         home = roots.home.rstrip("/") or "/"
         if recursive and (path == "/" or home == path or home.startswith(path.rstrip("/") + "/")):
             return CRITICAL, f"{verb} {path} recursively: the whole {'filesystem' if path == '/' else 'home directory'}"
+        if path in ("/", home):
+            return HIGH, f"{verb} {'the root directory' if path == '/' else 'the home directory'} {path} itself"
         if self._restricted.contains(path, roots, False):
             if recursive and _is_root_of_restricted(path, self.settings.restricted_paths, roots):
                 return CRITICAL, f"{verb} the restricted directory {path} recursively"
@@ -196,18 +198,30 @@ class Judge:
         if recursive and self._restricted.contains(path, roots, True):
             return CRITICAL, f"{verb} {path} recursively, which holds restricted paths"
         ws = roots.workspace.rstrip("/") or "/"
+        if (recursive and effect.kind == "delete" and not effect.glob and home != "/" and path != ws
+                and path.rpartition("/")[0] == home and path != home + "/.cache"):
+            # ~/Documents, ~/project: a whole tree of the user's own, even when the workspace is the
+            # home; ~/.cache holds only what programs rebuild (the XDG base directory specification)
+            return HIGH, f"{verb} {path} recursively, a whole directory at the top of the home directory"
         if path == ws or path.startswith(ws + "/"):
             if effect.kind == "delete" and effect.recursive and (
                     path == ws or effect.glob and _matches_everything_in(effect.path or "", ws)):
                 return HIGH, f"{verb} the whole workspace {ws}"
             return MEDIUM, f"{verb} {path} in the workspace"
         if self._safe.contains(path, roots, False):
+            if recursive and not effect.glob and _is_root_of_restricted(path, self.settings.safe_paths, roots):
+                # the safe root itself (rm -rf /tmp) goes with its sockets and mount; its contents
+                # (rm -rf /tmp/*) are what the safe path is for
+                return HIGH, f"{verb} the safe path's root {path} itself, which counts as {_OUTSIDE}"
             return LOW, f"{verb} {path} in a safe path"
+        if _in_system_tree(path, home):
+            return HIGH, f"{verb} {path}, in the operating system's files or another user's home"
         return HIGH, f"{verb} {path}, {_OUTSIDE}"
+
 
 def cover_own_effects(judged: list[Judged]) -> list[Judged]:
     """An ``allow``/``sandbox`` rule that decides a command's exec effect also decides the effects the
-    command has of its own -- network, leak, upload, persist, discard -- that no rule decided and whose
+    command has of its own -- network, leak, persist, discard -- that no rule decided and whose
     risk is within the rule's ceiling: ``allow exec git push ...`` allows the push's connection to
     the remote.  Path effects stay with the path rules; a deny or ask rule on the effect still wins."""
     allowed: dict[int, CompiledRule] = {}
@@ -234,8 +248,18 @@ def _is_admin(context: Any) -> bool:
     return getattr(context, "role", None) == "admin"
 
 
+def _in_system_tree(path: str, home: str) -> bool:
+    """Is ``path`` in one of the operating system's trees (settings.SYSTEM_TREES) or a mount point
+    itself, and not in the user's home?"""
+    if path == home or path.startswith(home + "/") and home != "/":
+        return False
+    if path in MOUNT_POINTS:
+        return True
+    return any(path == t or path.startswith(t + "/") for t in SYSTEM_TREES)
+
+
 def _is_root_of_restricted(path: str, restricted: Iterable[str], roots: Roots) -> bool:
-    """Is ``path`` a restricted directory itself, or an ancestor of one?"""
+    """Is ``path`` one of these directories (restricted or safe ones) itself, or an ancestor of one?"""
     for r in restricted:
         try:
             root, rest = split_root(r)

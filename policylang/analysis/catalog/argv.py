@@ -449,7 +449,8 @@ def risk_of(p: Parsed) -> tuple[Risk, list[str]]:
             if rule.effect is None and rule.risk > Risk.LOW and rule.when.holds(p):
                 if rule.risk > risk:
                     risk = rule.risk
-                why.append(rule.why)
+                if rule.why not in why:  # two rules of one family may give the same reason
+                    why.append(rule.why)
     return risk, why
 
 

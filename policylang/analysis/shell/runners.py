@@ -316,8 +316,11 @@ def _wrapped(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], 
                   flags=frozenset(p.flags), risk=risk, why="; ".join(why) or f"{prog} runs the command after it",
                   known=True)
     unplaced = wrap.unplaced + tuple(f"{prog}: {u}" for u in p.unplaced)
-    concerns = tuple(dict(kind=k, program=prog, text=w, risk=r, why=w) for k, r, w in concerns_of(p))
-    wrap = _Wrap(names=(*wrap.names, prog), effects=(*wrap.effects, effect, *concerns), risks=(*wrap.risks, risk),
+    own_effects = concerns_of(p)
+    line = " ".join([prog, *(w.text for w in args)])
+    concerns = tuple(dict(kind=k, program=prog, text=line, risk=r, why=w) for k, r, w in own_effects)
+    wrap = _Wrap(names=(*wrap.names, prog), effects=(*wrap.effects, effect, *concerns),
+                 risks=(*wrap.risks, risk, *(r for _, r, _ in own_effects)),
                  why=(*wrap.why, *why), extra_unknown=extra_unknown, path_changed=wrap.path_changed,
                  assigned=wrap.assigned, unplaced=unplaced)
     # Paths and hosts the wrapper itself touches (time -o FILE) go on the final segment too.

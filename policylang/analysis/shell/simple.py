@@ -415,7 +415,8 @@ class SimpleCommands(Words):
                         why=text, known=True, segment=seg.index)
         seg.add(effect)
         for kind, c_risk, c_why in concerns_of(p):
-            seg.add(Effect(kind, program=prog, text=c_why, risk=c_risk, why=c_why, segment=seg.index))
+            seg.add(Effect(kind, program=prog, text=" ".join(argv), risk=c_risk, why=c_why, segment=seg.index))
+            seg.risks.append(c_risk)
             if c_why not in seg.why:
                 seg.why.append(c_why)
         return effect
