@@ -65,26 +65,47 @@ def __dir__() -> list[str]:
 
 
 def load(config: str | os.PathLike[str] | None = None, *, preset: str | Sequence[str] | None = None,
-         mode: str | None = None, policy_files: Sequence[str | os.PathLike[str]] = ()) -> Policy:
+         mode: str | None = None, policy_files: Sequence[str | os.PathLike[str]] = (),
+         check_examples: bool = True) -> Policy:
     """Load and compile a policy: built-in layer, presets, a config.toml and extra .policy files.
 
     With no arguments (and no POLICYLANG_CONFIG in the environment) this is the built-in default:
     approve mode; read-only low-risk commands allowed, medium risk asked, high risk denied.  It does
     not look for a project's or the user's config file as the CLI does
     (``policylang.config.discover.find_config``).
+
+    The ``example`` lines of the config's and the files' policy (user, project and admin layers)
+    are decided by the policy just compiled, and one that fails raises PolicyError naming it
+    (``file:line:col``, what it expected, what it got): a policy that does not do what its own
+    examples say is not loaded.  ``check_examples=False`` skips that, for an embedder that loads
+    often and checks its files in CI (``policylang check``) instead.
     """
     from .config.precompiled import compile_uncached
 
-    return compile_uncached(config, preset, mode, policy_files)
+    policy = compile_uncached(config, preset, mode, policy_files)
+    return _checked(policy) if check_examples else policy
 
 
 def from_text(text: str, settings: Settings | None = None, *, name: str = "<policy>",
-              builtin: bool = True) -> Policy:
-    """Compile policy text (user layer), on top of the built-in layer unless ``builtin=False``."""
+              builtin: bool = True, check_examples: bool = True) -> Policy:
+    """Compile policy text (user layer), on top of the built-in layer unless ``builtin=False``.
+
+    Its ``example`` lines must hold, as with ``load`` (``check_examples=False`` skips them)."""
     from .config.builtin import builtin_source
     from .lang.compile import compile_policy
     from .source import Source
 
     sources = [builtin_source()] if builtin else []
     sources.append(Source(name, text, layer="user"))
-    return compile_policy(sources, settings)
+    policy = compile_policy(sources, settings)
+    return _checked(policy) if check_examples else policy
+
+
+def _checked(policy: Policy) -> Policy:
+    """``policy`` when the examples of its user, project and admin layers hold; else PolicyError."""
+    from .diagnostics import PolicyError
+
+    failed = policy.check_examples(("user", "project", "admin"))
+    if failed:
+        raise PolicyError(failed)
+    return policy

@@ -62,6 +62,23 @@ class Diagnostic:
         }
 
 
+def shown(text: str, limit: int = 200) -> str:
+    r"""``text`` quoted for a message a person reads: in single quotes (double quotes when it holds
+    a single quote and no double one), backslashes as they are, and only what a terminal cannot show
+    escaped (a control character as ``\n`` or ``\x1b``).  Longer than ``limit``, it is cut with
+    ``...``.  ``repr`` doubles every backslash: it shows ``grep '\\bfoo'`` for ``grep '\bfoo'``."""
+    if len(text) > limit:
+        text = text[:limit] + "..."
+    quote = '"' if "'" in text and '"' not in text else "'"
+    out = []
+    for ch in text:
+        if ch == quote or not ch.isprintable():
+            out.append(repr(ch)[1:-1] if ch != quote else "\\" + ch)
+        else:
+            out.append(ch)
+    return quote + "".join(out) + quote
+
+
 class PolicyError(Exception):
     """Raised when a policy cannot be compiled; carries every diagnostic found."""
 

@@ -139,7 +139,7 @@ def test_editing_a_policy_file_named_by_the_config_rebuilds(cache: Path, work: P
     policy.unlink()
     proc = subprocess.run([sys.executable, "-m", "policylang", *args], capture_output=True, text=True,
                           env=_env(cache), cwd=work, timeout=120)
-    assert proc.returncode == 1 and "cannot read policy file" in proc.stderr and "extra.policy" in proc.stderr
+    assert proc.returncode == 5 and "cannot read policy file" in proc.stderr and "extra.policy" in proc.stderr
 
 
 def test_editing_the_config_rebuilds(cache: Path, work: Path) -> None:
@@ -221,7 +221,7 @@ def test_a_config_error_is_reported_every_time_and_never_cached(cache: Path, wor
     for _ in range(2):
         proc = subprocess.run([sys.executable, "-m", "policylang", "decide", "--config", str(config), "ls"],
                               capture_output=True, text=True, env=_env(cache), cwd=work, timeout=120)
-        assert proc.returncode == 1 and "did you mean 'strict'" in proc.stderr
+        assert proc.returncode == 5 and "did you mean 'strict'" in proc.stderr  # a config error
     assert entries(cache) == []
 
 

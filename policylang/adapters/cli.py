@@ -1,10 +1,12 @@
 """The command-line interface: ``main(argv, stdin, stdout, stderr) -> int``.
 
-Exit codes:
-  0  ok: the policy is valid / the action is allowed (or sandboxed) / the batch completed
-  1  policy errors, failed examples or tests / the action is denied
+Exit codes (cli_codes.py, docs/cli.md):
+  0  allow / ok (the files are valid, the tests passed, the batch completed)
+  1  deny / tests or examples of ``test`` failed
   2  usage error (bad options, unreadable file)
-  3  the action needs a person's approval (ask)
+  3  ask: the action needs a person's approval
+  4  sandbox: the action may run only isolated
+  5  policy or config error (it does not compile, ``check`` found errors), internal error
 """
 from __future__ import annotations
 
@@ -13,10 +15,11 @@ import sys
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TextIO
 
 from ..actions import ActionError, Command, Context, action_from_json
-from ..diagnostics import Diagnostic, PolicyError
+from ..diagnostics import Diagnostic, PolicyError, shown
 from ..frozen import replace
 from ..inputs import InputError, working_directory
 from ..verdict import Decision, Reason, Risk, Verdict
+from .cli_codes import EXIT_OK, EXIT_POLICY, EXIT_USAGE, UsageError, error_json, exit_code
 
 if TYPE_CHECKING:
     import argparse
@@ -24,11 +27,6 @@ if TYPE_CHECKING:
 # argparse and json are imported where they are needed: ``policylang decide COMMAND`` (the hook's
 # call) needs neither, and together with what argparse imports they cost about a tenth of a cold start.
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ASK = 0, 1, 2, 3
-
-
-class UsageError(Exception):
-    pass
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
             raise UsageError(f"{self.prog}: {message}")
 
     p = _Parser(prog="policylang", description="Decide whether an agent's action is allowed, sandboxed, "
-                "asked or denied.")
+                "asked or denied.", epilog="exit codes: 0 allow/ok, 1 deny/tests failed, 2 usage error, 3 ask, "
+                "4 sandbox, 5 policy or config error (docs/cli.md)")
+    from .._version import __version__
+
+    p.add_argument("-V", "--version", action="version", version=f"policylang {__version__}",
+                   help="print the version and exit")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND", parser_class=_Parser)
 
     def policy_options(sp: argparse.ArgumentParser) -> None:
@@ -83,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
         cli_config.register(sub)
     except ImportError:  # pragma: no cover - the config commands ship with the package
         pass
+    from . import cli_fmt
+
+    cli_fmt.register(sub)
     return p
 
 
@@ -92,14 +98,18 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] in (["--version"], ["-V"]):
+        from .._version import __version__
+
+        print(f"policylang {__version__}", file=stdout)
+        return EXIT_OK
     args: Any = plain_decide_args(words)
     if args is None:
         parser = build_parser()
         try:
             args = parser.parse_args(words)
         except UsageError as exc:
-            print(str(exc), file=stderr)
-            return EXIT_USAGE
+            return _failed(words, "usage", str(exc), (), EXIT_USAGE, stdout, stderr)
         except SystemExit as exc:  # --help
             return int(exc.code or 0)
         if not args.cmd:
@@ -115,13 +125,34 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
         working_directory()  # a deleted working directory is a usage error, not a traceback later
         return handler(args, stdin=stdin, stdout=stdout, stderr=stderr)
     except (UsageError, InputError) as exc:
-        print(f"policylang: {exc}", file=stderr)
-        return EXIT_USAGE
+        return _failed(words, "usage", f"policylang: {exc}", (), EXIT_USAGE, stdout, stderr)
     except PolicyError as exc:
-        print(exc.args[0] if exc.args else str(exc), file=stderr)
-        return EXIT_FAIL
+        from .cli_codes import policy_error_kind
+
+        kind = policy_error_kind(exc.diagnostics)
+        n = len(exc.errors)
+        summary = f"the {kind} has {n} error(s)" if n else f"the {kind} cannot be loaded"
+        text = exc.args[0] if exc.args else str(exc)
+        return _failed(words, kind, summary, exc.diagnostics, EXIT_POLICY, stdout, stderr, text=text)
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # fail closed: an internal error is never an allow
+        return _failed(words, "internal", f"policylang: internal error: {type(exc).__name__}: {exc}", (),
+                       EXIT_POLICY, stdout, stderr)
+
+
+def _failed(words: Sequence[str], kind: str, message: str, diagnostics: Sequence[Diagnostic], code: int,
+            stdout: TextIO, stderr: TextIO, text: str | None = None) -> int:
+    """Report an error that stopped a command: as JSON on stdout when JSON was asked for, and as
+    text on stderr in any case."""
+    from .cli_codes import wants_json
+
+    if wants_json(words):
+        import json
+
+        print(json.dumps(error_json(kind, message, diagnostics), ensure_ascii=False), file=stdout)
+    print(text if text is not None else message, file=stderr)
+    return code
 
 
 def _tolerant(*streams: TextIO) -> None:
@@ -251,8 +282,10 @@ def cmd_decide(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stder
 
         print(json.dumps(v.to_json(), ensure_ascii=True), file=stdout)
     else:
-        print(format_verdict(v) + f"\n  {loaded}", file=stdout)
-    return {Decision.ALLOW: EXIT_OK, Decision.SANDBOX: EXIT_OK, Decision.ASK: EXIT_ASK}.get(v.decision, EXIT_FAIL)
+        from .colour import Colour
+
+        print(format_verdict(v, Colour.for_stream(stdout)) + f"\n  {loaded}", file=stdout)
+    return exit_code(v.decision)
 
 
 def _strip_dashdash(words: Sequence[str]) -> list[str]:
@@ -268,8 +301,10 @@ def _json_strings(words: Iterable[str]) -> str:
     return "[" + ", ".join(quote(w) for w in words) + "]"
 
 
-def format_verdict(v: Verdict) -> str:
-    lines = [f"{v.decision.label} (risk {v.risk.label}): {v.action}"]
+def format_verdict(v: Verdict, colour: Any = None) -> str:
+    """The verdict as text; ``colour`` (adapters/colour.py) paints the decision when it is on."""
+    label = colour.decision(v.decision.label) if colour is not None else v.decision.label
+    lines = [f"{label} (risk {v.risk.label}): {v.action}"]
     for r in v.reasons:
         where = f" [{r.location}]" if r.location else ""
         eff = f" on {r.effect}" if r.effect else ""
@@ -294,21 +329,27 @@ def cmd_explain(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stde
         raise UsageError("explain needs a COMMAND")
     cwd = os.path.abspath(args.cwd) if args.cwd else working_directory()
     ex = policy.explain(Command(command, cwd=cwd))
+    from .colour import Colour
+
+    c = Colour.for_stream(stdout)
     if args.format == "json":
-        print(json.dumps(_explanation_json(ex), ensure_ascii=False, indent=2), file=stdout)
-        return EXIT_OK
+        print(json.dumps(_explanation_json(ex, policy.settings), ensure_ascii=False, indent=2), file=stdout)
+        return exit_code(ex.verdict.decision)
     out = [f"command: {command}", f"mode: {policy.settings.mode}, posture: {policy.settings.posture}", loaded]
     a = ex.analysis
     if a.error:
         out.append(f"analysis error: {a.error}")
     for reason in a.reasons:
         out.append(f"note: {reason}")
+    from ..engine.examples import blocking
+
+    blocked = {id(j): text for j, text in blocking(ex, policy.settings)}
     out.append(f"segments ({len(a.segments)}):")
     for i, seg in enumerate(a.segments):
         via = f" via {seg.via}" if seg.via else ""
         wrap = f" (unwrapped: {' '.join(seg.wrappers)})" if seg.wrappers else ""
         opaque = f" OPAQUE: {seg.opaque_reason}" if seg.opaque else ""
-        out.append(f"  [{i}] {seg.text!r}{via}{wrap}{opaque}")
+        out.append(f"  [{i}] {shown(seg.text, 400)}{via}{wrap}{opaque}")
         for j in ex.judged:
             if j.effect.segment != i:
                 continue
@@ -316,22 +357,32 @@ def cmd_explain(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stde
             for rule in j.matched:
                 mark = "decides" if rule in j.deciding else "matched, not deciding (allow ceiling below the risk)"
                 out.append(f"        rule {rule.id} {rule.decision.label} [{rule.location}] {mark}")
+            for rule in j.deciding:
+                if rule not in j.matched:  # engine/judge.py cover_own_effects
+                    out.append(f"        rule {rule.id} {rule.decision.label} [{rule.location}] decides: it allows "
+                               f"the command, and this is the command's own {j.effect.kind} effect, within the "
+                               f"rule's risk ceiling")
             if not j.deciding:
                 why = j.reasons[0].message if j.reasons else j.why  # a speculative segment's effect has no reason
                 out.append(f"        no rule decides: default {j.decision.label} ({why})")
-            out.append(f"        => {j.decision.label}")
+            if id(j) in blocked:
+                out.append(f"        why not allowed: {blocked[id(j)]}")
+            out.append(f"        => {c.decision(j.decision.label)}")
     v = ex.verdict
-    out.append(f"verdict: {v.decision.label} (risk {v.risk.label}) — the most restrictive of "
+    out.append(f"verdict: {c.decision(v.decision.label)} (risk {v.risk.label}) — the most restrictive of "
                f"{len(ex.judged)} effect decision(s) wins")
     for r in v.reasons:
         out.append(f"  because {r.rule}: {r.message}" + (f" [{r.location}]" if r.location else ""))
     for w in v.warnings:
         out.append(f"  warning: {w}")
     print("\n".join(out), file=stdout)
-    return EXIT_OK
+    return exit_code(v.decision)
 
 
-def _explanation_json(ex: Any) -> dict[str, Any]:
+def _explanation_json(ex: Any, settings: Any) -> dict[str, Any]:
+    from ..engine.examples import blocking
+
+    blocked = {id(j): text for j, text in blocking(ex, settings)}
     return {
         "verdict": ex.verdict.to_json(),
         "segments": [{"text": s.text, "program": s.program, "argv": list(s.argv), "via": s.via,
@@ -339,7 +390,8 @@ def _explanation_json(ex: Any) -> dict[str, Any]:
                      for s in ex.analysis.segments],
         "effects": [{"effect": j.effect.describe(), "segment": j.effect.segment, "risk": j.risk.label,
                      "why": j.why, "decision": j.decision.label,
-                     "matched": [r.id for r in j.matched], "deciding": [r.id for r in j.deciding]}
+                     "matched": [r.id for r in j.matched], "deciding": [r.id for r in j.deciding],
+                     "why_not_allowed": blocked.get(id(j))}
                     for j in ex.judged],
         "analysis_error": ex.analysis.error,
     }
@@ -401,13 +453,19 @@ def cmd_check(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr
         diagnostics = [d if d.is_error else replace(d, severity="error") for d in diagnostics]
     n_err = sum(1 for d in diagnostics if d.is_error)
     n_warn = len(diagnostics) - n_err
-    status = EXIT_FAIL if n_err else EXIT_OK
+    status = EXIT_POLICY if n_err else EXIT_OK
     if args.format == "json":
         print(json.dumps({"ok": status == EXIT_OK, "checked": checked, "errors": n_err, "warnings": n_warn,
                           "diagnostics": [d.to_json() for d in diagnostics]}, indent=2), file=stdout)
     else:
+        from .colour import Colour
+
+        c = Colour.for_stream(stdout)
         for d in diagnostics:
-            print(d.render(), file=stdout)
+            text = d.render()
+            if c.enabled:
+                text = text.replace(f": {d.severity}", ": " + c.severity(d.severity), 1)
+            print(text, file=stdout)
         if choice is not None:
             print(choice.describe(), file=stdout)
         print(f"{'ok' if status == EXIT_OK else 'failed'}: {', '.join(checked)}: {n_err} error(s), "

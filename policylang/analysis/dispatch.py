@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
+from ..diagnostics import shown
 from ..actions import Action, Code, Command, Fetch, FileOp, Message, ToolCall, json_text
 from ..effects import Analysis, Effect, Segment
 from ..frozen import replace
@@ -35,7 +36,7 @@ def analyse_command_action(act: Command, *, cwd: str, env: Mapping[str, str], ho
 def analyse_file(act: FileOp, *, cwd: str, env: Mapping[str, str], home: str) -> Analysis:
     path = literal_path(act.path, cwd=cwd, home=home)
     if path is None:
-        return Analysis((), (), error=f"cannot use the path {act.path!r}: empty or with a NUL byte")
+        return Analysis((), (), error=f"cannot use the path {shown(str(act.path))}: empty or with a NUL byte")
     if act.op == "exec":
         return analyse_argv([path], cwd=cwd, env=env, home=home)
     kind = {"read": "read", "list": "read", "write": "write", "edit": "write", "delete": "delete"}[act.op]
@@ -49,17 +50,17 @@ def analyse_fetch(act: Fetch, *, cwd: str, env: Mapping[str, str], home: str) ->
 
         parts = urlsplit(act.url)
     except ValueError as exc:
-        return Analysis((), (), error=f"bad URL {act.url!r}: {exc}")
+        return Analysis((), (), error=f"bad URL {shown(str(act.url))}: {exc}")
     if parts.scheme == "file":
         path = file_url_path(act.url)
         if path is None:
-            return Analysis((), (), error=f"a file URL that names no local path: {act.url!r}")
+            return Analysis((), (), error=f"a file URL that names no local path: {shown(str(act.url))}")
         e = Effect("read", path=path, why=f"fetch of a local file {path}")
     elif parts.scheme in ("http", "https") and parts.hostname:
         method = act.method.upper()
         e = Effect("network", host=parts.hostname, risk=MEDIUM, why=f"{method} {parts.scheme}://{parts.hostname}")
     else:
-        return Analysis((), (), error=f"unsupported URL {act.url!r} (expected http, https or file)")
+        return Analysis((), (), error=f"unsupported URL {shown(str(act.url))} (expected http, https or file)")
     return Analysis((Segment(act.text, None, (), (e,)),), (e,))
 
 

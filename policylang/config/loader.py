@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Mapping, Sequence
 
 from ..lang import nodes as ast
-from ..diagnostics import Diagnostic, PolicyError
+from ..diagnostics import shown, Diagnostic, PolicyError
 from ..frozen import replace
 from ..inputs import MAX_POLICY_BYTES, InputError, decode_utf8, read_bytes
 from .approval import approved_sources
@@ -647,7 +647,7 @@ class _Loader:
         if problem is None:
             return True
         message, hint = problem
-        self.error("invalid-regex", f"{dotted(path)}: RE2 rejects {body!r}: {message}", doc, path, hint=hint)
+        self.error("invalid-regex", f"{dotted(path)}: RE2 rejects {shown(body)}: {message}", doc, path, hint=hint)
         return False
 
     def _read_policy(self, full: str, shown: str, layer: str, doc: TomlDocument | None, path: PathKey) -> Source | None:
@@ -734,7 +734,7 @@ def pattern_rule(rule_id: str, decision: str, pattern: str, span: Span, kind: st
         decision=decision,
         target=ast.ExecTarget(argv=(), span=span, text=regex),
         risk=None,
-        message=f"{verb} by {kind} pattern {pattern!r}",
+        message=f"{verb} by {kind} pattern {shown(pattern)}",
         alternative=None,
         unless=(),
         when=None,

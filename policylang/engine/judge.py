@@ -6,6 +6,7 @@ import os
 import threading
 from typing import Any, Iterable, NamedTuple
 
+from ..diagnostics import shown
 from ..effects import Effect
 from ..frozen import replace
 from ..resolve import normalise_path
@@ -87,7 +88,7 @@ class Judge:
             decision = max(r.decision for r in deciding)
             described = effect.describe()
             for rule in deciding:
-                if rule.decision == decision:
+                if rule.decision is decision:
                     r_risk = rule.risk if rule.risk is not None else risk
                     reasons.append(Reason(rule.id, rule.message, decision, r_risk, rule.location,
                                           rule.alternative, described))
@@ -134,7 +135,7 @@ class Judge:
             d = s.unknown_decision
             if explain:
                 d = max(d, ASK)
-            what = f"unknown command {effect.program!r}" if effect.kind == "exec" else f"unclassified {effect.kind}"
+            what = f"unknown command {shown(effect.program or '?')}" if effect.kind == "exec" else f"unclassified {effect.kind}"
             return d, "default:unknown", f"{what}: {s.posture} posture"
         if explain:
             return ASK, "default:explain-only", f"{risk.label} risk; explain_only mode asks for everything"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from ..actions import Action, Code, Command, Context, Fetch, FileOp, Message, ToolCall
 from ..analysis.dispatch import analyse, expand_home
-from ..diagnostics import Diagnostic
+from ..diagnostics import shown, Diagnostic
 from ..effects import Analysis, Effect
 from ..frozen import record, replace
 from ..resolve import normalise_path
@@ -132,7 +132,7 @@ class Policy:
         given = getattr(act, "cwd", None)
         if given is not None and (not isinstance(given, str) or not given.startswith(("/", "~")) or "\x00" in given):
             # a relative or empty working directory names no place: nothing can be resolved against it
-            analysis = Analysis((), (), error=f"the action's working directory {given!r} is not an absolute path")
+            analysis = Analysis((), (), error=f"the action's working directory {shown(str(given))} is not an absolute path")
         else:
             analysis = analyse(act, cwd=cwd, env=env, home=home)
         mctx = MatchContext(roots, cwd, env, home, analysis.segments, act, ctx)
@@ -163,7 +163,7 @@ class Policy:
                                   f"syntax: {why}", DENY, UNKNOWN))
             decision = DENY
         for j in judged:
-            if j.decision == decision:
+            if j.decision is decision:
                 reasons.extend(j.reasons)
         final = decision
         if final is ASK and (s.headless or not ctx.interactive):
@@ -174,7 +174,7 @@ class Policy:
         unknown = [j.effect.program for j in judged if j.decision is ALLOW and not j.effect.known
                    and j.effect.kind == "exec" and not j.effect.opaque]
         if unknown:
-            warnings = warnings + tuple(f"unknown command {p!r} allowed by the {s.posture} posture" for p in unknown)
+            warnings = warnings + tuple(f"unknown command {shown(p or '?')} allowed by the {s.posture} posture" for p in unknown)
         if len(reasons) > 1:
             reasons = sorted(_dedupe(reasons), key=_severity)
         verdict = Verdict(
@@ -279,7 +279,7 @@ def _segment_verdicts(analysis: Analysis, judged: Sequence[Judged]) -> tuple[Seg
         for j in js:
             if j.decision > decision:
                 decision = j.decision
-        reasons = [r for j in js if j.decision == decision for r in j.reasons]
+        reasons = [r for j in js if j.decision is decision for r in j.reasons]
         text = seg.text
         out.append(SegmentVerdict(
             text if len(text) <= MAX_ACTION_TEXT else text[:MAX_ACTION_TEXT], seg.program, decision,

@@ -17,6 +17,7 @@ import re2  # type: ignore[import-untyped]
 
 from ..diagnostics import Diagnostic
 from ..source import Source, Span
+from .clause_words import clause_word_findings
 from .nodes import (
     DECISIONS,
     EXAMPLE_KINDS,
@@ -493,6 +494,10 @@ class _Validator:
             self.check_regex(t.pattern)
 
     def check_argv(self, t: ExecTarget) -> None:
+        src = self.sources.get(t.span.source)
+        if src is not None:
+            for f in clause_word_findings(t, src.text):
+                self.diag(f.code, f.message, f.span, f.hint, severity=f.severity)
         prev: ArgItem | None = None
         for item in t.argv:
             if isinstance(item, AnyArgs) and isinstance(prev, AnyArgs):
@@ -604,6 +609,7 @@ class _Validator:
             if costly is not None:
                 self.diag("costly-cel", f"CEL expression is too costly: {costly}", cel.span,
                           "range over one list at a time, or over a list literal")
+            self.check_cel_names(cel)
             return
         message, line, column = problem
         span = cel.span
@@ -619,6 +625,20 @@ class _Validator:
         self.diag("invalid-cel", f"CEL expression does not compile: {message}{where}", span,
                   "CEL is C-like: action.cwd.startsWith(env.WORKSPACE) && context.interactive; "
                   "use a single-quoted string for an expression with double quotes in it")
+
+
+    def check_cel_names(self, cel: Cel) -> None:
+        """Unknown variables and fields in a condition that compiles (lang/cel_names.py)."""
+        from .cel_names import name_problems
+
+        src = self.sources.get(cel.span.source)
+        verbatim = src is not None and src.text[cel.span.start + 1:cel.span.end - 1] == cel.expr
+        for p in name_problems(cel.expr):
+            span = cel.span
+            if verbatim and src is not None and p.line == 1:
+                at = cel.span.start + p.column
+                span = self.span_at(src, at, at + len(p.name))
+            self.diag("unknown-name", p.message, span, p.hint)
 
 
 def validate(files: Sequence[PolicyFile], sources: Mapping[str, Source]) -> list[Diagnostic]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Sequence
 
+from ...diagnostics import shown
 from ...resolve import normalise_path
 from ...verdict import Risk
 from .model import CommandModel, Filled, Option, Parsed, Slot, flag_key
@@ -370,7 +371,7 @@ def _fill(p: Parsed, specs: Sequence[Slot], ops: Sequence[int], model: CommandMo
         k += 1
     if k < len(ops):
         extra = " ".join(p.args[j] for j in ops[k:])
-        p.unplaced.append(f"{extra!r}: more operands than the grammar of {model.name} has places for")
+        p.unplaced.append(f"{shown(extra)}: more operands than the grammar of {model.name} has places for")
 
 
 def _is_assignment(word: str) -> bool:

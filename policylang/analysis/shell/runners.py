@@ -13,6 +13,7 @@ from __future__ import annotations
 import shlex
 from typing import Any, Mapping, Sequence
 
+from ...diagnostics import shown
 from ...effects import Effect
 from ...frozen import replace
 from ...resolve import join_path
@@ -168,7 +169,7 @@ def _program(a: SimpleCommands, seg: _Seg, prog: str, w: W, cwds: Cwds, call: _C
     try:
         words = [_lit(x) for x in shlex.split(w.orig)]
     except ValueError:
-        seg.make_opaque(f"{prog} runs {w.orig[:60]!r}, which does not split into words")
+        seg.make_opaque(f"{prog} runs {shown(w.orig, 60)}, which does not split into words")
         return
     if not words:
         return
@@ -241,7 +242,7 @@ def _excmd(a: SimpleCommands, seg: _Seg, prog: str, w: W, cwds: Cwds, call: _Cal
             a.note("runs a shell string")
             a.run_text(text[len(bang):], cwds, call.depth + 1, _sub_via(call, f"{prog} !"))
             return
-    seg.make_opaque(f"{prog} runs the editor command {text[:60]!r}, which is not analysed")
+    seg.make_opaque(f"{prog} runs the editor command {shown(text, 60)}, which is not analysed")
 
 
 def _kv(a: SimpleCommands, seg: _Seg, keys: Mapping[str, str], prog: str, w: W, cwds: Cwds, call: _Call) -> None:

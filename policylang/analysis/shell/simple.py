@@ -6,6 +6,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
+from ...diagnostics import shown
 from ...effects import Effect
 from ...frozen import replace
 from ...resolve import decode_ansi_c, file_url_path, join_path, normalise_path
@@ -283,10 +284,10 @@ class SimpleCommands(Words):
         prog = normalise_program(w0.text)
         if prog in RESERVED and w0.orig == w0.text:
             # a keyword where a program's name should be: the text did not parse as bash reads it
-            wrap = replace(wrap, unplaced=(*wrap.unplaced, f"{prog!r} is shell syntax, not a program: the text "
+            wrap = replace(wrap, unplaced=(*wrap.unplaced, f"{shown(prog)} is shell syntax, not a program: the text "
                                                            "could not be read as bash reads it"))
         if has_invisible(w0.orig or w0.text):
-            wrap = replace(wrap, unplaced=(*wrap.unplaced, f"the program name {w0.orig!r} has characters that show "
+            wrap = replace(wrap, unplaced=(*wrap.unplaced, f"the program name {shown(w0.orig)} has characters that show "
                                                            f"nothing: it reads as {prog}, but may not be"))
         if not bypass_functions and prog in self.aliases:
             self.expand_alias(prog, words, text=text, cwds=cwds, depth=depth, via=via, pipe=pipe, stdin=stdin)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
+from ...diagnostics import shown
 from ...effects import Effect
 from ...resolve import expand, join_path, lex_word
 from ...verdict import Risk
@@ -89,7 +90,7 @@ class Walker(SimpleCommands):
                 ok, fail, out = self.plain(words, text.strip(" \t"), cwds, depth, via, stdin)
                 return _union(ok, fail), out
             snippet = source[skipped:skipped + 40].decode("utf-8", "replace")
-            self.opaque_seg(text[:200], via, -1, f"cannot parse the shell text near byte {skipped}: {snippet!r}")
+            self.opaque_seg(text[:200], via, -1, f"cannot parse the shell text near byte {skipped}: {shown(snippet)}")
             self.note("parse error")
         saved = self.repaired
         self.repaired = set()
