@@ -182,7 +182,7 @@ def test_check_of_a_policy_file_compiles_it_on_the_discovered_config(s: Scratch)
     assert f"config: {s.project_file} (the project's file)" in p.stdout.splitlines()
     s.project_file.unlink()
     p = s.run("check", str(team))
-    assert p.returncode == 1 and "expected deny but the policy decides ask" in p.stdout
+    assert p.returncode == 5 and "expected deny but the policy decides ask" in p.stdout
     assert "config: none (built-in defaults)" in p.stdout.splitlines()
 
 

@@ -67,9 +67,10 @@ def cmd_fmt(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr: 
 
 
 def _read(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8", newline="") as fh:
-            return fh.read()
+    from ..inputs import MAX_POLICY_BYTES, read_text
+
+    try:  # a regular file only (a FIFO is refused, not waited on), bounded, decoded with a position
+        return read_text(path, MAX_POLICY_BYTES)
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {path}: {exc}") from None
 

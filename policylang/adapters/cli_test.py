@@ -113,7 +113,7 @@ def _toml(path: str, cwd: str) -> list[Case]:
         starts = [i + 1 for i, l in enumerate(lines) if l.strip() == f"[[{table}]]"]
         entries = data.get(table, [])
         if not isinstance(entries, list):
-            raise TestFileError(f"{path}: `{table}` must be an array of tables ([[{table}]]), "
+            raise TestFileError(f"{path}: '{table}' must be an array of tables ([[{table}]]), "
                                 f"not {type(entries).__name__}")
         for i, t in enumerate(entries):
             where = f"{path}:{starts[i] if i < len(starts) else 0}"
