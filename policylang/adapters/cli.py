@@ -311,7 +311,7 @@ def cmd_explain(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stde
     if args.format == "json":
         print(json.dumps(_explanation_json(ex), ensure_ascii=False, indent=2), file=stdout)
         return EXIT_OK
-    out = [f"command: {command}", f"mode: {policy.settings.mode}, posture: {policy.settings.posture}"]
+    out = [f"command: {ex.verdict.action}", f"mode: {policy.settings.mode}, posture: {policy.settings.posture}"]
     a = ex.analysis
     if a.error:
         out.append(f"analysis error: {a.error}")

@@ -74,7 +74,7 @@ def redact_analysis(a: Analysis, pairs: Pairs) -> Analysis:
     argv = None if a.argv is None else _words(a.argv, pairs)
     return replace(a, segments=segments, effects=tuple(redact_effect(e, pairs) for e in a.effects),
                    reasons=_words(a.reasons, pairs), error=_opt(a.error, pairs), argv=argv,
-                   warnings=_words(a.warnings, pairs))
+                   warnings=_words(a.warnings, pairs), redact=())
 
 
 def redact_judged(j: Any, pairs: Pairs) -> Any:

@@ -43,6 +43,7 @@ def add_secrets(act: Any, analysis: Analysis, env: Mapping[str, str] | None) -> 
                 pairs[value] = redaction_marker(f"env:{name}", value)
     if not effects and not pairs:
         return analysis
+    _add_escaped(pairs)
     segments = analysis.segments
     if effects and not segments:
         segments = (Segment(f"<{kind}>", None, (), ()),)
@@ -60,7 +61,18 @@ def secret_pairs(act: Any) -> tuple[tuple[str, str], ...]:
                 pairs.setdefault(f.value, f.marker)
     except Exception:  # the texts of an odd object: nothing to redact from them
         return ()
+    _add_escaped(pairs)
     return tuple(sorted(pairs.items(), key=lambda kv: -len(kv[0])))
+
+
+def _add_escaped(pairs: dict[str, str]) -> None:
+    """A value as JSON spells it too (a tool call's text is JSON: a key's newlines are ``\\n`` there)."""
+    import json
+
+    for value, marker in list(pairs.items()):
+        escaped = json.dumps(value)[1:-1]
+        if escaped != value:
+            pairs.setdefault(escaped, marker)
 
 
 def _may_expand(act: Any) -> bool:
@@ -85,14 +97,25 @@ def _texts(act: Any) -> Iterable[tuple[str, str]]:
         if body:
             yield body, "the body"
     elif kind == "tool":
-        for key, value in act.args.items():
-            from ...actions import json_text
-
-            yield value if isinstance(value, str) else json_text(value), f"the argument {key!r}"
+        yield from _leaves(act.args, "")
     elif kind == "message":
         yield act.text, "the message"
     elif kind == "code":
         yield act.source, "the code"
+
+
+def _leaves(value: Any, path: str, depth: int = 0) -> Iterable[tuple[str, str]]:
+    """The strings of a tool call's JSON arguments, each with its key path (``body.headers.auth``)."""
+    if isinstance(value, str):
+        yield value, f"the argument {path or '?'}"
+    elif depth > 32:
+        return
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _leaves(v, f"{path}.{k}" if path else str(k), depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from _leaves(v, f"{path}[{i}]", depth + 1)
 
 
 def _effect(act: Any, kind: str, f: Finding, text: str, place: str, analysis: Analysis) -> Effect:
