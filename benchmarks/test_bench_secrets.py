@@ -10,7 +10,7 @@ import pytest
 
 from policylang import Command, Settings, from_text
 from policylang.analysis import dispatch
-from policylang.analysis.secrets.detector import scan
+from policylang.analysis.secretscan.detector import scan
 
 CWD, ENV = "/home/u/proj", {"HOME": "/home/u"}
 RNG = random.Random(3)

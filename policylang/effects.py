@@ -24,7 +24,7 @@ class Effect:
     upload:  path (the file sent; ``recursive`` for a tree), host (where; None when unknown)
     persist: text names the mechanism (``crontab``, ``systemd unit``)
     discard: text names what is lost (``uncommitted changes``, ``remote history``)
-    secret:  a credential the action carries (analysis/secrets): text its format, program where it
+    secret:  a credential the action carries (analysis/secretscan): text its format, program where it
              goes (network, file, message, tool, code, command), host or path, operands[0] where it is
     """
 
@@ -96,6 +96,6 @@ class Analysis:
     structured: bool = False  # the exec_strict subset: one simple command, nothing else
     argv: tuple[str, ...] | None = None  # argv to run without a shell when structured
     warnings: tuple[str, ...] = ()
-    # (value, marker) for every secret the action carries (analysis/secrets): the verdict shows the
+    # (value, marker) for every secret the action carries (analysis/secretscan): the verdict shows the
     # marker, never the value; longest value first
     redact: tuple[tuple[str, str], ...] = ()

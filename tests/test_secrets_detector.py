@@ -11,7 +11,7 @@ import string
 
 import pytest
 
-from policylang.analysis.secrets.detector import catalog, entropy, redaction_marker, scan
+from policylang.analysis.secretscan.detector import catalog, entropy, redaction_marker, scan
 
 RNG = random.Random(14)
 AN = string.ascii_letters + string.digits
@@ -22,7 +22,8 @@ UP = string.ascii_uppercase + string.digits
 def r(n: int, alphabet: str = AN) -> str:
     while True:
         s = "".join(RNG.choice(alphabet) for _ in range(n))
-        if alphabet != AN or (any(c.islower() for c in s) and any(c.isupper() for c in s) and any(c.isdigit() for c in s)):
+        if alphabet != AN or (any(c.islower() for c in s) and any(c.isupper() for c in s)
+                              and any(c.isdigit() for c in s)):
             return s
 
 
@@ -89,7 +90,8 @@ MAKERS = {
     "mailchimp-api-key": lambda: (lambda v: (v, v))(r(32, HEX) + "-us14"),
     "openai-api-key": lambda: (lambda v: (f"export OPENAI_API_KEY={v}", v))("sk-proj-" + r(120, AN + "_-")),
     "anthropic-api-key": lambda: (lambda v: (f"x-api-key: {v}", v))("sk-ant-api03-" + r(93, AN + "_-") + "AA"),
-    "huggingface-token": lambda: (lambda v: (f"huggingface-cli login --token {v}", v))("hf_" + r(34, string.ascii_letters)),
+    "huggingface-token": lambda: (lambda v: (f"huggingface-cli login --token {v}", v))(
+        "hf_" + r(34, string.ascii_letters)),
     "groq-api-key": lambda: (lambda v: (v, v))("gsk_" + r(52)),
     "replicate-api-token": lambda: (lambda v: (v, v))("r8_" + r(37)),
     "perplexity-api-key": lambda: (lambda v: (v, v))("pplx-" + r(48)),

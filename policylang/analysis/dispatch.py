@@ -13,7 +13,7 @@ from ..effects import Analysis, Effect, Segment
 from ..frozen import replace
 from ..resolve import file_url_path, normalise_path
 from ..verdict import LOW, MEDIUM, UNKNOWN
-from .secrets.findings import add_secrets
+from .secretscan.findings import add_secrets
 from .shell import analyse_argv, analyse_command
 
 Analyser = Callable[..., Analysis]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from ..actions import Action, Code, Command, Context, Fetch, FileOp, Message, ToolCall
 from ..analysis.dispatch import analyse, expand_home
-from ..analysis.secrets.findings import secret_pairs
+from ..analysis.secretscan.findings import secret_pairs
 from ..diagnostics import Diagnostic
 from ..effects import Analysis, Effect
 from ..frozen import record, replace

@@ -1,5 +1,5 @@
 """Redaction: every text a verdict or an explanation shows, with each secret the action carries
-(``Analysis.redact``, made by analysis/secrets) replaced by its marker ``[REDACTED kind:fingerprint]``.
+(``Analysis.redact``, made by analysis/secretscan) replaced by its marker ``[REDACTED kind:fingerprint]``.
 
 Policy._explain calls it once, where verdicts are built, so every consumer -- the Python API, the
 CLI in every format, an audit log -- inherits it.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
-from ..effects import Analysis, Effect, Segment
+from ..effects import Analysis, Effect
 from ..frozen import replace
 from ..verdict import Reason, SegmentVerdict, Verdict
 

@@ -100,7 +100,8 @@ class Catalog:
                 start, end = spans[1] if len(spans) > 1 and spans[1] != _NULL else whole
                 pos = max(whole[1], whole[0] + 1)
                 if not ascii_only:
-                    start, end = len(data[:start].decode("utf-8", "replace")), len(data[:end].decode("utf-8", "replace"))
+                    start = len(data[:start].decode("utf-8", "replace"))
+                    end = len(data[:end].decode("utf-8", "replace"))
                 value = text[start:end]
                 if self.keeps(fmt, value) and not _in_data_uri(text, start):
                     found.append(Finding(fmt.id, fmt.name, start, end, value))
@@ -201,7 +202,7 @@ def catalog() -> Catalog:
     """The built-in catalog, loaded once."""
     global _CATALOG
     if _CATALOG is None:
-        text = resources.files("policylang.analysis.secrets").joinpath("data/secrets.toml").read_text("utf-8")
+        text = resources.files("policylang.analysis.secretscan").joinpath("data/secrets.toml").read_text("utf-8")
         _CATALOG = Catalog(tomllib.loads(text))
     return _CATALOG
 
