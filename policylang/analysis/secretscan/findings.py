@@ -9,11 +9,12 @@ name, JSON key, offset -- and never the value.
 from __future__ import annotations
 
 import fnmatch
+import re
 from typing import Any, Iterable, Mapping, Sequence
 
 from ...effects import Analysis, Effect, Segment
 from ...verdict import HIGH, MEDIUM
-from .detector import Finding, redaction_marker, scan
+from .detector import MIN_TEXT, Finding, redaction_marker, scan
 
 # Names of environment variables whose values are credentials (shell globs over the upper-cased name).
 SECRET_ENV_NAMES = ("*_TOKEN", "*_TOKEN_*", "*_KEY", "*_KEY_*", "*SECRET*", "*PASSWORD*", "*PASSWD*",
@@ -22,15 +23,28 @@ _NETWORK_KINDS = ("network", "upload")
 _HEADER_FLAGS = frozenset({"-H", "--header", "--proxy-header"})
 
 
+_ENV_NAME_RE = re.compile("|".join(fnmatch.translate(g) for g in SECRET_ENV_NAMES))
+_ENV_NAMES: dict[str, bool] = {}
+
+
 def secret_env_name(name: str) -> bool:
-    up = name.upper()
-    return any(fnmatch.fnmatchcase(up, g) for g in SECRET_ENV_NAMES)
+    """Does the variable's name say its value is a credential?  (Memoised: environments repeat.)"""
+    known = _ENV_NAMES.get(name)
+    if known is None:
+        known = _ENV_NAME_RE.match(name.upper()) is not None
+        if len(_ENV_NAMES) < 65536:
+            _ENV_NAMES[name] = known
+    return known
 
 
 def add_secrets(act: Any, analysis: Analysis, env: Mapping[str, str] | None) -> Analysis:
     """The analysis with a ``secret`` effect per credential the action carries and the pairs that
     redact them (and the values of secret-named variables the action's text may expand)."""
     kind = act.kind
+    if kind == "command":  # the hot path: a short command without ``$`` holds nothing to redact
+        command = act.command
+        if type(command) is str and len(command) < MIN_TEXT and "$" not in command and "`" not in command:
+            return analysis
     effects: list[Effect] = []
     pairs: dict[str, str] = {}
     for text, place in _texts(act):
