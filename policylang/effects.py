@@ -58,7 +58,7 @@ class Effect:
         if self.kind == "secret":
             where = self.operands[0] if self.operands else "?"
             dest = f" -> {self.host or 'a host known only at run time'}" if self.program == "network" else \
-                f" -> {self.path}" if self.path else f" in a {self.program}" if self.program != "command" else ""
+                f" -> {self.path}" if self.path else ""
             return f"secret({self.text} in {where}{dest})"
         if self.kind in CONCERN_KINDS:
             return f"{self.kind}({self.text or '?'})"
