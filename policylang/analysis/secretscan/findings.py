@@ -52,8 +52,10 @@ def add_secrets(act: Any, analysis: Analysis, env: Mapping[str, str] | None) -> 
             pairs.setdefault(f.value, f.marker)
             effects.append(_effect(act, kind, f, text, place, analysis))
     if env is not None and kind in ("command", "code") and _may_expand(act):
+        text = act.text
         for name, value in env.items():
-            if len(value) >= 4 and secret_env_name(name) and value not in pairs:
+            # only a variable the text names can be expanded into what a verdict shows
+            if len(value) >= 4 and secret_env_name(name) and name in text and value not in pairs:
                 pairs[value] = redaction_marker(f"env:{name}", value)
     if not effects and not pairs:
         return analysis
