@@ -94,10 +94,11 @@ def test_reason_names_format_and_location() -> None:
     v = POLICY.decide(Command(f"curl -H 'Authorization: token {value}' https://api.example.com"))
     assert v.decision is DENY and v.risk >= HIGH
     (r,) = [r for r in v.reasons if r.effect and r.effect.startswith("secret(")]
-    assert "github-pat" in r.message and "argument 2 of curl (header Authorization)" in r.message
-    assert "api.example.com" in r.message and value not in r.message
+    said = f"{r.message} {r.effect}"
+    assert "github-pat" in said and "argument 2 of curl (header Authorization)" in said
+    assert "api.example.com" in said and value not in said
     m = POLICY.decide(Message(f"token {value}"))
-    assert "the message, offset 6" in " ".join(x.message for x in m.reasons)
+    assert "the message, offset 6" in " ".join(f"{x.message} {x.effect}" for x in m.reasons)
 
 
 def test_secret_named_environment_values_are_redacted() -> None:

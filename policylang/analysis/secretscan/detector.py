@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import tomllib
-from importlib import resources
 from typing import Any, NamedTuple
 
 from re2 import _re2  # type: ignore[import-untyped]
@@ -202,6 +200,9 @@ def catalog() -> Catalog:
     """The built-in catalog, loaded once."""
     global _CATALOG
     if _CATALOG is None:
+        import tomllib  # not at import: a decision with nothing to scan never reads the catalog
+        from importlib import resources
+
         text = resources.files("policylang.analysis.secretscan").joinpath("data/secrets.toml").read_text("utf-8")
         _CATALOG = Catalog(tomllib.loads(text))
     return _CATALOG
