@@ -43,6 +43,7 @@ class FileOp:
     path: str
     cwd: str | None = None
     env: Mapping[str, str] | None = None
+    content: str | None = None  # what a write or edit puts in the file (scanned for secrets)
     kind: ClassVar[str] = "file"
 
     @property
@@ -54,6 +55,8 @@ class FileOp:
 class Fetch:
     url: str
     method: str = "GET"
+    headers: Mapping[str, str] | None = None
+    body: str | None = None
     kind: ClassVar[str] = "fetch"
 
     @property
@@ -149,9 +152,15 @@ def action_from_json(value: Any) -> Action:
         op = _str(value, "op")
         if op not in FILE_OPS:
             raise ActionError(f"field 'op' must be one of {', '.join(FILE_OPS)}, not {op!r}")
-        return FileOp(op, _str(value, "path") or "", cwd=_str(value, "cwd", required=False), env=_env(value))
+        return FileOp(op, _str(value, "path") or "", cwd=_str(value, "cwd", required=False), env=_env(value),
+                      content=_str(value, "content", required=False))
     if kind == "fetch":
-        return Fetch(_str(value, "url") or "", method=_str(value, "method", required=False) or "GET")
+        headers = value.get("headers")
+        if headers is not None and not (isinstance(headers, dict) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in headers.items())):
+            raise ActionError("field 'headers' must be an object of strings")
+        return Fetch(_str(value, "url") or "", method=_str(value, "method", required=False) or "GET",
+                     headers=headers, body=_str(value, "body", required=False))
     if kind == "code":
         return Code(_str(value, "language") or "", _str(value, "source") or "",
                     cwd=_str(value, "cwd", required=False), env=_env(value))

@@ -24,6 +24,8 @@ class Effect:
     upload:  path (the file sent; ``recursive`` for a tree), host (where; None when unknown)
     persist: text names the mechanism (``crontab``, ``systemd unit``)
     discard: text names what is lost (``uncommitted changes``, ``remote history``)
+    secret:  a credential the action carries (analysis/secretscan): text its format, program where it
+             goes (network, file, message, tool, code, command), host or path, operands[0] where it is
     """
 
     kind: str
@@ -53,6 +55,11 @@ class Effect:
         if self.kind == "upload":
             tail = "/**" if self.recursive and self.path not in (None, "/") else ""
             return f"upload({self.path or 'data'}{tail} -> {self.host or 'a host known only at run time'})"
+        if self.kind == "secret":
+            where = self.operands[0] if self.operands else "?"
+            dest = f" -> {self.host or 'a host known only at run time'}" if self.program == "network" else \
+                f" -> {self.path}" if self.path else ""
+            return f"secret({self.text} in {where}{dest})"
         if self.kind in CONCERN_KINDS:
             return f"{self.kind}({self.text or '?'})"
         return f"code({self.program})"
@@ -89,3 +96,6 @@ class Analysis:
     structured: bool = False  # the exec_strict subset: one simple command, nothing else
     argv: tuple[str, ...] | None = None  # argv to run without a shell when structured
     warnings: tuple[str, ...] = ()
+    # (value, marker) for every secret the action carries (analysis/secretscan): the verdict shows the
+    # marker, never the value; longest value first
+    redact: tuple[tuple[str, str], ...] = ()

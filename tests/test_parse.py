@@ -48,8 +48,8 @@ def NET(ps: Any = None) -> Any: return ("NetworkTarget", ps)
 def CODE(langs: tuple[Any, ...] = (), pattern: Any = None) -> Any: return ("CodeTarget", langs, pattern)
 def TOOL(names: tuple[Any, ...], pattern: Any = None) -> Any: return ("ToolTarget", names, pattern)
 def MSG(p: str) -> Any: return ("MessageTarget", R(p))
-def CONCERN(kind: str, paths: Any = None, hosts: Any = None, pattern: Any = None) -> Any:
-    return ("ConcernTarget", kind, paths, hosts, pattern)
+def CONCERN(kind: str, paths: Any = None, hosts: Any = None, pattern: Any = None, place: Any = None) -> Any:
+    return ("ConcernTarget", kind, paths, hosts, pattern, place)
 def CEL(e: str) -> Any: return ("Cel", e)
 
 
@@ -123,6 +123,11 @@ CONSTRUCTS = [
      RULE("up", "ask", CONCERN("upload", PS(L("SECRETS")), PS(LIT(S("*.example.com")))), risk="high")),
     ("rule up.any: ask upload", RULE("up.any", "ask", CONCERN("upload"))),
     ("rule up.to: ask upload to HOSTS", RULE("up.to", "ask", CONCERN("upload", hosts=PS(L("HOSTS"))))),
+    ("rule s.net: deny secret to network", RULE("s.net", "deny", CONCERN("secret", place="network"))),
+    ("rule s.msg: ask secret in message message \"m\"",
+     RULE("s.msg", "ask", CONCERN("secret", place="message"), message="m")),
+    ('rule s.f: ask secret in ["**"] matching re"^aws-"',
+     RULE("s.f", "ask", CONCERN("secret", PS(LIT(S("**"))), pattern=R("^aws-")))),
     ("rule keep: deny persist", RULE("keep", "deny", CONCERN("persist"))),
     ('rule lose: ask discard matching re"history" unless discard matching re"stash"',
      RULE("lose", "ask", CONCERN("discard", pattern=R("history")), unless=(CONCERN("discard", pattern=R("stash")),))),
@@ -329,7 +334,7 @@ def test_expected_words_are_readable() -> None:
     assert diags[0].expected == ("a decision (allow, sandbox, ask, deny)",)
     _, diags = parse("rule a: deny")
     assert diags[0].expected == ("a target (exec, read, write, delete, network, code, tool, message, leak, upload, "
-                                 "persist, discard, opaque)",)
+                                 "persist, discard, secret, opaque)",)
     _, diags = parse("rule a: deny opaque 5")
     assert diags[0].expected == ("a clause (risk, message, alt, unless, when)", "the end of the statement")
     _, diags = parse("bogus")
@@ -485,14 +490,22 @@ def target(draw: Any) -> tuple[Any, str]:
         r = draw(regex())
         return ("MessageTarget", r[0]), "message matching " + r[1]
     if kind == "concern":
-        k = draw(st.sampled_from(["leak", "upload", "persist", "discard"]))
-        paths = draw(st.one_of(st.none(), pathset())) if k == "upload" else None
-        hosts = draw(st.one_of(st.none(), pathset())) if k == "upload" else None
+        k = draw(st.sampled_from(["leak", "upload", "persist", "discard", "secret"]))
+        paths = draw(st.one_of(st.none(), pathset())) if k in ("upload", "secret") else None
+        hosts = draw(st.one_of(st.none(), pathset())) if k in ("upload", "secret") else None
+        place = None
+        if k == "secret" and draw(st.booleans()):
+            place = draw(st.sampled_from(["message", "tool", "network"]))
+            if place == "network":
+                hosts = None
+            else:
+                paths = None
         pattern = draw(st.one_of(st.none(), regex()))
-        src = k + (" in " + paths[1] if paths else "") + (" to " + hosts[1] if hosts else "") \
+        src = k + (" in " + paths[1] if paths else "") + (" in " + place if place and place != "network" else "") \
+            + (" to " + hosts[1] if hosts else "") + (" to network" if place == "network" else "") \
             + (" matching " + pattern[1] if pattern else "")
         return CONCERN(k, paths[0] if paths else None, hosts[0] if hosts else None,
-                       pattern[0] if pattern else None), src
+                       pattern[0] if pattern else None, place), src
     return OPAQUE, "opaque"
 
 

@@ -335,7 +335,7 @@ def cmd_explain(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stde
     if args.format == "json":
         print(json.dumps(_explanation_json(ex, policy.settings), ensure_ascii=False, indent=2), file=stdout)
         return exit_code(ex.verdict.decision)
-    out = [f"command: {command}", f"mode: {policy.settings.mode}, posture: {policy.settings.posture}", loaded]
+    out = [f"command: {ex.verdict.action}", f"mode: {policy.settings.mode}, posture: {policy.settings.posture}", loaded]
     a = ex.analysis
     if a.error:
         out.append(f"analysis error: {a.error}")

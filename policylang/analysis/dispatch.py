@@ -14,6 +14,7 @@ from ..effects import Analysis, Effect, Segment
 from ..frozen import replace
 from ..resolve import file_url_path, normalise_path
 from ..verdict import LOW, MEDIUM, UNKNOWN
+from .secretscan.findings import add_secrets
 from .shell import analyse_argv, analyse_command
 
 Analyser = Callable[..., Analysis]
@@ -24,7 +25,7 @@ def analyse(act: Action, *, cwd: str, env: Mapping[str, str], home: str) -> Anal
     analyser: Analyser | None = ANALYSERS.get(getattr(act, "kind", None))  # type: ignore[arg-type]
     if analyser is None:
         return Analysis((), (), error=f"unsupported action {type(act).__name__}")
-    return analyser(act, cwd=cwd, env=env, home=home)
+    return add_secrets(act, analyser(act, cwd=cwd, env=env, home=home), env)
 
 
 def analyse_command_action(act: Command, *, cwd: str, env: Mapping[str, str], home: str) -> Analysis:

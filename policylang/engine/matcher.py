@@ -287,16 +287,21 @@ class MessageTarget(Target):
 
 
 class ConcernTarget(Target):
-    """``leak``, ``upload in PATHS to HOSTS``, ``persist``, ``discard`` (``matching`` on the effect's text)."""
+    """``leak``, ``upload in PATHS to HOSTS``, ``persist``, ``discard``, ``secret`` (``matching`` on the
+    effect's text; a secret's ``place`` is where it goes: message, tool, network)."""
 
-    def __init__(self, kind: str, paths: PathSet | None, hosts: Sequence[str] | None, pattern: Regex | None):
+    def __init__(self, kind: str, paths: PathSet | None, hosts: Sequence[str] | None, pattern: Regex | None,
+                 place: str | None = None):
         self.kind = kind
+        self.place = place
         self.paths = paths
         self.hosts = RegexSet([word_glob(h.casefold()) for h in hosts], anchored=True) if hosts else None
         self.pattern = pattern
 
     def matches(self, effect: Effect, ctx: MatchContext) -> bool:
         if effect.kind != self.kind:
+            return False
+        if self.place is not None and effect.program != self.place:
             return False
         if self.paths is not None:
             if effect.path is None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from ..actions import Action, Code, Command, Context, Fetch, FileOp, Message, ToolCall
 from ..analysis.dispatch import analyse, expand_home
+from ..analysis.secretscan.findings import secret_pairs
 from ..diagnostics import shown, Diagnostic
 from ..effects import Analysis, Effect
 from ..frozen import record, replace
@@ -25,6 +26,7 @@ from ..verdict import ALLOW, ASK, DENY, LOW, UNKNOWN, Reason, Risk, SegmentVerdi
 from .judge import Judge, Judged, cover_own_effects
 from .matcher import CompiledRule, MatchContext, RuleIndex
 from .pathsets import Roots
+from .redact import redact_analysis, redact_judged, redact_text, redact_verdict
 from .vcache import ACTION_TYPES, VerdictCache, environ_of
 
 if TYPE_CHECKING:
@@ -188,6 +190,10 @@ class Policy:
             act.kind,
             _matched_ids(judged),
         )
+        pairs = analysis.redact
+        if pairs:
+            return Explanation(redact_analysis(analysis, pairs), tuple(redact_judged(j, pairs) for j in judged),
+                               redact_verdict(verdict, pairs))
         return Explanation(analysis, tuple(judged), verdict)
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -219,8 +225,9 @@ class Policy:
         if d is ASK and (self.settings.headless or not ctx.interactive):
             d = DENY
         text = _action_text(act) if act is not None else ""
-        return Verdict(d, UNKNOWN, (Reason("error:internal", why, d, UNKNOWN),), action=text,
-                       kind=getattr(act, "kind", "command"))
+        pairs = secret_pairs(act) if act is not None else ()
+        return Verdict(d, UNKNOWN, (Reason("error:internal", redact_text(why, pairs), d, UNKNOWN),),
+                       action=redact_text(text, pairs), kind=getattr(act, "kind", "command"))
 
 
 def _reads_the_filesystem(judged: Sequence[Judged]) -> bool:

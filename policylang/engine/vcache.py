@@ -135,9 +135,9 @@ def _expands(text: Any) -> bool:
 def _key_text(act: Action) -> Any:
     """What distinguishes one action from another of its type, for the verdict cache."""
     if isinstance(act, FileOp):
-        return (act.op, act.path)
+        return (act.op, act.path, act.content)
     if isinstance(act, Fetch):
-        return (act.method, act.url)
+        return (act.method, act.url, tuple(sorted((act.headers or {}).items())), act.body)
     if isinstance(act, Code):
         return (act.language, act.source)
     if isinstance(act, ToolCall):

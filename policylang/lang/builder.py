@@ -256,16 +256,19 @@ class _Builder(Transformer[Any, Any]):
         return MessageTarget(_regex(c[2]), _span(c[0], c[-1]))
 
     def concern_target(self, c: list[Any]) -> ConcernTarget:
-        paths = hosts = pattern = None
+        paths = hosts = pattern = place = None
         for i, x in enumerate(c):
             if isinstance(x, _Tok) and x.type in ("IN", "TO"):
-                if x.type == "IN":
-                    paths = c[i + 1]
+                y = c[i + 1]
+                if isinstance(y, _Tok) and y.type in ("MESSAGE", "TOOL", "NETWORK"):
+                    place = y.value
+                elif x.type == "IN":
+                    paths = y
                 else:
-                    hosts = c[i + 1]
+                    hosts = y
             elif isinstance(x, _Tok) and x.type == "MATCHING":
                 pattern = _regex(c[i + 1])
-        return ConcernTarget(c[0].value, paths, hosts, pattern, _span(c[0], c[-1]))
+        return ConcernTarget(c[0].value, paths, hosts, pattern, _span(c[0], c[-1]), place)
 
     def opaque_target(self, c: list[Any]) -> OpaqueTarget:
         return OpaqueTarget(_tspan(c[0]))

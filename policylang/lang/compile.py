@@ -236,7 +236,7 @@ def compile_target(t: ast.Target, lists: dict[str, ast.ListLiteral]) -> Target:
     if isinstance(t, ast.ConcernTarget):
         return ConcernTarget(t.kind, PathSet(path_strings(t.paths, lists)) if t.paths else None,
                              path_strings(t.hosts, lists) if t.hosts else None,
-                             Regex(t.pattern.pattern) if t.pattern else None)
+                             Regex(t.pattern.pattern) if t.pattern else None, t.place)
     if isinstance(t, ast.OpaqueTarget):
         return OpaqueTarget()
     raise TypeError(f"unknown target {type(t).__name__}")

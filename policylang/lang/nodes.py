@@ -242,14 +242,16 @@ class MessageTarget(Node):
 
 @node
 class ConcernTarget(Node):
-    """``leak``, ``upload in PATHS to HOSTS``, ``persist``, ``discard``, each optionally
-    ``matching re"..."`` on what the effect names (the leaked value, the mechanism, what is lost)."""
+    """``leak``, ``upload in PATHS to HOSTS``, ``persist``, ``discard``, ``secret`` (``in message``,
+    ``in tool``, ``in PATHS``, ``to network``, ``to HOSTS``), each optionally ``matching re"..."`` on
+    what the effect names (the leaked value, the mechanism, what is lost, the secret's format)."""
 
-    kind: str  # leak | upload | persist | discard
-    paths: PathSet | None  # upload only: the files sent
-    hosts: PathSet | None  # upload only: where they go
+    kind: str  # leak | upload | persist | discard | secret
+    paths: PathSet | None  # upload: the files sent; secret: the files written
+    hosts: PathSet | None  # upload, secret: where they go
     pattern: Regex | None
     span: Span
+    place: str | None = None  # secret: "message", "tool" (in ...) or "network" (to network)
 
 
 @node

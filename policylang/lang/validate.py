@@ -196,7 +196,7 @@ def cel_cost_error(expr: str) -> str | None:
 
 def target_kind(target: Target) -> str:
     """The effect kind a target matches: exec, read, write, delete, network, code, tool, message, leak,
-    upload, persist, discard, opaque."""
+    upload, persist, discard, secret, opaque."""
     if isinstance(target, (ExecTarget, PipeTarget)):
         return "exec"
     if isinstance(target, PathTarget):
@@ -482,8 +482,13 @@ class _Validator:
             raise TypeError(f"unknown target {type(t).__name__}")
 
     def check_concern(self, t: ConcernTarget) -> None:
-        if t.kind != "upload" and (t.paths is not None or t.hosts is not None):
-            self.diag("concern-scope", f"`{t.kind}` has no paths or hosts: only `upload` takes `in` and `to`",
+        if t.place is not None and t.kind != "secret":
+            prep = "to" if t.place == "network" else "in"
+            self.diag("concern-scope", f"`{t.kind}` cannot go `{prep} {t.place}`: only `secret` can",
+                      t.span, "`secret in message`, `secret in tool`, `secret to network` name where a "
+                              "credential goes")
+        if t.kind not in ("upload", "secret") and (t.paths is not None or t.hosts is not None):
+            self.diag("concern-scope", f"`{t.kind}` has no paths or hosts: only `upload` and `secret` take `in` and `to`",
                       t.span, f"write `{t.kind}` or `{t.kind} matching re\"...\"`; "
                               "`upload in PATHS to HOSTS` names the files sent and where")
         if t.paths is not None:
