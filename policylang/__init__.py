@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .lang.compile import compile_policy
     from .diagnostics import Diagnostic, PolicyError
     from .engine.policy import Explanation, Policy
+    from .audit.writer import AuditLog
     from .settings import Settings
     from .source import Source, Span
     from .verdict import Decision, Reason, Risk, SegmentVerdict, Verdict
@@ -65,11 +66,16 @@ def __dir__() -> list[str]:
 
 
 def load(config: str | os.PathLike[str] | None = None, *, preset: str | Sequence[str] | None = None,
-         mode: str | None = None, policy_files: Sequence[str | os.PathLike[str]] = ()) -> Policy:
+         mode: str | None = None, policy_files: Sequence[str | os.PathLike[str]] = (),
+         audit: bool | AuditLog = False) -> Policy:
     """Load and compile a policy: built-in layer, presets, a config.toml and extra .policy files.
 
     With no arguments (and no POLICYLANG_CONFIG in the environment) this is the built-in default:
     approve mode; read-only low-risk commands allowed, medium risk asked, high risk denied.
+
+    ``audit=True`` records every decision in the audit log ``[security.audit]`` describes, when
+    its ``enabled`` is true (docs/audit.md); an ``AuditLog`` records into that log.  Off by default:
+    an embedder opts in.
     """
     from .lang.compile import compile_policy
     from .config.loader import load_config
@@ -80,7 +86,12 @@ def load(config: str | os.PathLike[str] | None = None, *, preset: str | Sequence
     for f in policy_files:
         with open(f, encoding="utf-8") as fh:
             sources.append(Source(os.fspath(f), fh.read(), layer="user"))
-    return compile_policy(sources, loaded.settings)
+    policy = compile_policy(sources, loaded.settings)
+    if audit is False:
+        return policy
+    from .audit.audited import audited
+
+    return audited(policy, None if audit is True else audit)
 
 
 def from_text(text: str, settings: Settings | None = None, *, name: str = "<policy>",

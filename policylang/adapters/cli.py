@@ -13,6 +13,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TextIO
 
 from ..actions import ActionError, Command, Context, action_from_json
+from . import cli_audit
 from ..diagnostics import Diagnostic, PolicyError
 from ..frozen import replace
 from ..verdict import Decision, Reason, Risk, Verdict
@@ -78,9 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--format", choices=["text", "json"], default="text")
 
     try:
-        from . import cli_config
+        from . import cli_audit, cli_config
 
         cli_config.register(sub)
+        cli_audit.register(sub)
     except ImportError:  # pragma: no cover - the config commands ship with the package
         pass
     return p
@@ -208,16 +210,17 @@ def cmd_decide(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stder
         if args.command:
             raise UsageError("give either --jsonl or a command, not both")
         if args.jsonl == "-":
-            return _batch(policy, stdin, stdout, cwd, context)
+            return _batch(policy, stdin, stdout, cwd, context, stderr)
         try:
             with open(args.jsonl, encoding="utf-8", errors="replace", newline="") as fh:
-                return _batch(policy, fh, stdout, cwd, context)
+                return _batch(policy, fh, stdout, cwd, context, stderr)
         except OSError as exc:
             raise UsageError(f"cannot read {args.jsonl}: {exc}") from None
     command = " ".join(_strip_dashdash(args.command))
     if not command:
         raise UsageError("decide needs a COMMAND, or --jsonl -")
     v = policy.decide(Command(command, cwd=cwd), context)
+    v = cli_audit.record(policy, v, context, "cli.decide", stderr)  # before the verdict is printed
     if args.json:
         import json
 
@@ -231,19 +234,23 @@ def _strip_dashdash(words: Sequence[str]) -> list[str]:
     return list(words[1:]) if words and words[0] == "--" else list(words)
 
 
-def _batch(policy: Any, lines: Iterable[str], stdout: TextIO, cwd: str, context: Context) -> int:
+def _batch(policy: Any, lines: Iterable[str], stdout: TextIO, cwd: str, context: Context, stderr: TextIO) -> int:
     """One JSON verdict per input line, in order; a bad line gets a fail-closed verdict."""
     import json
 
-    for n, raw in enumerate(lines, 1):
-        line = raw.rstrip("\r\n")
-        verdict = _batch_line(policy, n, line, cwd, context)
-        stdout.write(json.dumps(verdict, ensure_ascii=False) + "\n")
-        stdout.flush()
+    recorder = cli_audit.Recorder(policy, "cli.decide", stderr)
+    try:
+        for n, raw in enumerate(lines, 1):
+            line = raw.rstrip("\r\n")
+            verdict = recorder(_batch_line(policy, n, line, cwd, context), context).to_json()
+            stdout.write(json.dumps(verdict, ensure_ascii=False) + "\n")
+            stdout.flush()
+    finally:
+        recorder.close()
     return EXIT_OK
 
 
-def _batch_line(policy: Any, n: int, line: str, cwd: str, context: Context) -> dict[str, Any]:
+def _batch_line(policy: Any, n: int, line: str, cwd: str, context: Context) -> Verdict:
     import json
 
     try:
@@ -261,16 +268,15 @@ def _batch_line(policy: Any, n: int, line: str, cwd: str, context: Context) -> d
             return _refused(n, str(exc))
         if getattr(action, "cwd", "unset") is None:
             action = replace(action, cwd=cwd)
-        result: dict[str, Any] = policy.decide(action, context).to_json()
+        result: Verdict = policy.decide(action, context)
         return result
     except Exception as exc:  # never stop the batch
         return _refused(n, f"internal error: {type(exc).__name__}: {exc}")
 
 
-def _refused(n: int, why: str) -> dict[str, Any]:
-    v = Verdict(Decision.DENY, Risk.UNKNOWN, (Reason("error:input", f"line {n}: {why}", Decision.DENY, Risk.UNKNOWN),),
-                kind="invalid")
-    return v.to_json()
+def _refused(n: int, why: str) -> Verdict:
+    return Verdict(Decision.DENY, Risk.UNKNOWN, (Reason("error:input", f"line {n}: {why}", Decision.DENY,
+                                                        Risk.UNKNOWN),), kind="invalid")
 
 
 def _json_strings(words: Iterable[str]) -> str:
@@ -308,6 +314,7 @@ def cmd_explain(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stde
         raise UsageError("explain needs a COMMAND")
     cwd = os.path.abspath(args.cwd) if args.cwd else os.getcwd()
     ex = policy.explain(Command(command, cwd=cwd))
+    ex = replace(ex, verdict=cli_audit.record(policy, ex.verdict, None, "cli.explain", stderr))
     if args.format == "json":
         print(json.dumps(_explanation_json(ex), ensure_ascii=False, indent=2), file=stdout)
         return EXIT_OK
