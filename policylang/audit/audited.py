@@ -53,12 +53,12 @@ class AuditedPolicy(Policy):
         try:
             log.decision(self, verdict, context, entry=entry)
         except AuditError as exc:
-            return self._failure(verdict, exc)
+            return self._failed_write(verdict, exc)
         if log.error is not None and self.on_failure == "deny":
             return failed_closed(verdict, log.error)
         return verdict
 
-    def _failure(self, verdict: Verdict, exc: BaseException) -> Verdict:
+    def _failed_write(self, verdict: Verdict, exc: BaseException) -> Verdict:
         if self.on_failure == "deny":
             return failed_closed(verdict, exc)
         return verdict

@@ -170,7 +170,7 @@ def summarise(records: Iterable[dict[str, Any]], filters: Filters | None = None,
         "by_decision": _sorted(by_decision),
         "by_risk": _sorted(by_risk),
         "by_rule": _sorted(by_rule),
-        "most_denied": [{"action": a, "count": c} for a, c in sorted(denied.items(), key=lambda kv: (-kv[1], kv[0]))[:top]],
+        "most_denied": [{"action": a, "count": c} for a, c in list(_sorted(denied).items())[:top]],
         "outcomes": {"executed": executed, "not_executed": not_executed},
         "skipped_lines": skipped,
     }

@@ -26,12 +26,12 @@ except ImportError:  # pragma: no cover - another implementation
     from json.encoder import encode_basestring_ascii as _quote
 
 try:
-    from _sha256 import sha256  # type: ignore[import-not-found,unused-ignore]  # CPython 3.11
+    from _sha256 import sha256 as sha256  # type: ignore[import-not-found,unused-ignore]  # CPython 3.11
 except ImportError:  # pragma: no cover - another version or implementation
     try:
-        from _sha2 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]  # CPython 3.12+
+        from _sha2 import sha256 as sha256  # type: ignore[import-not-found,no-redef,unused-ignore]  # CPython 3.12+
     except ImportError:
-        from hashlib import sha256  # type: ignore[assignment,unused-ignore]
+        from hashlib import sha256 as sha256  # type: ignore[assignment,unused-ignore]
 
 # What a record says about itself: "decision" (one verdict), "outcome" (what an executor reported
 # back about a decision), "open" (the first record of every file), "recovery" (written after a
@@ -157,10 +157,12 @@ def decision_body(verdict: Verdict, context: Context | None, *, revision: str, e
         "programs": programs,
         "warnings": list(verdict.warnings),
     }
-    inp: dict[str, Any] = {"kind": verdict.kind, "action": verdict.action}
-    if context is not None:
-        inp.update(principal=context.principal, role=context.role, session=context.session,
-                   interactive=context.interactive)
+    if context is None:
+        from ..actions import Context
+
+        context = Context()
+    inp: dict[str, Any] = {"kind": verdict.kind, "action": verdict.action, "principal": context.principal,
+                           "role": context.role, "session": context.session, "interactive": context.interactive}
     return {
         "event": "decision",
         "decision_id": decision_id,

@@ -187,14 +187,19 @@ class _Walk:
         self.prev_line = 0
         self.seen: dict[str, tuple[str, int, int]] = {}  # hash -> (file, line, seq)
         self.seen_seqs: set[int] = set()
+        self.file_index: int | None = None  # the open record's index of the file being walked
+        self.firsts: list[dict[str, Any] | None] = []  # each file's first record
+
 
     def fail(self, kind: str, file: str, line: int, message: str) -> bool:
         self.report.problem = Problem(kind, file, line, message)
         return False
 
     def run(self) -> Report:
+        contents = [_read_lines(path) for path in self.report.files]
+        self.firsts = [_next_record(lines) for lines in contents]
         for i, path in enumerate(self.report.files):
-            if not self.file(path, _read_lines(path), i):
+            if not self.file(path, contents[i], i):
                 break
         return self.report
 
@@ -242,7 +247,7 @@ class _Walk:
                                  "the next record continues from the one before it")
             return self.fail("field_modified", path, n, f"the record on line {n} was modified: its hash does not "
                              "match its content")
-        seq, prev, h = rec["seq"], rec["prev"], rec["hash"]
+        seq, prev = rec["seq"], rec["prev"]
         if self.exp_seq is None:  # the first record checked anchors the chain
             if rec.get("event") != "open":
                 return self.fail("record_deleted", path, n, f"the file does not begin with its open record: the "
@@ -257,16 +262,11 @@ class _Walk:
             if rec.get("event") != "open":
                 return self.fail("record_deleted", path, n, f"the file does not begin with its open record: the "
                                  f"records before line {n} were deleted")
-            if (seq, prev) != (self.exp_seq, self.exp_prev):
-                if seq < self.exp_seq:
-                    return self.fail("files_reordered", path, n, f"this file's records (from seq {seq}) come before "
-                                     f"those of the file verified before it (seq {self.exp_seq} expected)")
-                return self.fail("chain_gap", path, n, f"this file does not continue from the last record of the "
-                                 f"file before it (seq {self.exp_seq} expected, {seq} found): a file is missing "
-                                 "or was replaced")
             self._check_name(path, rec, n)
             if self.report.problem is not None:
                 return False
+            if (seq, prev) != (self.exp_seq, self.exp_prev):
+                return self._file_break(path, rec, index)
         elif (seq, prev) != (self.exp_seq, self.exp_prev):
             return self._classify(path, ln, later)
         if rec.get("event") == "open" and rec.get("resumed"):
@@ -274,8 +274,24 @@ class _Walk:
                                      "(it had been deleted or emptied)")
         if rec.get("event") == "recovery":
             self.report.notes.append(f"{path}:{n}: recovery after a crash cut a line short")
+        if rec.get("event") == "open" and isinstance(rec.get("file_index"), int):
+            self.file_index = rec["file_index"]
         self._accept(path, n, rec)
         return True
+
+    def _file_break(self, path: str, rec: dict[str, Any], index: int) -> bool:
+        """A file's open record does not continue from the file before it: say how."""
+        assert self.exp_seq is not None
+        seq, e = rec["seq"], self.exp_seq
+        if seq < e or any(f is not None and f.get("seq") == e for f in self.firsts[index + 1:]):
+            return self.fail("files_reordered", path, 1, f"this file (from seq {seq}) is out of order: seq {e} "
+                             "was expected here")
+        previous = self.report.files[index - 1]
+        if seq > e and self.file_index is not None and rec.get("file_index") == self.file_index + 1:
+            return self.fail("record_deleted", path, 1, f"{seq - e} record(s) (from seq {e}) are missing at the end "
+                             f"of {previous}")
+        return self.fail("chain_gap", path, 1, f"this file does not continue from the last record of {previous} "
+                         f"(seq {e} expected, {seq} found): a file is missing or was replaced")
 
     def _key_for(self, rec: dict[str, Any], later: list[_Line]) -> tuple[Key | None, tuple[str, str] | None]:
         alg = rec["alg"]
@@ -321,6 +337,8 @@ class _Walk:
             where = self.seen[h]
             return self.fail("record_inserted", path, n, f"the record on line {n} repeats the one on line "
                              f"{where[1]} of {where[0]}")
+        if any(r.get("hash") == h for r in later_recs):
+            return self.fail("record_inserted", path, n, f"the record on line {n} is a copy of one later in the file")
         if any(r.get("hash") == prev for r in later_recs):
             return self.fail("records_reordered", path, n, f"the record on line {n} (seq {seq}) comes before the "
                              "record it follows")
