@@ -37,7 +37,7 @@ def test_canonical_json_is_json_dumps_sorted_compact_ascii(value: Any) -> None:
     assert canonical(value) == json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), {1: "a"}, {"a": object()}, b"bytes"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), {"a": float("nan")}, {"a": object()}, b"bytes", [{"a": {1, 2}}]])
 def test_canonical_json_refuses_what_json_cannot_hold_canonically(value: Any) -> None:
     with pytest.raises((TypeError, ValueError)):
         canonical(value)

@@ -71,9 +71,20 @@ def seal(body: Mapping[str, Any], seq: int, prev: str, key: Key | None) -> tuple
     if key is not None:
         rest["key_id"] = key.key_id
     rest["seq"] = seq
-    h = record_hash(rest, key)
-    del rest["seq"]
-    line = f'{{"hash":"{h}","seq":{seq},' + canonical(rest)[1:] + "\n"
+    data = canonical(rest)
+    h = key.mac(data.encode("ascii")) if key is not None else str(sha256(data.encode("ascii")).hexdigest())
+    # the line is the same canonical JSON with ``seq`` moved to the front (a key can only be
+    # written as ``,"seq":`` outside a string: a quote inside one is escaped)
+    field = f',"seq":{seq}'
+    at = data.find(field)
+    if at > 0 and data[at + len(field)] in ",}" and data.find(',"seq":', at + 1) < 0:
+        rest_text = data[1:at] + data[at + len(field):]
+        if rest_text.startswith(","):  # seq was the first key
+            rest_text = rest_text[1:]
+    else:
+        del rest["seq"]
+        rest_text = canonical(rest)[1:]
+    line = f'{{"hash":"{h}","seq":{seq},' + rest_text + "\n"
     return line.encode("ascii"), h
 
 

@@ -46,9 +46,23 @@ class AuditError(Exception):
 def canonical(value: Any) -> str:
     """Canonical JSON of ``value`` (dicts with string keys, lists and tuples, strings, ints, bools,
     None, finite floats)."""
+    if _C_ENCODER is not None and isinstance(value, dict):
+        return "".join(_C_ENCODER(value, 0))
     out: list[str] = []
     _encode(value, out)
     return "".join(out)
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+try:  # the C encoder json.dumps itself uses, set up as json.dumps(sort_keys=True, separators=(",", ":")) would
+    from _json import make_encoder as _make_encoder
+
+    _C_ENCODER: Any = _make_encoder(None, _refuse, _quote, None, ":", ",", True, False, False)
+except ImportError:  # pragma: no cover - another implementation
+    _C_ENCODER = None
 
 
 def _encode(value: Any, out: list[str]) -> None:

@@ -115,14 +115,14 @@ class AuditLog:
                  entry: str | None = None) -> str:
         """Append the record of one decision; its decision id.  In the background mode the record
         is built and written by the writer thread; the verdict's time is taken now."""
-        ts = timestamp()
+        ns = time.time_ns()
         decision_id = new_decision_id()
         where = entry or self.entry
 
         def build() -> dict[str, Any]:
             revision, locations = self._revision_of(policy)
-            return decision_body(verdict, context, revision=revision, entry=where, locations=locations, ts=ts,
-                                 decision_id=decision_id)
+            return decision_body(verdict, context, revision=revision, entry=where, locations=locations,
+                                 ts=timestamp(ns), decision_id=decision_id)
 
         self._submit(build)
         return decision_id
