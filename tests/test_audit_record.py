@@ -219,3 +219,10 @@ def test_audit_true_warns_when_the_background_write_fails(tmp_path: Path) -> Non
     with pytest.warns(RuntimeWarning, match="policylang audit"):
         assert policy.decide("git status").decision is Decision.ALLOW
         policy.audit_log.flush(timeout=60)
+
+
+def test_the_documented_example_record_verifies() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "audit.md").read_text()
+    example = json.loads(doc.split("```json\n", 1)[1].split("```", 1)[0])
+    assert example["hash"] == record_hash(example, Key(b"an-example-key-of-32-bytes-long!!"))
+    assert example["key_id"] == Key(b"an-example-key-of-32-bytes-long!!").key_id
