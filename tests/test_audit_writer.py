@@ -336,3 +336,29 @@ def test_a_background_failure_is_reported_not_raised(tmp_path: Path) -> None:
     log.flush(timeout=60)
     assert log.failed == 1 and isinstance(log.error, AuditError) and len(seen) == 1
     log.close()
+
+
+def _child_appends(log: AuditLog, who: str) -> None:
+    for i in range(200):
+        log.append(body(i, who))
+    log.close()
+
+
+def test_a_forked_child_takes_its_own_lock(tmp_path: Path) -> None:
+    import multiprocessing
+
+    log = AuditLog(str(tmp_path / "audit.jsonl"), fsync="never")
+    log.append(body(0, "parent"))  # the parent holds open descriptors when it forks
+    ctx = multiprocessing.get_context("fork")
+    children = [ctx.Process(target=_child_appends, args=(log, f"c{k}")) for k in range(3)]
+    for c in children:
+        c.start()
+    for i in range(1, 200):
+        log.append(body(i, "parent"))
+    for c in children:
+        c.join(timeout=120)
+        assert c.exitcode == 0
+    log.close()
+    r = verify([str(tmp_path)])
+    assert r.valid, r.problem
+    assert len([x for x in records(tmp_path) if x["event"] == "decision"]) == 800

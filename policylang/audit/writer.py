@@ -96,6 +96,7 @@ class AuditLog:
         self._submitted = 0
         self._done = 0
         self._thread: threading.Thread | None = None
+        self._thread_pid = -1  # the process the writer thread runs in (a forked child has none)
         self._closing = False
 
     @classmethod
@@ -156,7 +157,7 @@ class AuditLog:
                 raise AuditError("the audit log is closed")
             self._queue.append(build)
             self._submitted += 1
-            if self._thread is None or not self._thread.is_alive() or self._pid != os.getpid():
+            if self._thread is None or self._thread_pid != os.getpid() or not self._thread.is_alive():
                 self._start_thread()
             self._cond.notify_all()
 
@@ -166,6 +167,7 @@ class AuditLog:
         import atexit
 
         self._thread = threading.Thread(target=self._run, name="policylang-audit", daemon=True)
+        self._thread_pid = os.getpid()
         self._thread.start()
         atexit.register(self.close)
 
