@@ -29,7 +29,7 @@ def policy() -> Any:
 @pytest.fixture(scope="module")
 def verdict(policy: Any) -> Any:
     v = policy.decide(Command("git push --force origin main", cwd=CWD))
-    v.segments  # built once, as the writer thread would
+    assert v.segments  # built once, as the writer thread would
     return v
 
 

@@ -161,7 +161,8 @@ def test_export_summary_json_and_csv_with_filters(home: Path) -> None:
     assert all(rule in json.dumps(r) for r in by_rule["records"])
     future = json.loads(run(home, "audit", "export", "--format", "json", "--since", "2999-01-01").stdout)
     assert future["summary"]["decisions"] == 0
-    recent = json.loads(run(home, "audit", "export", "--format", "json", "--since", "1h", "--until", "2999-01-01").stdout)
+    recent = json.loads(run(home, "audit", "export", "--format", "json", "--since", "1h",
+                            "--until", "2999-01-01").stdout)
     assert recent["summary"]["decisions"] == 6
     rows = list(csv.reader(io.StringIO(run(home, "audit", "export", "--format", "csv").stdout)))
     assert rows[0][:6] == ["timestamp", "decision_id", "decision", "risk", "kind", "action"]

@@ -37,7 +37,8 @@ def test_canonical_json_is_json_dumps_sorted_compact_ascii(value: Any) -> None:
     assert canonical(value) == json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), {"a": float("nan")}, {"a": object()}, b"bytes", [{"a": {1, 2}}]])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), {"a": float("nan")}, {"a": object()}, b"bytes",
+                                   [{"a": {1, 2}}]])
 def test_canonical_json_refuses_what_json_cannot_hold_canonically(value: Any) -> None:
     with pytest.raises((TypeError, ValueError)):
         canonical(value)
@@ -93,7 +94,8 @@ def test_the_revision_follows_the_sources_and_settings() -> None:
 # ---- what a record holds --------------------------------------------------------------------------
 
 def test_a_decision_record_holds_the_verdict_and_only_the_actions_text() -> None:
-    policy = policylang.from_text('rule no.force: deny exec git push ... --force ...  risk high  message "rewrites history"\n')
+    policy = policylang.from_text(
+        'rule no.force: deny exec git push ... --force ...  risk high  message "rewrites history"\n')
     action = Command("git push --force origin main", cwd="/home/someone/project", env={"TOKEN": "s3cr3t-value"})
     v = policy.decide(action, Context(principal="alice", role="admin", session="s-1"))
     rec = decision_body(v, Context(principal="alice", role="admin", session="s-1"), revision="sha256:x",
