@@ -362,3 +362,14 @@ def test_a_forked_child_takes_its_own_lock(tmp_path: Path) -> None:
     r = verify([str(tmp_path)])
     assert r.valid, r.problem
     assert len([x for x in records(tmp_path) if x["event"] == "decision"]) == 800
+
+
+def test_a_full_queue_makes_appends_wait_and_drops_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(writer_module, "MAX_PENDING", 3)
+    log = AuditLog(str(tmp_path / "audit.jsonl"), background=True, fsync="never")
+    for i in range(300):
+        log.append(body(i))
+        assert len(log._queue) <= 3
+    log.close()
+    assert [x["decision_id"] for x in records(tmp_path) if x["event"] == "decision"] == [f"t-{i}" for i in range(300)]
+    assert verify([str(tmp_path)]).valid

@@ -17,8 +17,9 @@ record is older than ``rotate_seconds``, the file is renamed ``<path>.<NNNNNN>``
 rotated files beyond ``keep`` are deleted, oldest first.
 
 The log's directory is made 0700 and its files 0600.  With ``background=True`` (the Python API)
-an append only queues the verdict: a writer thread builds the record and writes it, so a decision
-never waits for the disk.  The CLI writes synchronously, before it prints the verdict.
+an append only queues the verdict: a writer thread builds the record and writes it (all it finds
+queued in one write), so a decision never waits for the disk -- unless the writer falls
+MAX_PENDING records behind, when decisions wait for it rather than records being dropped.  The CLI writes synchronously, before it prints the verdict.
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from ..verdict import Verdict
 
 FSYNC_POLICIES = ("always", "rotate", "never")
+MAX_PENDING = 10_000  # queued background records; past this a decision waits for the writer (none is dropped)
 INDEX_DIGITS = 6
 _CHUNK = 65536
 
@@ -155,6 +157,9 @@ class AuditLog:
         with self._cond:
             if self._closing:
                 raise AuditError("the audit log is closed")
+            while len(self._queue) >= MAX_PENDING and self._thread is not None and self._thread.is_alive() \
+                    and self._thread_pid == os.getpid():
+                self._cond.wait(1.0)
             self._queue.append(build)
             self._submitted += 1
             if self._thread is None or self._thread_pid != os.getpid() or not self._thread.is_alive():
