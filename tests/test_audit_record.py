@@ -228,3 +228,13 @@ def test_the_documented_example_record_verifies() -> None:
     example = json.loads(doc.split("```json\n", 1)[1].split("```", 1)[0])
     assert example["hash"] == record_hash(example, Key(b"an-example-key-of-32-bytes-long!!"))
     assert example["key_id"] == Key(b"an-example-key-of-32-bytes-long!!").key_id
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2 ** 62))
+def test_a_timestamp_reads_back_as_datetime_reads_it(ns: int) -> None:
+    from datetime import datetime
+
+    ts = timestamp(ns % (250_000_000_000 * 10 ** 9))
+    expected = datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+    assert parse_timestamp(ts) == pytest.approx(expected, abs=1e-6)

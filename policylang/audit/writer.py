@@ -369,7 +369,7 @@ class AuditLog:
         first = head.split(b"\n", 1)[0]
         header = line_head(first)
         file_index = _int_after(first, b'"file_index":') or 0
-        opened = _opened(first, info)
+        opened = _opened(first, info) if self.rotate_seconds else 0.0
         return _State(seq, hash_, file_index, opened, header[1] if header else 0, partial, info.st_ino, info.st_size)
 
     def _start_file(self, info: os.stat_result, *, resumed: bool,
