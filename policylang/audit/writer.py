@@ -19,7 +19,8 @@ rotated files beyond ``keep`` are deleted, oldest first.
 The log's directory is made 0700 and its files 0600.  With ``background=True`` (the Python API)
 an append only queues the verdict: a writer thread builds the record and writes it (all it finds
 queued in one write), so a decision never waits for the disk -- unless the writer falls
-MAX_PENDING records behind, when decisions wait for it rather than records being dropped.  The CLI writes synchronously, before it prints the verdict.
+MAX_PENDING records behind, when decisions wait for it rather than records being dropped.  The
+CLI writes synchronously, before it prints the verdict.
 """
 from __future__ import annotations
 
