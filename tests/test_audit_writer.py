@@ -373,3 +373,37 @@ def test_a_full_queue_makes_appends_wait_and_drops_nothing(tmp_path: Path, monke
     log.close()
     assert [x["decision_id"] for x in records(tmp_path) if x["event"] == "decision"] == [f"t-{i}" for i in range(300)]
     assert verify([str(tmp_path)]).valid
+
+
+CRASHER = """
+import os, sys
+from policylang.audit import writer
+from policylang.audit.writer import AuditLog
+log = AuditLog(sys.argv[1], fsync="never")
+log.append({"event": "decision", "decision_id": "before"})
+real = os.write
+def write_half_and_die(fd, data):
+    real(fd, bytes(data[: len(data) // 2]))
+    os._exit(3)  # the process dies in the middle of its write, holding the lock
+writer.os.write = write_half_and_die
+log.append({"event": "decision", "decision_id": "lost"})
+"""
+
+
+def test_a_process_that_dies_mid_append_leaves_a_line_the_next_one_handles(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    p = subprocess.run([sys.executable, "-c", CRASHER, str(path)], env=dict(os.environ, HOME=str(tmp_path)),
+                       timeout=120)
+    assert p.returncode == 3
+    r = verify([str(path)])
+    assert r.problem is not None and (r.problem.kind, r.problem.line) == ("tail_truncated", 3)
+    log = AuditLog(str(path))  # the dead process's lock went with it
+    log.append(body(1))
+    log.close()
+    r = verify([str(path)])
+    assert r.valid and r.records == 4  # open, "before", the recovery record, the new one
+    lines = path.read_text().splitlines()
+    assert lines[2].startswith('{"hash":') and not lines[2].endswith("}")  # the half line, kept as evidence
+    whole = [json.loads(x) for i, x in enumerate(lines) if i != 2]
+    assert [x.get("decision_id") for x in whole if x["event"] == "decision"] == ["before", "t-1"]
+    assert [x["event"] for x in whole] == ["open", "decision", "recovery", "decision"]
