@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .lang.compile import compile_policy
     from .diagnostics import Diagnostic, PolicyError
     from .engine.policy import Explanation, Policy
+    from .audit.writer import AuditLog
     from .settings import Settings
     from .source import Source, Span
     from .verdict import Decision, Reason, Risk, SegmentVerdict, Verdict
@@ -66,7 +67,7 @@ def __dir__() -> list[str]:
 
 def load(config: str | os.PathLike[str] | None = None, *, preset: str | Sequence[str] | None = None,
          mode: str | None = None, policy_files: Sequence[str | os.PathLike[str]] = (),
-         check_examples: bool = True) -> Policy:
+         check_examples: bool = True, audit: bool | AuditLog = False) -> Policy:
     """Load and compile a policy: built-in layer, presets, a config.toml and extra .policy files.
 
     With no arguments (and no POLICYLANG_CONFIG in the environment) this is the built-in default:
@@ -79,11 +80,21 @@ def load(config: str | os.PathLike[str] | None = None, *, preset: str | Sequence
     (``file:line:col``, what it expected, what it got): a policy that does not do what its own
     examples say is not loaded.  ``check_examples=False`` skips that, for an embedder that loads
     often and checks its files in CI (``policylang check``) instead.
+
+    ``audit=True`` records every decision in the audit log ``[security.audit]`` describes, when
+    its ``enabled`` is true (docs/audit.md); an ``AuditLog`` records into that log.  Off by default:
+    an embedder opts in.
     """
     from .config.precompiled import compile_uncached
 
     policy = compile_uncached(config, preset, mode, policy_files)
-    return _checked(policy) if check_examples else policy
+    if check_examples:
+        policy = _checked(policy)
+    if audit is False:
+        return policy
+    from .audit.audited import audited
+
+    return audited(policy, None if audit is True else audit)
 
 
 def from_text(text: str, settings: Settings | None = None, *, name: str = "<policy>",

@@ -59,13 +59,22 @@ class SandboxSettings:
 
 @record
 class AuditSettings:
-    """The audit log (``[security.audit]``): JSONL with a hash chain, optionally keyed with HMAC."""
+    """The audit log (``[security.audit]``): JSONL with a hash chain, optionally keyed with HMAC
+    (docs/audit.md)."""
 
     enabled: bool = True
-    path: str = "~/.local/state/policylang/audit.jsonl"
+    path: str = "~/.policylang/audit/audit.jsonl"  # the active file; rotated files sit beside it
     hmac_key_env: str | None = None  # name of the environment variable holding the HMAC key
-    rotate_bytes: int = 10 * 1024 * 1024  # 0: never rotate
+    hmac_key_file: str | None = None  # a file holding the HMAC key, outside the audit directory
+    rotate_bytes: int = 10 * 1024 * 1024  # 0: never rotate by size
+    rotate_seconds: int = 0  # rotate a file this old (by its first record); 0: never rotate by time
     keep: int = 5  # rotated files kept
+    fsync: str = "always"  # always | rotate | never (AUDIT_FSYNC)
+    on_failure: str = "warn"  # warn | deny: what a decision becomes when its record cannot be written
+
+
+AUDIT_FSYNC = ("always", "rotate", "never")
+AUDIT_ON_FAILURE = ("warn", "deny")
 
 
 @record

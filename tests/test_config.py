@@ -98,8 +98,12 @@ KEY_CASES: list[tuple[str, str, Any]] = [
     ("audit.enabled = false", "audit.enabled", False),
     ('audit.path = "/var/log/agent/audit.jsonl"', "audit.path", "/var/log/agent/audit.jsonl"),
     ('audit.hmac_key_env = "AUDIT_KEY"', "audit.hmac_key_env", "AUDIT_KEY"),
+    ('audit.hmac_key_file = "/etc/policylang/audit.key"', "audit.hmac_key_file", "/etc/policylang/audit.key"),
     ("audit.rotate_bytes = 0", "audit.rotate_bytes", 0),
+    ("audit.rotate_seconds = 86400", "audit.rotate_seconds", 86400),
     ("audit.keep = 12", "audit.keep", 12),
+    ('audit.fsync = "never"', "audit.fsync", "never"),
+    ('audit.on_failure = "deny"', "audit.on_failure", "deny"),
     ("server.enabled = true", "server.enabled", True),
     ('server.host = "0.0.0.0"', "server.host", "0.0.0.0"),
     ("server.port = 9000", "server.port", 9000),
@@ -147,6 +151,12 @@ def test_relative_workspace_is_relative_to_the_config_file(tmp_path: Path) -> No
     write(tmp_path, '[security]\nworkspace = "../proj/./src/.."\n', "etc/config.toml")
     loaded = load_config("etc/config.toml", env=dict(ENV), cwd=str(tmp_path))
     assert loaded.settings.workspace == str(tmp_path / "proj")
+
+
+def test_a_relative_audit_key_file_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    write(tmp_path, '[security.audit]\nhmac_key_file = "../keys/audit.key"\n', "etc/config.toml")
+    loaded = load_config("etc/config.toml", env=dict(ENV), cwd=str(tmp_path))
+    assert loaded.settings.audit.hmac_key_file == str(tmp_path / "keys/audit.key")
 
 
 def test_a_relative_audit_path_is_relative_to_the_config_file(tmp_path: Path) -> None:
@@ -446,6 +456,9 @@ ADMIN_CASES: list[tuple[str, str, str, Any, bool]] = [
     ('workspace = "/srv/ws"', 'workspace = "/srv/ws/app"', "workspace", "/srv/ws/app", False),
     ('workspace = "/srv/ws"', 'workspace = "/"', "workspace", "/srv/ws", True),
     ("audit.enabled = true", "audit.enabled = false", "audit.enabled", True, True),
+    ('audit.fsync = "always"', 'audit.fsync = "never"', "audit.fsync", "always", True),
+    ('audit.fsync = "rotate"', 'audit.fsync = "always"', "audit.fsync", "always", False),
+    ('audit.on_failure = "deny"', 'audit.on_failure = "warn"', "audit.on_failure", "deny", True),
     ("sandbox.limits.memory_mb = 256", "sandbox.limits.memory_mb = 4096", "sandbox.limits.memory_mb", 256, True),
     ("sandbox.limits.memory_mb = 256", "sandbox.limits.memory_mb = 128", "sandbox.limits.memory_mb", 128, False),
     ('server.auth = "token"', 'server.auth = "none"', "server.auth", "token", True),

@@ -21,8 +21,9 @@ MAY_IMPORT = {
     "engine": {"analysis"},
     "lang": {"analysis", "engine"},
     "config": {"analysis", "engine", "lang"},
-    "adapters": {"analysis", "engine", "lang", "config"},
-    "root": {"analysis", "engine", "lang", "config", "adapters"},  # policylang/__init__.py, __main__.py
+    "audit": {"engine"},
+    "adapters": {"analysis", "engine", "lang", "config", "audit"},
+    "root": {"analysis", "engine", "lang", "config", "adapters", "audit"},  # policylang/__init__.py, __main__.py
 }
 
 

@@ -62,3 +62,18 @@ def test_the_installed_package_does_not_read_the_source_tree(installed):
     out = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, cwd=tmp,
                          timeout=120).stdout.strip()
     assert str(ROOT) not in out and "site-packages" in out
+
+
+def test_the_audit_log_from_the_wheel(installed):
+    venv, tmp = installed
+    home = tmp / "audit-home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYLANG_")}
+    env["HOME"] = str(home)
+    for command in ("git status", "rm -rf /"):
+        subprocess.run([str(venv / "bin" / "policylang"), "decide", command], capture_output=True, text=True,
+                       cwd=tmp, env=env, timeout=300)
+    p = subprocess.run([str(venv / "bin" / "policylang"), "audit", "verify"], capture_output=True, text=True,
+                       cwd=tmp, env=env, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.startswith("valid: 3 record(s)")

@@ -15,6 +15,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TextIO
 
 from ..actions import ActionError, Command, Context, action_from_json
+from . import cli_audit
 from ..diagnostics import Diagnostic, PolicyError, shown
 from ..frozen import replace
 from ..inputs import InputError, working_directory
@@ -81,9 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--format", choices=["text", "json"], default="text")
 
     try:
-        from . import cli_config
+        from . import cli_audit, cli_config
 
         cli_config.register(sub)
+        cli_audit.register(sub)
     except ImportError:  # pragma: no cover - the config commands ship with the package
         pass
     from . import cli_fmt
@@ -267,9 +269,11 @@ def cmd_decide(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stder
             stream = open_batch(args.jsonl, stdin)
         except OSError as exc:
             raise UsageError(f"cannot read {args.jsonl}: {exc.strerror or exc}") from None
+        recorder = cli_audit.Recorder(policy, "cli.decide", stderr)
         try:
-            whole = run_batch(policy, stream, stdout, stderr, cwd, context)
+            whole = run_batch(policy, stream, stdout, stderr, cwd, context, recorder)
         finally:
+            recorder.close()
             if args.jsonl != "-":
                 stream.close()
         return EXIT_OK if whole else EXIT_USAGE
@@ -277,6 +281,7 @@ def cmd_decide(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stder
     if not command:
         raise UsageError("decide needs a COMMAND, or --jsonl -")
     v = policy.decide(Command(command, cwd=cwd), context)
+    v = cli_audit.record(policy, v, context, "cli.decide", stderr)  # before the verdict is printed
     if args.json:
         import json
 
@@ -332,6 +337,7 @@ def cmd_explain(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stde
     from .colour import Colour
 
     c = Colour.for_stream(stdout)
+    ex = replace(ex, verdict=cli_audit.record(policy, ex.verdict, None, "cli.explain", stderr))
     if args.format == "json":
         print(json.dumps(_explanation_json(ex, policy.settings), ensure_ascii=False, indent=2), file=stdout)
         return exit_code(ex.verdict.decision)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import IO, Any, TextIO
+from typing import Callable, IO, Any, TextIO
 
 from ..actions import ActionError, Context, action_from_json
 from ..frozen import replace
@@ -31,15 +31,18 @@ def open_batch(path: str, stdin: TextIO) -> IO[bytes] | IO[str]:
 
 
 def run_batch(policy: Any, stream: IO[bytes] | IO[str], stdout: TextIO, stderr: TextIO, cwd: str,
-              context: Context) -> bool:
-    """Write one verdict per line of ``stream``; False when the stream ended early (said on stderr)."""
+              context: Context, record: Callable[[Verdict, Context], Verdict] | None = None) -> bool:
+    """Write one verdict per line of ``stream``; False when the stream ended early (said on stderr).
+    ``record`` (the audit log's) sees each verdict before it is written and may only tighten it."""
     lines = BatchLines(stream)
     for line in lines:
         if line.text is None:
             verdict = refused(line.number, line.error or "unreadable line")
         else:
             verdict = decide_line(policy, line.number, line.text, cwd, context)
-        stdout.write(json.dumps(verdict, ensure_ascii=True) + "\n")
+        if record is not None:
+            verdict = record(verdict, context)
+        stdout.write(json.dumps(verdict.to_json(), ensure_ascii=True) + "\n")
         stdout.flush()
     if lines.ended is not None:
         stderr.write(f"policylang: --jsonl: {lines.ended}; the batch stopped\n")
@@ -47,7 +50,7 @@ def run_batch(policy: Any, stream: IO[bytes] | IO[str], stdout: TextIO, stderr: 
     return True
 
 
-def decide_line(policy: Any, n: int, line: str, cwd: str, context: Context) -> dict[str, Any]:
+def decide_line(policy: Any, n: int, line: str, cwd: str, context: Context) -> Verdict:
     """The verdict (as JSON) for one batch line; never raises."""
     try:
         if not line.strip():
@@ -65,7 +68,7 @@ def decide_line(policy: Any, n: int, line: str, cwd: str, context: Context) -> d
             return refused(n, str(exc))
         if getattr(action, "cwd", "unset") is None:
             action = replace(action, cwd=cwd)
-        result: dict[str, Any] = policy.decide(action, context).to_json()
+        result: Verdict = policy.decide(action, context)
         return result
     except Exception as exc:  # never stop the batch
         return refused(n, f"internal error: {type(exc).__name__}: {exc}")
@@ -94,8 +97,7 @@ def value_problem(value: Any) -> str | None:
     return None
 
 
-def refused(n: int, why: str) -> dict[str, Any]:
+def refused(n: int, why: str) -> Verdict:
     """The fail-closed verdict of line ``n``: deny, with why."""
-    v = Verdict(Decision.DENY, Risk.UNKNOWN, (Reason("error:input", f"line {n}: {why}", Decision.DENY, Risk.UNKNOWN),),
-                kind="invalid")
-    return v.to_json()
+    return Verdict(Decision.DENY, Risk.UNKNOWN, (Reason("error:input", f"line {n}: {why}", Decision.DENY, Risk.UNKNOWN),),
+                   kind="invalid")

@@ -175,8 +175,12 @@ SETTING_KEYS: dict[str, _Key] = {
     "audit.enabled": _Key("audit.enabled", _prefer(True)),
     "audit.path": _Key("audit.path", _admin_wins),
     "audit.hmac_key_env": _Key("audit.hmac_key_env", _admin_wins),
+    "audit.hmac_key_file": _Key("audit.hmac_key_file", _admin_wins),
     "audit.rotate_bytes": _Key("audit.rotate_bytes", _admin_wins, int),
+    "audit.rotate_seconds": _Key("audit.rotate_seconds", _admin_wins, int),
     "audit.keep": _Key("audit.keep", _admin_wins, int),
+    "audit.fsync": _Key("audit.fsync", _order(("always", "rotate", "never"))),
+    "audit.on_failure": _Key("audit.on_failure", _order(("deny", "warn"))),
     "server.enabled": _Key("server.enabled", _admin_wins),
     "server.host": _Key("server.host", _admin_wins),
     "server.port": _Key("server.port", _admin_wins, int),
@@ -479,7 +483,7 @@ class _Loader:
                     if not isinstance(value, str):
                         continue
                     converted = _workspace_path(value, base_dir, self.home)
-                elif key == "audit.path":
+                elif key in ("audit.path", "audit.hmac_key_file"):
                     if not isinstance(value, str):
                         continue
                     relative = not value.startswith(("/", "~", "$"))
