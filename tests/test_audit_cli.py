@@ -60,7 +60,7 @@ def test_decide_writes_a_record_per_verdict_in_a_private_directory(home: Path) -
 
 
 def test_explain_and_a_batch_write_records_too(home: Path) -> None:
-    assert run(home, "explain", "rm -rf build").returncode == 0
+    assert run(home, "explain", "rm -rf build").returncode == 3  # approve asks for medium risk
     lines = ['"git status"', '{"kind":"file","op":"read","path":"~/.ssh/id_rsa"}', "not json"]
     p = run(home, "decide", "--jsonl", "-", stdin="\n".join(lines) + "\n")
     assert p.returncode == 0, p.stderr
