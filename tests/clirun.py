@@ -38,8 +38,23 @@ class Result:
         return self.stderr.decode("utf-8", "replace")
 
 
-def _limit() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+# The CLI runs under a small launcher, not straight from pytest: a process forked from pytest counts
+# pytest's own resident memory in its peak (Linux carries the forked image's high-water mark across
+# exec), which grows over a whole suite run.  The launcher sets the limit, runs the CLI as its own
+# child, writes that child's peak (ru_maxrss) to a file and exits with its status.
+_LAUNCHER = r"""
+import os, resource, sys
+report, limit, args = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+pid = os.fork()
+if pid == 0:
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    os.execv(sys.executable, [sys.executable, "-m", "policylang", *[os.fsencode(a) for a in args]])
+_, status, usage = os.wait4(pid, 0)
+with open(report, "w") as fh:
+    fh.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+os._exit(code if code >= 0 else 128 - code)
+"""
 
 
 def run_cli(args: Sequence[str | bytes], home: str, *, stdin: bytes | str | None = None,
@@ -50,7 +65,8 @@ def run_cli(args: Sequence[str | bytes], home: str, *, stdin: bytes | str | None
     if "PYTHONPATH" in os.environ:  # the package under test, when it is not the installed one
         base["PYTHONPATH"] = os.environ["PYTHONPATH"]
     base.update(env or {})
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as feed:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as feed, \
+            tempfile.NamedTemporaryFile() as report:
         if isinstance(stdin, bytes):
             feed.write(stdin)
             feed.seek(0)
@@ -60,8 +76,9 @@ def run_cli(args: Sequence[str | bytes], home: str, *, stdin: bytes | str | None
         else:
             fin = None
         try:
-            proc = subprocess.Popen([sys.executable, "-m", "policylang", *args], stdin=fin or subprocess.DEVNULL,
-                                    stdout=out, stderr=err, env=base, cwd=cwd or home, preexec_fn=_limit)
+            proc = subprocess.Popen([sys.executable, "-c", _LAUNCHER, report.name, str(ADDRESS_SPACE), *args],
+                                    stdin=fin or subprocess.DEVNULL, stdout=out, stderr=err, env=base,
+                                    cwd=cwd or home, start_new_session=True)
         finally:
             if isinstance(stdin, str) and fin is not None:
                 fin.close()
@@ -72,7 +89,7 @@ def run_cli(args: Sequence[str | bytes], home: str, *, stdin: bytes | str | None
             if pid:
                 break
             if time.monotonic() - start > timeout:
-                proc.kill()
+                os.killpg(proc.pid, 9)  # the launcher and the CLI it runs
                 timed_out = True
                 pid, status, usage = os.wait4(proc.pid, 0)
                 break
@@ -81,7 +98,8 @@ def run_cli(args: Sequence[str | bytes], home: str, *, stdin: bytes | str | None
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        rss = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+        reported = open(report.name, "rb").read().strip()
+        rss = (int(reported) if reported else usage.ru_maxrss) / (1024 * 1024 if sys.platform == "darwin" else 1024)
         return Result(proc.returncode, rss, seconds, out.read(), err.read(), timed_out)
 
 
