@@ -343,9 +343,13 @@ def assert_policylang_right(group: str, got: list[str]) -> None:
     elif group == "adversarial":
         assert got == ["deny"] * len(got)
     else:
-        missed = [c for (c, e), d in zip(CORPUS_ROWS, got) if e == "deny" and d != "deny"]
+        # as the corpus is scored: a deny row allowed is a miss; asked, a soft miss (a path outside
+        # the workspace that no class protects is asked: docs/language.md, "Judgment")
+        missed = [c for (c, e), d in zip(CORPUS_ROWS, got) if e == "deny" and d not in ("deny", "ask")]
+        denied = [c for (c, e), d in zip(CORPUS_ROWS, got) if e == "deny" and d == "deny"]
         blocked = [c for (c, e), d in zip(CORPUS_ROWS, got) if e == "allow" and d == "deny"]
         assert not missed
+        assert len(denied) >= 0.97 * sum(1 for _, e in CORPUS_ROWS if e == "deny")
         assert len(blocked) <= 0.02 * sum(1 for _, e in CORPUS_ROWS if e == "allow")
 
 
