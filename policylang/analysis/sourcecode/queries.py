@@ -25,7 +25,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from ...verdict import Risk
 from .collector import Out
@@ -390,13 +390,8 @@ class QueryAnalyser:
 
     def _check_where(self, toks: list[_Tok], cls: str, head: str) -> str:
         """DELETE/UPDATE: every row, unless a WHERE at the top level tests a column."""
-        depth = 0
-        for j, (kind, text) in enumerate(toks):
-            if text == "(" and kind == "p":
-                depth += 1
-            elif text == ")" and kind == "p":
-                depth -= 1
-            elif depth == 0 and kind == "w" and text.casefold() == "where":
+        for j, kind, text in _top_level(toks):
+            if kind == "w" and text.casefold() == "where":
                 cond = toks[j + 1:]
                 if any(kind2 in ("w", "q") and t2.casefold() not in _LITERAL_WORDS for kind2, t2 in cond):
                     return cls
@@ -404,13 +399,8 @@ class QueryAnalyser:
         return "discard"
 
     def _check_alter(self, toks: list[_Tok], cls: str, head: str) -> str:
-        depth = 0
-        for j, (kind, text) in enumerate(toks):
-            if kind == "p" and text == "(":
-                depth += 1
-            elif kind == "p" and text == ")":
-                depth -= 1
-            elif depth == 0 and kind == "w" and j > 0:
+        for j, kind, text in _top_level(toks):
+            if kind == "w" and j > 0:
                 word = text.casefold()
                 if word not in self.t.alter["discard"]:
                     continue
@@ -658,6 +648,18 @@ _DISCARD_WHY = {
 }
 _DML = frozenset({"insert", "update", "delete", "merge"})
 _LITERAL_WORDS = frozenset({"true", "false", "null", "not", "and", "or", "is", "like", "in", "between"})
+
+
+def _top_level(toks: list[_Tok]) -> Iterator[tuple[int, str, str]]:
+    """(index, kind, text) of each token outside parentheses (the parentheses themselves left out)."""
+    depth = 0
+    for j, (kind, text) in enumerate(toks):
+        if kind == "p" and text == "(":
+            depth += 1
+        elif kind == "p" and text == ")":
+            depth -= 1
+        elif depth == 0:
+            yield j, kind, text
 
 
 def _closing(toks: list[_Tok], open_at: int) -> int:
