@@ -29,14 +29,15 @@ if TYPE_CHECKING:
     from .diagnostics import Diagnostic, PolicyError
     from .engine.policy import Explanation, Policy
     from .audit.writer import AuditLog
+    from .adapters.executor import Outcome, run
     from .settings import Settings
     from .source import Source, Span
     from .verdict import Decision, Reason, Risk, SegmentVerdict, Verdict
 
 __all__ = [
     "Action", "Code", "Command", "Context", "Decision", "Diagnostic", "Explanation", "Fetch", "FileOp",
-    "Message", "Policy", "PolicyError", "Reason", "Risk", "SegmentVerdict", "Settings", "Source", "Span",
-    "ToolCall", "Verdict", "__version__", "action_from_json", "compile_policy", "from_text", "load",
+    "Message", "Outcome", "Policy", "PolicyError", "Reason", "Risk", "SegmentVerdict", "Settings", "Source", "Span",
+    "ToolCall", "Verdict", "__version__", "action_from_json", "compile_policy", "from_text", "load", "run",
 ]
 
 # public name -> the submodule that defines it
@@ -46,6 +47,7 @@ _LAZY = {
     "compile_policy": "lang.compile",
     "Diagnostic": "diagnostics", "PolicyError": "diagnostics",
     "Explanation": "engine.policy", "Policy": "engine.policy",
+    "Outcome": "adapters.executor", "run": "adapters.executor",
     "Settings": "settings",
     "Source": "source", "Span": "source",
     **dict.fromkeys(("Decision", "Reason", "Risk", "SegmentVerdict", "Verdict"), "verdict"),

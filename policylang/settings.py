@@ -44,6 +44,7 @@ class SandboxLimits:
     memory_mb: int | None = 2048
     max_processes: int | None = 512
     max_file_size_mb: int | None = 1024
+    max_open_files: int | None = 1024
     timeout_seconds: int | None = 600
     network: bool = False  # whether the sandboxed process may use the network
 

@@ -20,10 +20,11 @@ MAY_IMPORT = {
     "analysis": set(),
     "engine": {"analysis"},
     "lang": {"analysis", "engine"},
-    "config": {"analysis", "engine", "lang"},
+    "config": {"analysis", "engine", "lang", "sandbox"},
+    "sandbox": set(),
     "audit": {"engine"},
-    "adapters": {"analysis", "engine", "lang", "config", "audit"},
-    "root": {"analysis", "engine", "lang", "config", "adapters", "audit"},  # policylang/__init__.py, __main__.py
+    "adapters": {"analysis", "engine", "lang", "config", "audit", "sandbox"},
+    "root": {"analysis", "engine", "lang", "config", "adapters", "audit", "sandbox"},  # policylang/__init__.py, __main__.py
 }
 
 

@@ -82,10 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--format", choices=["text", "json"], default="text")
 
     try:
-        from . import cli_audit, cli_config
+        from . import cli_audit, cli_config, cli_run
 
         cli_config.register(sub)
         cli_audit.register(sub)
+        cli_run.register(sub)
     except ImportError:  # pragma: no cover - the config commands ship with the package
         pass
     from . import cli_fmt

@@ -36,6 +36,7 @@ class Recorder:
         self.settings = policy.settings.audit
         self.log: Any = None
         self.error: AuditError | None = None
+        self.last_id: str | None = None  # the decision id of the last record written
 
     def __call__(self, verdict: Verdict, context: Context | None = None) -> Verdict:
         if not self.settings.enabled:
@@ -47,7 +48,8 @@ class Recorder:
                 self.log = AuditLog.from_settings(self.settings, entry=self.entry)
             if self.error is not None:
                 raise self.error
-            self.log.decision(self.policy, verdict, context)
+            self.last_id = None
+            self.last_id = self.log.decision(self.policy, verdict, context)
         except AuditError as exc:
             if self.error is None:
                 print(f"policylang: audit: {exc}", file=self.stderr)
@@ -57,6 +59,17 @@ class Recorder:
 
                 return failed_closed(verdict, exc)
         return verdict
+
+    def outcome(self, decision_id: str, **fields: Any) -> None:
+        """Write what became of a decision this recorder wrote (an executor's report); a record that
+        cannot be written is reported on stderr (the command has run or not run by then)."""
+        if self.log is None or self.error is not None:
+            return
+        try:
+            self.log.outcome(decision_id, **fields)
+        except AuditError as exc:
+            print(f"policylang: audit: {exc}", file=self.stderr)
+            self.error = exc
 
     def close(self) -> None:
         if self.log is not None:

@@ -212,13 +212,16 @@ def decision_body(verdict: Verdict, context: Context | None, *, revision: str, e
 
 
 def outcome_body(decision_id: str, *, executed: bool, exit_code: int | None, duration_ms: int | None,
-                 entry: str, ts: str) -> dict[str, Any]:
-    """The fields of an outcome record: what became of a decision, as an executor reports it."""
+                 entry: str, ts: str, sandbox: str | None = None, timed_out: bool = False,
+                 reason: str | None = None) -> dict[str, Any]:
+    """The fields of an outcome record: what became of a decision, as an executor reports it (the
+    sandbox backend it ran in, if any; whether it was stopped at its time limit; why it did not run)."""
     return {
         "event": "outcome",
         "decision_id": decision_id,
         "timestamp": ts,
-        "outcome": {"executed": executed, "exit_code": exit_code, "duration_ms": duration_ms},
+        "outcome": {"executed": executed, "exit_code": exit_code, "duration_ms": duration_ms, "sandbox": sandbox,
+                    "timed_out": timed_out, "reason": reason},
         "labels": labels(entry),
     }
 

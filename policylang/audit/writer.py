@@ -132,10 +132,12 @@ class AuditLog:
         return decision_id
 
     def outcome(self, decision_id: str, *, executed: bool, exit_code: int | None = None,
-                duration_ms: int | None = None, entry: str | None = None) -> None:
+                duration_ms: int | None = None, entry: str | None = None, sandbox: str | None = None,
+                timed_out: bool = False, reason: str | None = None) -> None:
         """Append what became of a decision (an executor reports back)."""
         body = outcome_body(decision_id, executed=executed, exit_code=exit_code, duration_ms=duration_ms,
-                            entry=entry or self.entry, ts=timestamp())
+                            entry=entry or self.entry, ts=timestamp(), sandbox=sandbox, timed_out=timed_out,
+                            reason=reason)
         self._submit(lambda: body)
 
     def append(self, body: Mapping[str, Any]) -> None:

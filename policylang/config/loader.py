@@ -32,6 +32,7 @@ from .discover import ENV_CONFIG
 from .reads import note_file, note_glob
 from .presets import (KINDS, Preset, embedded_source, expand, flatten_settings, load_preset, preset_names,
                       unknown_preset_message)
+from ..sandbox.backends import with_backend
 from ..settings import MODES, POSTURES, Settings
 from ..source import Source, Span
 from .tomldoc import PathKey, TomlDocument, dotted, near_miss, read_toml, schema_diagnostics
@@ -170,6 +171,7 @@ SETTING_KEYS: dict[str, _Key] = {
     "sandbox.limits.memory_mb": _Key("sandbox.limits.memory_mb", _smaller_limit, int),
     "sandbox.limits.max_processes": _Key("sandbox.limits.max_processes", _smaller_limit, int),
     "sandbox.limits.max_file_size_mb": _Key("sandbox.limits.max_file_size_mb", _smaller_limit, int),
+    "sandbox.limits.max_open_files": _Key("sandbox.limits.max_open_files", _smaller_limit, int),
     "sandbox.limits.timeout_seconds": _Key("sandbox.limits.timeout_seconds", _smaller_limit, int),
     "sandbox.limits.network": _Key("sandbox.limits.network", _prefer(False)),
     "audit.enabled": _Key("audit.enabled", _prefer(True)),
@@ -352,7 +354,7 @@ class _Loader:
         loaded: LoadedConfig | None = None
         if not any(d.is_error for d in diagnostics):
             try:
-                settings = build_settings(self.values, self.applied)
+                settings = with_backend(build_settings(self.values, self.applied))
             except ValueError as err:  # defensive: the schema admits only valid values
                 diagnostics += (Diagnostic("error", "invalid-value", str(err)),)
             else:

@@ -126,8 +126,10 @@ def load_policy_and_files(config: str | os.PathLike[str] | None = None, *, prese
         if hit is not None:
             from ..lang.compile import link_policy
             from ..engine.pathsets import learn
+            from ..sandbox.backends import with_backend
 
             deps, settings, files, texts, diagnostics, patterns = hit
+            settings = with_backend(settings)  # the tools on PATH are not in the key: looked up again
             _touch(key)
             learn(patterns)  # the glob translations of the build: linking then compiles only RE2 sets
             return (link_policy(files, texts, diagnostics, settings, protect=_files_read(deps)),

@@ -1,0 +1,32 @@
+"""Sandbox backends: which isolating tool is here, and the argv that runs a command inside it
+(docs/sandbox.md).
+
+``detect`` finds a backend the way a shell finds a program (no process is started: it runs at every
+policy load); ``plan`` says what the sandbox must hold (the writable workspace, the paths to hide,
+the paths kept read-only, the limits); ``wrap`` turns an argv and a plan into the argv of the
+backend (``bwrap``, ``firejail``, ``unshare``, ``container``), with the resource limits applied
+inside.  Running it is an executor's business (adapters/executor.py); this package starts nothing.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .backends import Backend, available, detect
+    from .build import SandboxError, wrap
+    from .plan import Plan, hidden_paths
+
+__all__ = ["Backend", "Plan", "SandboxError", "available", "detect", "hidden_paths", "wrap"]
+
+_LAZY = {"Backend": "backends", "available": "backends", "detect": "backends", "Plan": "plan", "hidden_paths": "plan",
+         "SandboxError": "build", "wrap": "build"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,46 @@
+"""The container backend: podman or docker runs the command in the configured image.
+
+The container sees none of the host's files but the workspace (bound read-write at the same path)
+and the guard's own paths in it (read-only); its root file system is read-only, ``/tmp`` a private
+tmpfs; no capability, ``no-new-privileges``, no network unless ``limits.network``.  The limits are
+the engine's own options: ``--memory``, ``--pids-limit`` (a cgroup: it counts the container's
+processes only) and ``--ulimit`` for CPU seconds, file size and open files.  The command runs as
+the caller's uid and gid.  The container is named, so that an executor can kill it on a timeout
+(killing the client does not stop it).
+"""
+from __future__ import annotations
+
+import os
+
+from .plan import Plan
+
+MB = 1024 * 1024
+
+
+class ContainerError(ValueError):
+    """A workspace path the engine's ``--volume`` syntax cannot carry."""
+
+
+def container_argv(program: str, argv: list[str], plan: Plan, name: str) -> list[str]:
+    if not plan.image:
+        raise ContainerError("the container backend needs security.sandbox.container_image")
+    for path in (plan.workspace, *plan.readonly, plan.cwd):
+        if ":" in path or "," in path:
+            raise ContainerError(f"a path with ':' or ',' cannot be mounted into a container: {path!r}")
+    lim = plan.limits
+    a = [program, "run", "--rm", "-i", f"--name={name}", "--read-only", "--cap-drop=ALL",
+         "--security-opt=no-new-privileges", "--tmpfs=/tmp:rw,nosuid,nodev", f"--user={os.getuid()}:{os.getgid()}",
+         f"--volume={plan.workspace}:{plan.workspace}:rw"]
+    a.append("--network=none" if not lim.network else "--network=bridge")
+    for path in plan.readonly:
+        a.append(f"--volume={path}:{path}:ro")
+    if lim.memory_mb is not None:
+        a.append(f"--memory={lim.memory_mb}m")
+    if lim.max_processes is not None:
+        a.append(f"--pids-limit={lim.max_processes}")
+    for key, value in (("cpu", lim.cpu_seconds), ("fsize", None if lim.max_file_size_mb is None
+                                                      else lim.max_file_size_mb * MB),
+                       ("nofile", lim.max_open_files)):
+        if value is not None:
+            a.append(f"--ulimit={key}={value}:{value}")
+    return a + [f"--workdir={plan.cwd}", "--", plan.image, *argv]

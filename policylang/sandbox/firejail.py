@@ -1,0 +1,44 @@
+"""The firejail backend: firejail's own namespaces and ``--rlimit-*`` options, no profile.
+
+The root file system is read-only (``--read-only=/``) and the workspace read-write; ``/tmp`` is
+private (``--private-tmp``, or, for a workspace under ``/tmp``, a whitelist of the workspace alone);
+hidden paths and the host's sockets under ``/run`` are blacklisted (firejail mounts an empty,
+unreadable file or directory over them); the guard's own paths in the workspace are read-only.
+No capability, ``no_new_privs``, no network unless ``limits.network``, and a fresh ``/dev``.
+
+What firejail cannot give as bubblewrap does: ``/run`` is not replaced as a whole -- each entry of
+it but firejail's own is blacklisted when the run starts -- and firejail itself is a setuid-root
+program, so a flaw in it is a flaw in the host (docs/sandbox.md).
+"""
+from __future__ import annotations
+
+import os
+
+from .limits import rlimits
+from .plan import Plan
+
+_RLIMIT_OPTIONS = {"CPU": "--rlimit-cpu", "AS": "--rlimit-as", "FSIZE": "--rlimit-fsize",
+                   "NOFILE": "--rlimit-nofile", "NPROC": "--rlimit-nproc"}
+
+
+def _run_entries() -> list[str]:
+    try:
+        names = sorted(os.listdir("/run"))
+    except OSError:
+        return []
+    return [os.path.join("/run", n) for n in names if n != "firejail"]
+
+
+def firejail_argv(program: str, argv: list[str], plan: Plan) -> list[str]:
+    a = [program, "--noprofile", "--quiet", "--nonewprivs", "--caps.drop=all", "--private-dev", "--ipc-namespace"]
+    a.append("--net=none" if not plan.limits.network else "--protocol=unix,inet,inet6")
+    in_tmp = plan.workspace == "/tmp" or plan.workspace.startswith("/tmp/")
+    a.append(f"--whitelist={plan.workspace}" if in_tmp else "--private-tmp")
+    a += ["--read-only=/", f"--read-write={plan.workspace}"]
+    for path in [*plan.hidden, *_run_entries()]:
+        a.append(f"--blacklist={path}")
+    for path in plan.readonly:
+        a.append(f"--read-only={path}")
+    for name, value in rlimits(plan.limits):
+        a.append(f"{_RLIMIT_OPTIONS[name]}={value}")
+    return a + ["--", *argv]
