@@ -123,8 +123,10 @@ def test_the_worked_team_config_loads_checks_and_decides(tmp_path: Path) -> None
     (repo / ".policylang" / "team.policy").write_text(team, "utf-8")
     (tmp_path / "admin.toml").write_text(admin, "utf-8")
     assert lint_config(repo / ".policylang" / "config.toml") == []
+    (tmp_path / "bin").mkdir()  # no sandbox backend on PATH: the sandbox verdict is checked below
     report = load_config_report(repo / ".policylang" / "config.toml", cwd=str(repo),
-                                env={"HOME": HOME, "POLICYLANG_ADMIN_CONFIG": str(tmp_path / "admin.toml")})
+                                env={"HOME": HOME, "POLICYLANG_ADMIN_CONFIG": str(tmp_path / "admin.toml"),
+                                     "PATH": str(tmp_path / "bin")})
     assert report.errors == () and report.config is not None
     assert report.config.settings.workspace == str(repo)
     policy = compile_policy(report.config.sources, report.config.settings)
@@ -135,3 +137,15 @@ def test_the_worked_team_config_loads_checks_and_decides(tmp_path: Path) -> None
     assert decided == {"make check && make test": "allow", "./scripts/x.sh npm test": "deny",
                        "npm test | tee test.log": "ask", "sudo ls": "deny", "terraform apply": "deny",
                        "kubectl apply -f k8s/": "deny", "git log | head": "allow"}
+    # with bubblewrap installed (an executable on PATH is all the load looks for), sandbox mode
+    # turns the medium-risk ask into a sandbox; the high-risk ask of team.push stays an ask
+    (tmp_path / "bin" / "bwrap").write_text("#!/bin/false\n")
+    (tmp_path / "bin" / "bwrap").chmod(0o755)
+    report = load_config_report(repo / ".policylang" / "config.toml", cwd=str(repo),
+                                env={"HOME": HOME, "POLICYLANG_ADMIN_CONFIG": str(tmp_path / "admin.toml"),
+                                     "PATH": str(tmp_path / "bin")})
+    assert report.config is not None and report.config.settings.sandbox_available
+    policy = compile_policy(report.config.sources, report.config.settings)
+    assert policy.check_examples(("user", "project", "admin")) == []
+    assert [policy.decide(Command(c, cwd=str(repo / "web"), env={"HOME": HOME})).decision.label
+            for c in ("npm test | tee test.log", "git push origin main")] == ["sandbox", "ask"]

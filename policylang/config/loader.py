@@ -354,7 +354,7 @@ class _Loader:
         loaded: LoadedConfig | None = None
         if not any(d.is_error for d in diagnostics):
             try:
-                settings = with_backend(build_settings(self.values, self.applied))
+                settings = with_backend(build_settings(self.values, self.applied), self.env)
             except ValueError as err:  # defensive: the schema admits only valid values
                 diagnostics += (Diagnostic("error", "invalid-value", str(err)),)
             else:
