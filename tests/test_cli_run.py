@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from clirun import run_cli
 from test_sandbox_backends import SCRATCH, SECRET, why_not
 
@@ -212,7 +211,7 @@ def test_under_exec_strict_the_words_are_the_argv_and_no_shell_runs(setup: Setup
     code, out, _ = setup.run("--", "echo", "a; touch marker")
     assert (code, out) == (0, "a; touch marker\n")
     assert not (setup.ws / "marker").exists()
-    code, _, err = setup.run("--", "echo a; touch marker")  # one word under exec_strict: a program name
+    code, _, _ = setup.run("--", "echo a; touch marker")  # one word under exec_strict: a program name
     assert code == 126 and not (setup.ws / "marker").exists()
 
 

@@ -8,7 +8,6 @@ the private /tmp of a sandbox does not make a check pass by itself; HOME is a di
 """
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess

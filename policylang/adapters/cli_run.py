@@ -11,6 +11,7 @@ is on stderr); 2 usage error; 5 policy or config error.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..actions import Context
@@ -24,8 +25,9 @@ if TYPE_CHECKING:
     import argparse
 
 
-def register(subparsers: Any) -> None:
-    """Add ``run`` to the main parser's subparsers."""
+def register(subparsers: Any, load: Callable[[Any], tuple[Any, str]], show: Callable[[Verdict], str]) -> None:
+    """Add ``run`` to the main parser's subparsers; ``load`` is cli.load_for (the policy the options
+    name), ``show`` cli.format_verdict (passed in: cli imports this module)."""
     import argparse
 
     r = subparsers.add_parser("run", help="decide a command, then run it: directly, in the sandbox, or not at all",
@@ -42,14 +44,16 @@ def register(subparsers: Any) -> None:
     r.add_argument("--headless", action="store_true", help="no person can answer: ask becomes deny")
     r.add_argument("--role", default="user", help="principal role (admin enables allow_admin_override)")
     r.add_argument("command", nargs=argparse.REMAINDER, help="-- and the command")
-    r.set_defaults(handler=cmd_run)
+
+    def handler(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+        return cmd_run(args, load, show, stdin=stdin, stdout=stdout, stderr=stderr)
+
+    r.set_defaults(handler=handler)
 
 
-def _ask(verdict: Verdict, stdin: TextIO, stderr: TextIO) -> bool:
+def _ask(verdict: Verdict, show: Callable[[Verdict], str], stdin: TextIO, stderr: TextIO) -> bool:
     """Ask on the terminal; anything but y or yes is a no."""
-    from .cli import format_verdict
-
-    print(format_verdict(verdict), file=stderr)
+    print(show(verdict), file=stderr)
     print("run it? [y/N] ", end="", file=stderr, flush=True)
     try:
         answer = stdin.readline()
@@ -65,15 +69,14 @@ def _is_terminal(stream: TextIO) -> bool:
         return False
 
 
-def cmd_run(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
-    from .cli import load_for
-
+def cmd_run(args: argparse.Namespace, load: Callable[[Any], tuple[Any, str]], show: Callable[[Verdict], str], *,
+            stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     words = list(args.command)
     if words[:1] == ["--"]:
         words = words[1:]
     if not words:
         raise UsageError("run needs -- and a COMMAND")
-    policy, _ = load_for(args)
+    policy, _ = load(args)
     if args.headless:
         policy = policy.with_settings(headless=True)
     interactive = _is_terminal(stdin) and not policy.settings.headless
@@ -90,7 +93,7 @@ def cmd_run(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr: 
         decision_id = recorder.last_id
         for stream in (stdout, stderr):
             stream.flush()
-        outcome = carry_out(policy, action, verdict, approve=(lambda v: _ask(v, stdin, stderr)) if interactive
+        outcome = carry_out(policy, action, verdict, approve=(lambda v: _ask(v, show, stdin, stderr)) if interactive
                             else None, stdin=_fd(stdin), stdout=_fd(stdout), stderr=_fd(stderr))
         outcome = Outcome(outcome.verdict, outcome.ran, outcome.exit_code, outcome.duration_ms, outcome.backend,
                           outcome.timed_out, outcome.reason, decision_id)

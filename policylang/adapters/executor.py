@@ -193,7 +193,9 @@ def run(command: str | Sequence[str], policy: Policy | None = None, *, cwd: str 
 
     ``approve`` answers an ask (True runs the command as given, outside any sandbox: a person
     approved it); ``audit`` is an AuditLog (or a CLI recorder) that gets the decision and the
-    outcome; ``timeout`` (seconds) bounds any run, and a sandboxed one is bounded by
+    outcome -- by default the log of an AuditedPolicy (``load(..., audit=True)``), and with
+    ``on_failure = "deny"`` a decision that cannot be recorded is a deny; ``timeout`` (seconds)
+    bounds any run, and a sandboxed one is bounded by
     ``limits.timeout_seconds`` as well.  Never raises for a command that cannot run: the Outcome
     says why.
     """
@@ -203,7 +205,13 @@ def run(command: str | Sequence[str], policy: Policy | None = None, *, cwd: str 
         policy = load()
     cwd = os.path.abspath(cwd) if cwd else os.getcwd()
     action = action_of(command, cwd, env)
-    verdict = policy.decide(action, context)
+    if audit is None and getattr(policy, "audit_log", None) is not None:  # an AuditedPolicy: one record
+        from ..engine.policy import Policy as Plain
+
+        audit = policy.audit_log  # type: ignore[attr-defined]
+        verdict = Plain.decide(policy, action, context)  # its own decide would record without an id
+    else:
+        verdict = policy.decide(action, context)
     decision_id = None
     if audit is not None:
         verdict, decision_id = _record_decision(audit, policy, verdict, context)
@@ -271,7 +279,18 @@ def _record_decision(audit: Any, policy: Policy, verdict: Verdict, context: Cont
     if hasattr(audit, "last_id"):  # the CLI's Recorder: its failure policy may turn the verdict into a deny
         verdict = audit(verdict, context)
         return verdict, audit.last_id
-    return verdict, audit.decision(policy, verdict, context, entry="executor")
+    from ..audit.audited import failed_closed
+    from ..audit.record import AuditError
+
+    try:
+        decision_id = audit.decision(policy, verdict, context, entry="executor")
+    except AuditError as exc:
+        if policy.settings.audit.on_failure == "deny":
+            return failed_closed(verdict, exc), None
+        return verdict, None
+    if getattr(audit, "error", None) is not None and policy.settings.audit.on_failure == "deny":
+        return failed_closed(verdict, audit.error), decision_id  # a background write failed
+    return verdict, decision_id
 
 
 def record_outcome(audit: Any, outcome: Outcome) -> None:
