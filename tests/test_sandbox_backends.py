@@ -21,7 +21,7 @@ import pytest
 
 from policylang.sandbox.backends import detect
 from policylang.sandbox.build import wrap
-from policylang.sandbox.plan import Plan, hidden_paths
+from policylang.sandbox.plan import Plan, hidden_paths, readonly_paths
 from policylang.settings import SandboxLimits, SandboxSettings
 
 SCRATCH = Path(__file__).resolve().parent.parent / "build"
@@ -54,17 +54,21 @@ class Box:
         self.home = root / "home"
         self.ws = self.home if workspace_is_home else self.home / "project"
         self.outside = root / "outside"
-        for d in (self.home / ".ssh", self.ws / ".policylang", self.outside):
+        for d in (self.home / ".ssh", self.ws / ".policylang", self.ws / ".git" / "hooks", self.outside):
             d.mkdir(parents=True, exist_ok=True)
         (self.home / ".ssh" / "id_rsa").write_text(SECRET + "\n")
         (self.home / ".netrc").write_text(f"machine example.com password {SECRET}\n")
+        (self.ws / ".env").write_text(f"API_TOKEN={SECRET}\n")
         (self.ws / ".policylang" / "project.policy").write_text("# the project's policy\n")
         self.backend = detect(SandboxSettings(backend=backend))
 
     def run(self, argv: list[str], **limits: object) -> subprocess.CompletedProcess[str]:
         assert self.backend is not None
-        hidden = hidden_paths(["~/.ssh/id_*", "**/.netrc", "~/.aws/credentials"], str(self.home), str(self.ws))
-        plan = Plan(str(self.ws), str(self.ws), str(self.home), hidden, (str(self.ws / ".policylang"),),
+        hidden = hidden_paths(["~/.ssh/id_*", "**/.netrc", "~/.aws/credentials", "**/.env"], str(self.home),
+                              str(self.ws))
+        readonly = readonly_paths(["$WORKSPACE/.policylang/**", "**/.git/hooks/**", "~/.ssh/authorized_keys"],
+                                  str(self.home), str(self.ws), hidden)
+        plan = Plan(str(self.ws), str(self.ws), str(self.home), hidden, readonly,
                     SandboxLimits(**limits))  # type: ignore[arg-type]
         env = {"HOME": str(self.home), "PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"}
         return subprocess.run(list(wrap(self.backend, argv, plan).argv), capture_output=True, text=True, timeout=120,
@@ -94,7 +98,7 @@ def test_a_write_inside_the_workspace_succeeds_and_one_outside_fails(box: Box) -
 
 
 def test_the_credential_files_are_not_there(box: Box) -> None:
-    for path in (box.home / ".ssh" / "id_rsa", box.home / ".netrc"):
+    for path in (box.home / ".ssh" / "id_rsa", box.home / ".netrc", box.ws / ".env"):
         p = box.run(["cat", str(path)])
         assert SECRET not in p.stdout, path
     assert box.run(["cat", str(box.home / ".ssh" / "id_rsa")]).returncode != 0
@@ -128,10 +132,12 @@ def test_tmp_is_private(box: Box) -> None:
         assert p.returncode != 0 and "host tmp file" not in p.stdout
 
 
-def test_the_guard_files_in_the_workspace_stay_read_only(box: Box) -> None:
-    target = box.ws / ".policylang" / "loosened.policy"
-    assert box.run(["touch", str(target)]).returncode != 0
-    assert not target.exists()
+@pytest.mark.parametrize("target", [".policylang/loosened.policy", ".git/hooks/pre-commit"])
+def test_the_guard_files_and_git_hooks_in_the_workspace_stay_read_only(box: Box, target: str) -> None:
+    path = box.ws / target
+    assert box.run(["touch", str(path)]).returncode != 0
+    assert not path.exists()
+    assert box.run(["touch", str(box.ws / "beside")]).returncode == 0  # the control: the workspace is writable
     assert box.run(["cat", str(box.ws / ".policylang" / "project.policy")]).returncode == 0
 
 

@@ -106,11 +106,13 @@ HOME_FILES = [".ssh/id_rsa", ".ssh/config", ".aws/credentials", ".aws/config", "
     ("~/.aws/credentials", ".aws/credentials"),  # fully literal: that file
     ("~/.config/gcloud/**", ".config/gcloud"),
     ("~/.kube/config", ".kube/config"),
-    ("**/.netrc", ".netrc"),  # a credential by name: looked for in the home directory
+    ("**/.netrc", ".netrc"),  # a credential by name: looked for at the top of the home directory ...
+    ("**/.env", "project/.env"),  # ... and of the workspace
     ("$HOME/.gnupg/**", ".gnupg"),
     ("**/*.pem", None),  # no literal part to hide
     ("!**/*.pub", None),
-    ("$WORKSPACE/.env", None),
+    ("$WORKSPACE/.env", "project/.env"),
+    ("$TMPDIR/x", None),
     ("~/.missing/**", None),  # only what exists
     ("~/*", None),  # would hide the home directory itself
     ("~/project/**", None),  # the workspace
@@ -136,12 +138,29 @@ def test_a_path_below_a_hidden_directory_is_not_listed_again(tmp_path: Path) -> 
     assert hidden_paths(["~/.ssh/id_rsa", "~/.ssh/**"], str(tmp_path), "/elsewhere") == (str(tmp_path / ".ssh"),)
 
 
-def test_readonly_paths_are_the_existing_ones_inside_the_workspace(tmp_path: Path) -> None:
-    (tmp_path / "ws" / ".policylang").mkdir(parents=True)
-    paths = [str(tmp_path / "ws" / ".policylang"), str(tmp_path / "ws" / "missing"), str(tmp_path / "outside"),
-             str(tmp_path / "ws")]
-    (tmp_path / "outside").mkdir()
-    assert readonly_paths(paths, str(tmp_path / "ws")) == (str(tmp_path / "ws" / ".policylang"),)
+@pytest.mark.parametrize("pattern, readonly", [
+    ("**/.git/hooks/**", "ws/.git/hooks"),  # deny-write classes: git hooks run later, outside the sandbox
+    ("**/.git/config", "ws/.git/config"),
+    ("**/.vscode/tasks.json", "ws/.vscode/tasks.json"),
+    ("$WORKSPACE/.policylang/**", "ws/.policylang"),
+    ("~/.bashrc", None),  # outside the workspace: read-only anyway
+    ("/etc/profile", None),
+    ("**/.missing/**", None),
+    ("**/.secret-dir/inner", None),  # inside a hidden path: stays hidden
+])
+def test_readonly_paths_are_the_existing_ones_inside_the_workspace(tmp_path: Path, pattern: str,
+                                                                   readonly: str | None) -> None:
+    for d in ("ws/.git/hooks", "ws/.policylang", "ws/.vscode", "ws/.secret-dir", "home"):
+        (tmp_path / d).mkdir(parents=True)
+    for f in ("ws/.git/config", "ws/.vscode/tasks.json", "ws/.secret-dir/inner", "home/.bashrc"):
+        (tmp_path / f).write_text("x")
+    got = readonly_paths([pattern], str(tmp_path / "home"), str(tmp_path / "ws"), (str(tmp_path / "ws/.secret-dir"),))
+    assert got == ((str(tmp_path / readonly),) if readonly else ())
+
+
+def test_the_workspace_as_home_keeps_start_up_files_read_only(tmp_path: Path) -> None:
+    (tmp_path / ".bashrc").write_text("x")
+    assert readonly_paths(["~/.bashrc", "~/.profile"], str(tmp_path), str(tmp_path)) == (str(tmp_path / ".bashrc"),)
 
 
 # ---- the argv of each backend -----------------------------------------------------------------------

@@ -88,16 +88,17 @@ def argv_to_run(action: Command, verdict: Verdict, exec_strict: bool) -> tuple[s
 
 # ---- the sandbox's plan ------------------------------------------------------------------------
 
-def _denied_read_patterns(policy: Policy) -> list[str]:
-    """The patterns of every ``deny read`` rule of the policy (the built-in credential classes
-    among them), and the restricted paths in the home directory (the others, ``/usr/bin`` and the
-    like, are restricted for writes, which the read-only root already prevents)."""
+def denied_patterns(policy: Policy, kind: str) -> list[str]:
+    """The patterns of every ``deny`` rule of the policy on ``kind`` (read or write) paths: the
+    built-in credential, start-up file and agent-settings classes among them; and the restricted
+    paths in the home directory (``~/.ssh``, ``~/.gnupg``; the others, ``/usr/bin`` and the like,
+    are restricted for writes, which the read-only root already prevents)."""
     out: list[str] = []
     for rule in policy.rules:
         target = rule.target
-        if rule.decision is Decision.DENY and isinstance(target, PathTarget) and target.kind == "read":
+        if rule.decision is Decision.DENY and isinstance(target, PathTarget) and target.kind == kind:
             out.extend(p.text for p in target.paths.patterns if not p.negated)
-    out.extend(p for p in policy.settings.restricted_paths if p.startswith(("~/", "$HOME/")))  # ~/.ssh, ~/.gnupg
+    out.extend(p for p in policy.settings.restricted_paths if p.startswith(("~/", "$HOME/")))
     return out
 
 
@@ -124,10 +125,16 @@ def plan_for(policy: Policy, cwd: str, env: Mapping[str, str]) -> Plan:
 
     settings = policy.settings
     home = env.get("HOME") or os.path.expanduser("~")
-    workspace = os.path.realpath(expand_home(settings.workspace, home)) if settings.workspace else os.path.realpath(cwd)
-    cwd = os.path.realpath(cwd)
-    return Plan(workspace, cwd, home, hidden_paths(_denied_read_patterns(policy), home, workspace),
-                readonly_paths(_guard_paths(policy, workspace), workspace), settings.sandbox.limits,
+    workspace = expand_home(settings.workspace, home) if settings.workspace else cwd
+    if not os.path.isabs(workspace):
+        raise SandboxError(f"the workspace is not an absolute path: {workspace!r}")
+    workspace = os.path.realpath(workspace)
+    if workspace == "/":
+        raise SandboxError("the workspace is the root directory: nothing would be read-only")
+    hidden = hidden_paths(denied_patterns(policy, "read"), home, workspace)
+    readonly = readonly_paths([*denied_patterns(policy, "write"), *_guard_paths(policy, workspace)], home,
+                              workspace, hidden)
+    return Plan(workspace, os.path.realpath(cwd), home, hidden, readonly, settings.sandbox.limits,
                 settings.sandbox.container_image)
 
 

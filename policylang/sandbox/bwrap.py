@@ -28,12 +28,12 @@ def bwrap_argv(program: str, argv: list[str], plan: Plan) -> list[str]:
     if plan.limits.network and os.path.isdir("/run/systemd/resolve"):
         a += ["--ro-bind", "/run/systemd/resolve", "/run/systemd/resolve"]  # resolv.conf often points here
     a += ["--bind", plan.workspace, plan.workspace]
-    for path in plan.hidden:
+    for path in plan.readonly:
+        a += ["--ro-bind", path, path]
+    for path in plan.hidden:  # after the read-only binds: a secret inside one stays hidden
         if os.path.isdir(path) and not os.path.islink(path):
             a += ["--tmpfs", path, "--remount-ro", path]
         else:
             a += ["--ro-bind", "/dev/null", path]
-    for path in plan.readonly:
-        a += ["--ro-bind", path, path]
     a += ["--chdir", plan.cwd, "--"]
     return a + limited(argv, plan.limits)

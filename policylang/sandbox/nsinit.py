@@ -96,17 +96,17 @@ def set_up(spec: dict[str, Any]) -> None:
     mount(f"/proc/self/fd/{ws_fd}", ws, None, MS_BIND | MS_REC)
     os.close(ws_fd)
     remount(ws, False)
-    for path in spec["hidden"]:
+    for path in spec["readonly"]:
+        if os.path.lexists(path):
+            mount(path, path, None, MS_BIND | MS_REC)
+            remount(path, True)
+    for path in spec["hidden"]:  # after the read-only binds: a secret inside one stays hidden
         if not os.path.lexists(path):
             continue  # under a private tmpfs already
         if os.path.isdir(path) and not os.path.islink(path):
             mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "mode=000,size=4k")
         else:
             mount("/dev/null", path, None, MS_BIND)
-            remount(path, True)
-    for path in spec["readonly"]:
-        if os.path.lexists(path):
-            mount(path, path, None, MS_BIND | MS_REC)
             remount(path, True)
     os.chdir(spec["cwd"])
 

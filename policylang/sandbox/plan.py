@@ -1,16 +1,20 @@
 """What a sandbox must hold for one run: the writable workspace, the working directory, the paths
 hidden from it, the paths kept read-only inside the workspace, and the limits.
 
-The hidden paths come from the policy's own path classes (``hidden_paths``): every ``deny read``
-pattern anchored at the home directory or the root (``~/.ssh/id_*``, ``~/.aws/credentials``,
-``/etc/shadow``) and every file name that is a credential wherever it is (``**/.netrc``), looked for
-in the home directory.  A pattern names what to hide by its literal part: a fully literal pattern
-hides that file or directory; one whose last parts are globs hides the directory above them
-(``~/.ssh/id_*`` hides ``~/.ssh``).  Only what exists is hidden; the kernel's trees (``/proc``,
-``/sys``, ``/dev``), the root, a top-level directory, the home directory itself and the workspace
-or a directory above it are never hidden (the sandbox would not work without them).  A secret
-inside the workspace under a name of its own (a project's ``.env``) is not hidden: the workspace is
-mounted whole (docs/sandbox.md).
+Both lists come from the policy's own path classes.  ``hidden_paths`` takes the patterns the
+policy denies reading (the built-in credential class among them), ``readonly_paths`` those it denies
+writing (start-up files, git hooks, agent settings, the guard's own files): what the policy forbids
+to every spelling of a command is also not possible inside the sandbox.
+
+A pattern names paths by its literal part: a fully literal pattern names that file or directory;
+one whose last parts are globs names the directory above them (``~/.ssh/id_*`` names ``~/.ssh``).
+``~/`` and ``$HOME/`` patterns are in the home directory, ``$WORKSPACE/`` ones in the workspace, and
+``**/REST`` -- a file or directory by name wherever it is -- is looked for at the top of the home
+directory and of the workspace (``**/.netrc`` names ``~/.netrc``; ``**/.git/hooks/**`` names
+``WORKSPACE/.git/hooks``), not in every directory below them.  Only what exists is named; the
+kernel's trees (``/proc``, ``/sys``, ``/dev``), the root, a top-level directory, the home directory
+itself and the workspace or a directory above it are never hidden (the sandbox would not work
+without them); read-only paths matter only inside the workspace (everything else is read-only).
 """
 from __future__ import annotations
 
@@ -41,61 +45,70 @@ def _inside(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip("/") + "/")
 
 
-def _literal_target(text: str, home: str) -> str | None:
-    """The path a pattern's literal part names (see the module's docstring), or None."""
-    if text.startswith("~/"):
-        path = home.rstrip("/") + text[1:]
-    elif text.startswith("$HOME/"):
-        path = home.rstrip("/") + text[5:]
-    elif text.startswith("**/"):
-        name = text[3:]
-        if not name or "/" in name or _GLOB & set(name):
-            return None
-        path = os.path.join(home, name)
-    elif text.startswith("/"):
-        path = text
-    else:
-        return None  # $WORKSPACE, $TMPDIR, a relative pattern: nothing fixed to hide
+def _literal(path: str) -> str:
+    """The literal directory prefix of a glob (the whole path when it has no glob)."""
     parts = path.split("/")
     literal: list[str] = []
     for part in parts:
         if _GLOB & set(part):
             break
         literal.append(part)
-    target = "/".join(literal) if len(literal) < len(parts) else path
-    return os.path.normpath(target) if target.startswith("/") else None
+    return "/".join(literal) if len(literal) < len(parts) else path
 
 
-def hidden_paths(patterns: Iterable[str], home: str, workspace: str) -> tuple[str, ...]:
-    """The existing paths a sandbox hides for these path patterns (deny-read classes)."""
-    home = os.path.normpath(home)
-    workspace = os.path.normpath(workspace)
+def named_paths(text: str, home: str, workspace: str) -> list[str]:
+    """The absolute paths a pattern's literal part names (see the module's docstring)."""
+    if text.startswith("~/"):
+        paths = [home.rstrip("/") + text[1:]]
+    elif text.startswith("$HOME/"):
+        paths = [home.rstrip("/") + text[5:]]
+    elif text.startswith("$WORKSPACE/"):
+        paths = [workspace.rstrip("/") + text[10:]]
+    elif text.startswith("**/"):
+        paths = [os.path.join(home, text[3:]), os.path.join(workspace, text[3:])]
+    elif text.startswith("/"):
+        paths = [text]
+    else:
+        return []  # $TMPDIR, a relative pattern: nothing fixed
+    return [os.path.normpath(t) for t in map(_literal, paths) if t.startswith("/")]
+
+
+def _existing(patterns: Iterable[str], home: str, workspace: str) -> list[str]:
+    """The existing paths the patterns name, each also as its real path, never one the sandbox needs."""
     out: list[str] = []
     for text in patterns:
         if text.startswith("!"):
             continue
-        target = _literal_target(text, home)
-        if target is None or not os.path.lexists(target):
-            continue
-        real = os.path.realpath(target)
-        for path in dict.fromkeys((target, real)):
-            if (path.count("/") < 2 or path == home or _inside(workspace, path)
-                    or any(_inside(path, tree) for tree in _KERNEL_TREES)):
+        for target in named_paths(text, home, workspace):
+            if not os.path.lexists(target):
                 continue
-            out.append(path)
+            for path in dict.fromkeys((target, os.path.realpath(target))):
+                if (path.count("/") < 2 or path == home or _inside(workspace, path)
+                        or any(_inside(path, tree) for tree in _KERNEL_TREES)):
+                    continue
+                out.append(path)
+    return out
+
+
+def _outermost(paths: Iterable[str]) -> tuple[str, ...]:
     kept: list[str] = []
-    for path in sorted(set(out)):
-        if not any(_inside(path, k) for k in kept):  # already hidden with a directory above it
+    for path in sorted(set(paths)):
+        if not any(_inside(path, k) for k in kept):  # already covered by a directory above it
             kept.append(path)
     return tuple(kept)
 
 
-def readonly_paths(paths: Iterable[str], workspace: str) -> tuple[str, ...]:
-    """The existing paths among ``paths`` that lie inside the workspace (elsewhere all is read-only)."""
+def hidden_paths(patterns: Iterable[str], home: str, workspace: str) -> tuple[str, ...]:
+    """The existing paths a sandbox hides for these path patterns (the deny-read classes)."""
+    return _outermost(_existing(patterns, os.path.normpath(home), os.path.normpath(workspace)))
+
+
+def readonly_paths(patterns: Iterable[str], home: str, workspace: str, hidden: Iterable[str] = ()
+                   ) -> tuple[str, ...]:
+    """The existing paths inside the workspace a sandbox keeps read-only for these patterns (the
+    deny-write classes and the guard's own files), less those already hidden."""
     workspace = os.path.normpath(workspace)
-    out = []
-    for p in paths:
-        p = os.path.normpath(p)
-        if _inside(p, workspace) and p != workspace and os.path.lexists(p):
-            out.append(p)
-    return tuple(sorted(set(out)))
+    hidden = tuple(hidden)
+    inside = [p for p in _existing(patterns, os.path.normpath(home), workspace)
+              if _inside(p, workspace) and not any(_inside(p, h) for h in hidden)]
+    return _outermost(inside)
