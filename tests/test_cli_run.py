@@ -14,6 +14,7 @@ import os
 import pty
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -219,3 +220,25 @@ def test_under_exec_strict_the_words_are_the_argv_and_no_shell_runs(setup: Setup
 def test_run_without_a_command_is_a_usage_error(setup: Setup, words: list[str]) -> None:
     setup.configure()
     assert setup.run(*words)[0] == 2
+
+
+def test_an_interrupted_run_is_stopped_and_recorded(setup: Setup) -> None:
+    setup.configure()
+    env = {"HOME": str(setup.home), "PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8",
+           "XDG_CACHE_HOME": str(setup.home / ".cache"), **({"PYTHONPATH": os.environ["PYTHONPATH"]}
+                                                           if "PYTHONPATH" in os.environ else {})}
+    proc = subprocess.Popen([sys.executable, "-m", "policylang", "run", "--config", str(setup.config), "--",
+                             "sleep", "60"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=str(setup.ws), env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (setup.audit.exists() and "decision" in setup.audit.read_text()):
+        time.sleep(0.05)
+    time.sleep(0.3)  # the command has started
+    start = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert time.monotonic() - start < 10
+    assert proc.returncode == 130 and b"Traceback" not in err
+    outcome = setup.outcome()
+    assert outcome["reason"] == "interrupted" and outcome["executed"] is True
+    assert setup.verified()

@@ -19,7 +19,7 @@ from ..inputs import working_directory
 from ..verdict import Decision, Verdict
 from . import cli_audit
 from .cli_codes import UsageError
-from .executor import Outcome, action_of, carry_out, record_outcome
+from .executor import EXIT_INTERRUPTED, Outcome, action_of, carry_out, record_outcome
 
 if TYPE_CHECKING:
     import argparse
@@ -57,7 +57,8 @@ def _ask(verdict: Verdict, show: Callable[[Verdict], str], stdin: TextIO, stderr
     print("run it? [y/N] ", end="", file=stderr, flush=True)
     try:
         answer = stdin.readline()
-    except (OSError, ValueError):
+    except (OSError, ValueError, KeyboardInterrupt):  # Ctrl-C at the question is a no
+        print(file=stderr)
         return False
     return answer.strip().lower() in ("y", "yes")
 
@@ -93,8 +94,11 @@ def cmd_run(args: argparse.Namespace, load: Callable[[Any], tuple[Any, str]], sh
         decision_id = recorder.last_id
         for stream in (stdout, stderr):
             stream.flush()
-        outcome = carry_out(policy, action, verdict, approve=(lambda v: _ask(v, show, stdin, stderr)) if interactive
-                            else None, stdin=_fd(stdin), stdout=_fd(stdout), stderr=_fd(stderr))
+        try:
+            outcome = carry_out(policy, action, verdict, approve=(lambda v: _ask(v, show, stdin, stderr))
+                                if interactive else None, stdin=_fd(stdin), stdout=_fd(stdout), stderr=_fd(stderr))
+        except KeyboardInterrupt:  # the run has been stopped (executor.spawn): say so in the log
+            outcome = Outcome(verdict, True, EXIT_INTERRUPTED, reason="interrupted")
         outcome = Outcome(outcome.verdict, outcome.ran, outcome.exit_code, outcome.duration_ms, outcome.backend,
                           outcome.timed_out, outcome.reason, decision_id)
         record_outcome(recorder, outcome)

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 SHELL = "/bin/sh"
 EXIT_NOT_RUN = 126  # the command did not run (denied, declined, no sandbox): what a shell says of a command it cannot run
 EXIT_TIMEOUT = 124  # stopped at its time limit, as timeout(1) says
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # the executor was interrupted and stopped the run
 KILL_GRACE = 2.0  # seconds between SIGTERM and SIGKILL when a run is stopped
 
 
