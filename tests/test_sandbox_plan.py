@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from policylang.config.loader import load_config
+from policylang.frozen import replace
 from policylang.sandbox.backends import Backend, detect, with_backend
 from policylang.sandbox.build import SandboxError, wrap
 from policylang.sandbox.limits import limited, rlimits
@@ -213,7 +214,13 @@ def test_firejail_and_container_carry_the_limits_as_their_own_options(tmp_path: 
     fj = wrap(Backend("firejail", "firejail"), ["true"], plan).argv
     assert {"--rlimit-cpu=7", "--rlimit-as=67108864", "--rlimit-fsize=1048576", "--rlimit-nofile=99",
             "--rlimit-nproc=5"} <= set(fj)
+    (tmp_path / "ws" / ".env").write_text("x")
+    (tmp_path / "ws" / ".aws").mkdir()
+    plan = replace(plan, hidden=(*plan.hidden, str(tmp_path / "ws" / ".env"), str(tmp_path / "ws" / ".aws")))
     ct = wrap(Backend("container", "docker"), ["true"], plan).argv
+    assert f"--volume=/dev/null:{tmp_path / 'ws' / '.env'}:ro" in ct  # masked in the workspace
+    assert f"--tmpfs={tmp_path / 'ws' / '.aws'}:ro,size=4k,mode=000" in ct
+    assert not any(str(tmp_path / ".ssh") in a for a in ct)  # outside it: not in the container at all
     assert {"--memory=64m", "--pids-limit=5", "--ulimit=cpu=7:7", "--ulimit=fsize=1048576:1048576",
             "--ulimit=nofile=99:99", "--read-only", "--cap-drop=ALL"} <= set(ct)
     assert ct[ct.index("--") + 1] == "img:1"
@@ -224,8 +231,6 @@ def test_firejail_and_container_carry_the_limits_as_their_own_options(tmp_path: 
     ({"workspace": "/nonexistent-policylang-ws"}, "not a directory"),
 ])
 def test_a_plan_that_cannot_be_carried_out_is_refused(tmp_path: Path, change: dict[str, str], message: str) -> None:
-    from policylang.frozen import replace
-
     with pytest.raises(SandboxError, match=message):
         wrap(Backend("bwrap", "bwrap"), ["true"], replace(_plan(tmp_path), **change))
 

@@ -1,7 +1,8 @@
 """The container backend: podman or docker runs the command in the configured image.
 
-The container sees none of the host's files but the workspace (bound read-write at the same path)
-and the guard's own paths in it (read-only); its root file system is read-only, ``/tmp`` a private
+The container sees none of the host's files but the workspace (bound read-write at the same path),
+with the read-only paths in it bound read-only and the hidden ones masked (an empty tmpfs, or
+``/dev/null``); its root file system is read-only, ``/tmp`` a private
 tmpfs; no capability, ``no-new-privileges``, no network unless ``limits.network``.  The limits are
 the engine's own options: ``--memory``, ``--pids-limit`` (a cgroup: it counts the container's
 processes only) and ``--ulimit`` for CPU seconds, file size and open files.  The command runs as
@@ -24,7 +25,9 @@ class ContainerError(ValueError):
 def container_argv(program: str, argv: list[str], plan: Plan, name: str) -> list[str]:
     if not plan.image:
         raise ContainerError("the container backend needs security.sandbox.container_image")
-    for path in (plan.workspace, *plan.readonly, plan.cwd):
+    ws = plan.workspace.rstrip("/") + "/"
+    hidden = [p for p in plan.hidden if p.startswith(ws)]  # nothing else of the host is in the container
+    for path in (plan.workspace, *plan.readonly, *hidden, plan.cwd):
         if ":" in path or "," in path:
             raise ContainerError(f"a path with ':' or ',' cannot be mounted into a container: {path!r}")
     lim = plan.limits
@@ -34,6 +37,11 @@ def container_argv(program: str, argv: list[str], plan: Plan, name: str) -> list
     a.append("--network=none" if not lim.network else "--network=bridge")
     for path in plan.readonly:
         a.append(f"--volume={path}:{path}:ro")
+    for path in hidden:  # after the read-only volumes, as in the other backends
+        if os.path.isdir(path) and not os.path.islink(path):
+            a.append(f"--tmpfs={path}:ro,size=4k,mode=000")
+        else:
+            a.append(f"--volume=/dev/null:{path}:ro")
     if lim.memory_mb is not None:
         a.append(f"--memory={lim.memory_mb}m")
     if lim.max_processes is not None:
