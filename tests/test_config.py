@@ -93,6 +93,7 @@ KEY_CASES: list[tuple[str, str, Any]] = [
     ("sandbox.limits.memory_mb = 512", "sandbox.limits.memory_mb", 512),
     ("sandbox.limits.max_processes = 64", "sandbox.limits.max_processes", 64),
     ("sandbox.limits.max_file_size_mb = 10", "sandbox.limits.max_file_size_mb", 10),
+    ("sandbox.limits.max_open_files = 64", "sandbox.limits.max_open_files", 64),
     ("sandbox.limits.timeout_seconds = 20", "sandbox.limits.timeout_seconds", 20),
     ("sandbox.limits.network = true", "sandbox.limits.network", True),
     ("audit.enabled = false", "audit.enabled", False),

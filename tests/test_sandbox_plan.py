@@ -90,10 +90,12 @@ def test_a_cached_policy_looks_the_backend_up_again(tmp_path: Path, monkeypatch:
 
 
 def test_with_backend_changes_only_sandbox_available(tmp_path: Path) -> None:
-    s = Settings(sandbox_available=True)
+    s = Settings(sandbox_mode=True, sandbox_available=True)
     assert with_backend(s, {"PATH": str(tmp_path)}) == s.with_(sandbox_available=False)
     _tool(tmp_path, "bwrap")
     assert with_backend(s, {"PATH": str(tmp_path)}) is s
+    off = Settings(sandbox_mode=False, sandbox_available=True)  # not enabled: not looked up, never available
+    assert with_backend(off, {"PATH": str(tmp_path)}) == off.with_(sandbox_available=False)
 
 
 # ---- what a plan hides ----------------------------------------------------------------------------

@@ -68,7 +68,8 @@ def available(settings: SandboxSettings, env: Mapping[str, str] | None = None) -
 
 
 def with_backend(settings: Settings, env: Mapping[str, str] | None = None) -> Settings:
-    """``settings`` with ``sandbox_available`` saying whether its backend is installed here (every
-    policy load, from the files or the compiled-policy cache, goes through this)."""
-    found = available(settings.sandbox, env)
+    """``settings`` with ``sandbox_available`` saying whether its backend is installed here, when
+    the sandbox is enabled (false, and nothing looked up, when it is not).  Every policy load, from
+    the files or the compiled-policy cache, goes through this."""
+    found = settings.sandbox_mode and available(settings.sandbox, env)
     return settings if found == settings.sandbox_available else settings.with_(sandbox_available=found)
