@@ -15,8 +15,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..actions import Context
+from ..frozen import replace
 from ..inputs import working_directory
-from ..verdict import Decision, Verdict
+from ..verdict import Verdict
 from . import cli_audit
 from .cli_codes import UsageError
 from .executor import EXIT_INTERRUPTED, Outcome, action_of, carry_out, record_outcome
@@ -99,8 +100,7 @@ def cmd_run(args: argparse.Namespace, load: Callable[[Any], tuple[Any, str]], sh
                                 if interactive else None, stdin=_fd(stdin), stdout=_fd(stdout), stderr=_fd(stderr))
         except KeyboardInterrupt:  # the run has been stopped (executor.spawn): say so in the log
             outcome = Outcome(verdict, True, EXIT_INTERRUPTED, reason="interrupted")
-        outcome = Outcome(outcome.verdict, outcome.ran, outcome.exit_code, outcome.duration_ms, outcome.backend,
-                          outcome.timed_out, outcome.reason, decision_id)
+        outcome = replace(outcome, decision_id=decision_id)
         record_outcome(recorder, outcome)
     finally:
         recorder.close()
@@ -121,9 +121,9 @@ def _fd(stream: TextIO) -> int | None:
 
 
 def _explain_not_run(outcome: Outcome, stderr: TextIO) -> None:
+    """Why the command did not run: the verdict, the reason, and the rules behind it."""
     v = outcome.verdict
-    what = {Decision.DENY: "denied", Decision.ASK: "not approved"}.get(v.decision, outcome.reason or "not run")
-    print(f"policylang run: {what} ({v.decision.label}, risk {v.risk.label}): not run"
-          + (f": {outcome.reason}" if outcome.reason and v.decision is not Decision.DENY else ""), file=stderr)
+    print(f"policylang run: not run ({v.decision.label}, risk {v.risk.label}): {outcome.reason or 'not run'}",
+          file=stderr)
     for r in v.reasons:
         print(f"  {r.rule}: {r.message}" + (f" [{r.location}]" if r.location else ""), file=stderr)

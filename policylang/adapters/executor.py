@@ -28,7 +28,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..actions import Command, Context
 from ..engine.matcher import PathTarget
-from ..frozen import record
+from ..frozen import record, replace
 from ..sandbox.backends import detect
 from ..sandbox.build import SandboxError, wrap
 from ..sandbox.plan import Plan, hidden_paths, readonly_paths
@@ -225,8 +225,7 @@ def run(command: str | Sequence[str], policy: Policy | None = None, *, cwd: str 
         verdict, decision_id = _record_decision(audit, policy, verdict, context)
     outcome = carry_out(policy, action, verdict, env=env, approve=approve, timeout=timeout, stdin=stdin,
                         stdout=stdout, stderr=stderr)
-    outcome = Outcome(outcome.verdict, outcome.ran, outcome.exit_code, outcome.duration_ms, outcome.backend,
-                      outcome.timed_out, outcome.reason, decision_id)
+    outcome = replace(outcome, decision_id=decision_id)
     if audit is not None:
         record_outcome(audit, outcome)
     return outcome
