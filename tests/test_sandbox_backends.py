@@ -155,3 +155,9 @@ def test_the_open_files_limit_bites(box: Box) -> None:
     opens = [PY, "-c", "fs = [open('/dev/null') for _ in range(200)]"]
     assert box.run(opens, max_open_files=64).returncode != 0
     assert box.run(opens, max_open_files=512).returncode == 0
+
+
+def test_the_memory_limit_bites(box: Box) -> None:
+    grab = [PY, "-c", "b = bytearray(400 << 20)"]  # 400 MB of address space
+    assert box.run(grab, memory_mb=200).returncode != 0
+    assert box.run(grab, memory_mb=2048).returncode == 0, "the control: under the limit"
