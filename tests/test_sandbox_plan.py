@@ -10,7 +10,7 @@ import pytest
 
 from policylang.config.loader import load_config
 from policylang.frozen import replace
-from policylang.sandbox.backends import Backend, detect, with_backend
+from policylang.sandbox.backends import Backend, detect, find_program, with_backend
 from policylang.sandbox.build import SandboxError, wrap
 from policylang.sandbox.limits import limited, rlimits
 from policylang.sandbox.plan import Plan, hidden_paths, readonly_paths
@@ -206,9 +206,41 @@ def test_rlimits_of_the_limits() -> None:
     none = SandboxLimits(cpu_seconds=None, memory_mb=None, max_file_size_mb=None, max_open_files=None,
                          max_processes=None)
     assert rlimits(none) == [] and limited(["true"], none) == ["true"]
-    argv = limited(["true"], SandboxLimits(cpu_seconds=5, memory_mb=None, max_file_size_mb=None,
-                                           max_open_files=None, max_processes=None))
+    cpu = SandboxLimits(cpu_seconds=5, memory_mb=None, max_file_size_mb=None, max_open_files=None,
+                        max_processes=None)
+    assert limited(["true"], cpu, prlimit="/usr/bin/prlimit") == ["/usr/bin/prlimit", "--cpu=5:5", "--", "true"]
+    argv = limited(["true"], cpu, prlimit=False)
     assert argv[1:4] == ["-I", "-S", "-c"] and argv[5:] == ["CPU=5", "--", "true"]
+
+
+@pytest.mark.parametrize("hard, expected", [(200, 200), (5000, 1000), (-1, 1000)])  # -1: RLIM_INFINITY
+def test_a_limit_is_never_set_above_the_hard_limit_this_process_has(monkeypatch: pytest.MonkeyPatch, hard: int,
+                                                                    expected: int) -> None:
+    import resource
+
+    from policylang.sandbox import limits
+
+    assert resource.RLIM_INFINITY == -1
+    monkeypatch.setattr(limits.resource, "getrlimit", lambda which: (100, hard))
+    assert limits.rlimits(SandboxLimits(max_open_files=1000))[3] == ("NOFILE", expected)
+
+
+@pytest.mark.parametrize("prlimit", [True, False], ids=["prlimit", "python"])
+def test_both_limit_wrappers_bite(tmp_path: Path, prlimit: bool) -> None:
+    """The wrapper alone, without a sandbox: a file over the size limit cannot be written, and the
+    command's arguments reach it untouched."""
+    import subprocess
+    import sys
+
+    if prlimit and find_program("prlimit") is None:
+        pytest.skip("prlimit is not installed")
+    lim = SandboxLimits(cpu_seconds=None, memory_mb=None, max_file_size_mb=1, max_open_files=None, max_processes=None)
+    write = [sys.executable, "-c", "import sys; open(sys.argv[1], 'wb').write(b'0' * (3 << 20))", "big; $(x)"]
+    p = subprocess.run(limited(write, lim, prlimit=prlimit), cwd=tmp_path, capture_output=True, timeout=60, check=False)
+    assert p.returncode != 0 and (tmp_path / "big; $(x)").stat().st_size <= 1 << 20
+    small = limited(write, replace(lim, max_file_size_mb=8), prlimit=prlimit)
+    assert subprocess.run(small, cwd=tmp_path, timeout=60, check=False).returncode == 0
+    assert (tmp_path / "big; $(x)").stat().st_size == 3 << 20
 
 
 def test_firejail_and_container_carry_the_limits_as_their_own_options(tmp_path: Path) -> None:
