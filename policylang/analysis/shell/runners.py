@@ -63,6 +63,8 @@ def run_slots(a: SimpleCommands, model: CommandModel, prog: str, words: list[W],
     cwds = a.work_dirs(p, args, call.cwds)
     a.emit_paths(seg, p, args, cwds, call.wrap.extra_unknown)
     a.emit_network(seg, p, args)
+    if model.settings.get("sends_input") or p.model.settings.get("sends_input"):
+        a.send_input(seg, call.stdin)
     a.bind_uploads(seg)
     a.leak_secrets(seg, model, words, p, call.redirects)
     if model.fetches:  # curl -o x URL: x holds fetched content (running it later runs remote code)
@@ -114,7 +116,16 @@ def run_slots(a: SimpleCommands, model: CommandModel, prog: str, words: list[W],
     if not ran and p.stdin:
         a.feed(seg, call.stdin, cwds, call.depth, _sub_via(call, f"{prog} <stdin>"),
                None if p.stdin == "shell" else p.stdin[5:], _unseen(p))
-    return out_cwds, call.cwds, _stdout(model, prog, p, args, call.stdin)
+    out = _stdout(model, prog, p, args, call.stdin)
+    if out is _OPAQUE or (out is not None and out.kind == "opaque" and not out.sources):
+        # `cat a b |`, `tar c dir |`, `base64 < a |`: what goes down the pipe is derived from the files
+        # it read and from its input's files (`| nc host` sends them: an upload of each)
+        carried = call.stdin.sources if call.stdin is not None else ()
+        read = (e.path for e in seg.effects if e.kind == "read" and e.path is not None)
+        sources = tuple(dict.fromkeys((*carried, *read)))
+        if sources:
+            out = Stream("opaque", why=f"output of {prog}", sources=sources[:64])
+    return out_cwds, call.cwds, out
 
 
 def _label(p: Parsed, f: Filled) -> str:

@@ -433,6 +433,16 @@ class SimpleCommands(Words):
                 seg.why.append(c_why)
         return effect
 
+    def send_input(self, seg: _Seg, stdin: Stream | None) -> None:
+        """A program that sends what it reads to the host it connects to (``nc host < F``,
+        ``cat F | nc host``, ``ssh host < F``): an upload of each file its input carries."""
+        if stdin is None:
+            return
+        paths = stdin.sources or ((stdin.path,) if stdin.kind == "file" and stdin.path is not None else ())
+        for path in paths:
+            seg.add(Effect("upload", path=path, why=f"{seg.program or '?'} sends its input, {path}",
+                           segment=seg.index))
+
     def bind_uploads(self, seg: _Seg) -> None:
         """Files a command sends (``curl -T F``, ``scp F host:``): each is a read of the file and an
         upload of it to every host the command connects to (a host known only at run time: None).
