@@ -20,8 +20,9 @@ from ...resolve import join_path
 from ...verdict import Risk
 from ..catalog import CommandModel, Parsed, concerns_of, lookup, normalise_program, risk_of
 from ..catalog.model import Filled
-from .simple import Handler, SimpleCommands, _Call, _remote_host, _stdout, _sub_via, _url_host
+from .simple import Handler, SimpleCommands, _Call, _remote_host, _sub_via, _url_host
 from .state import _OPAQUE, MAX_CWDS, MAX_PARALLEL_ARGS, Cwds, Stream, W, _env_variables, _lit, _Seg, _worst, _Wrap
+from .streams import output_stream, send_input
 from .syntax import _assignment_name
 from .words import _sub_word
 
@@ -64,7 +65,7 @@ def run_slots(a: SimpleCommands, model: CommandModel, prog: str, words: list[W],
     a.emit_paths(seg, p, args, cwds, call.wrap.extra_unknown)
     a.emit_network(seg, p, args)
     if model.settings.get("sends_input") or p.model.settings.get("sends_input"):
-        a.send_input(seg, call.stdin)
+        send_input(seg, call.stdin)
     a.bind_uploads(seg)
     a.leak_secrets(seg, model, words, p, call.redirects)
     if model.fetches:  # curl -o x URL: x holds fetched content (running it later runs remote code)
@@ -116,16 +117,7 @@ def run_slots(a: SimpleCommands, model: CommandModel, prog: str, words: list[W],
     if not ran and p.stdin:
         a.feed(seg, call.stdin, cwds, call.depth, _sub_via(call, f"{prog} <stdin>"),
                None if p.stdin == "shell" else p.stdin[5:], _unseen(p))
-    out = _stdout(model, prog, p, args, call.stdin)
-    if out is _OPAQUE or (out is not None and out.kind == "opaque" and not out.sources):
-        # `cat a b |`, `tar c dir |`, `base64 < a |`: what goes down the pipe is derived from the files
-        # it read and from its input's files (`| nc host` sends them: an upload of each)
-        carried = call.stdin.sources if call.stdin is not None else ()
-        read = (e.path for e in seg.effects if e.kind == "read" and e.path is not None)
-        sources = tuple(dict.fromkeys((*carried, *read)))
-        if sources:
-            out = Stream("opaque", why=f"output of {prog}", sources=sources[:64])
-    return out_cwds, call.cwds, out
+    return out_cwds, call.cwds, output_stream(model, prog, p, args, call.stdin, seg)
 
 
 def _label(p: Parsed, f: Filled) -> str:
