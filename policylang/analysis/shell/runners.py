@@ -511,6 +511,10 @@ def _h_declare(a: SimpleCommands, model: CommandModel, prog: str, words: list[W]
     risky = [n for n, _ in pairs if n in _env_variables("risky_variables")]
     if risky:
         a.segs[-1].raise_risk(Risk.HIGH, f"{prog} {', '.join(risky)}: later programs load other code")
+    guard = [n for n, _ in pairs if n in _env_variables("guard_variables")]
+    if guard:
+        a.segs[-1].raise_risk(Risk.HIGH, f"{prog} {', '.join(guard)}: changes what policylang, the guard, loads "
+                                         "or approves")
     return result
 
 

@@ -414,6 +414,9 @@ class SimpleCommands(Words):
         risky = [n for n in wrap.assigned if n in _env_variables("risky_variables")]
         if risky:
             seg.raise_risk(Risk.HIGH, f"{', '.join(risky)} makes the program load or run other code")
+        guard = [n for n in wrap.assigned if n in _env_variables("guard_variables")]
+        if guard:
+            seg.raise_risk(Risk.HIGH, f"{', '.join(guard)} changes what policylang, the guard, loads or approves")
         configs = [n for n in wrap.assigned if n in _env_variables("config_variables")]
         if configs:
             self.unseen_script(seg, "options", Risk.UNKNOWN, f"{', '.join(configs)} makes {seg.program or 'it'} "
