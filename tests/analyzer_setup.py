@@ -2,7 +2,6 @@
 project rules, and the actions the tables use (written as data, never run)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +52,3 @@ def actions(workspace: str, env: dict[str, str]) -> dict[str, Any]:
         "run-dict": {"action": "run", "command": "ls -la", "cwd": workspace},  # the framework's own form
     }
 
-
-def home_env(root: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["HOME"] = str(root / "home")
-    return env

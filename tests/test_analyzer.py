@@ -7,21 +7,40 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+from analyzer_setup import actions, scratch, write_config
 
 from policylang.actions import ActionError, Code, Command, Fetch, FileOp, Message, ToolCall
-from policylang.adapters.analyzer import (CLOSED_RULE, CONFIRMER_RULE, REJECTED_RULE, TIMEOUT_RULE, AnalyzerError,
-                                          PolicylangAnalyzer, SecurityAnalyzer, create_analyzer, get_analyzer,
-                                          register_analyzer, risk_of)
-from policylang.adapters.events import (ActionConfirmationStatus as State, ActionEvent, ActionSecurityRisk as R,
-                                        ConfirmationRequest, Event, EventStream, MessageEvent, ObservationEvent,
-                                        UserConfirmation, to_action)
+from policylang.adapters.analyzer import (
+    CLOSED_RULE,
+    CONFIRMER_RULE,
+    REJECTED_RULE,
+    TIMEOUT_RULE,
+    AnalyzerError,
+    PolicylangAnalyzer,
+    SecurityAnalyzer,
+    create_analyzer,
+    get_analyzer,
+    register_analyzer,
+    risk_of,
+)
+from policylang.adapters.events import ActionConfirmationStatus as State
+from policylang.adapters.events import (
+    ActionEvent,
+    ConfirmationRequest,
+    Event,
+    EventStream,
+    MessageEvent,
+    ObservationEvent,
+    UserConfirmation,
+    to_action,
+)
+from policylang.adapters.events import ActionSecurityRisk as R
 from policylang.verdict import Decision, Reason, Risk, Verdict
-
-from analyzer_setup import actions, scratch, write_config
 
 SECRET = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"  # made up, in the GitHub token format
 
@@ -369,7 +388,7 @@ def test_close_rejects_a_waiting_action(root: Path) -> None:
 
 
 def test_close_rejects_a_pending_action_without_a_waiter(root: Path) -> None:
-    stream, analyzer, event = _awaiting(root)
+    _, analyzer, event = _awaiting(root)
     analyzer.close()
     assert event.confirmation_state is X and event.rejection_reason.startswith(CLOSED_RULE)  # type: ignore[union-attr]
 

@@ -13,6 +13,9 @@ would loosen what the configuration (with its admin file) sets is refused with 4
 a setting judged by the loader's own tightening order (config/loader.py ``SETTING_KEYS``), a
 ``disable`` or ``except`` of a loaded rule that does not allow, or a rule that would allow, sandbox
 or ask for what an admin rule denies (the admin rule would win anyway: such a rule only misleads).
+That last test is lang/shadow.py's: it reports only the overlaps it can prove (one rule's target
+covers the other's, paths written the same way), so a refusal is certain and an acceptance is not
+a guarantee -- which is safe, because an admin deny wins whatever the user layer says.
 Choosing another analyzer is the configuration's business: 409.  Errors have the CLI's JSON error
 form (``adapters/cli_codes.error_json``).
 """
@@ -23,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..diagnostics import PolicyError
+from ..diagnostics import PolicyError, render_all
 from ..inputs import MAX_NESTING, MAX_POLICY_BYTES
 from ..lang import nodes as ast
 from ..settings import MODES
@@ -94,7 +97,9 @@ def handle(analyzer: PolicylangAnalyzer, request: ApiRequest | Mapping[str, Any]
     except _Refused as r:
         return _error(r.status, r.kind, str(r), r.reasons)
     except PolicyError as err:
-        return _error(400, "policy", "the policy is refused", diagnostics=err.diagnostics)
+        response = _error(400, "policy", "the policy is refused", diagnostics=err.diagnostics)
+        response.body["error"]["rendered"] = render_all(err.diagnostics)  # file:line:col, the line, a caret
+        return response
     except Exception as exc:  # noqa: BLE001 -- nothing was changed
         return _error(500, "internal", f"internal error: {type(exc).__name__}: {exc}")
 
