@@ -165,6 +165,7 @@ class _Pending:
     deadline: float
     answered: threading.Event
     answer: UserConfirmation | None = None
+    logged: bool = False  # the action's own trace entry is written: a later answer adds another
 
 
 class PolicylangAnalyzer(SecurityAnalyzer):
@@ -348,7 +349,8 @@ class PolicylangAnalyzer(SecurityAnalyzer):
         pending.answered.set()
         if not self.wait:
             self._settle(pending)
-            self._log(pending.event, "decided")
+            if pending.logged:
+                self._log(pending.event, "decided")
 
     def _expire(self) -> None:
         """Reject the actions whose confirmation is overdue (when nobody waits for them)."""
@@ -359,7 +361,8 @@ class PolicylangAnalyzer(SecurityAnalyzer):
             overdue = [p for p in self._pending.values() if now > p.deadline]
         for p in overdue:
             self._settle(p)
-            self._log(p.event, "decided")
+            if p.logged:
+                self._log(p.event, "decided")
 
     # ---- the trace ----------------------------------------------------------------------------
 
@@ -391,6 +394,8 @@ class PolicylangAnalyzer(SecurityAnalyzer):
         else:
             entry.update(type=type(event).__name__)
         with self._lock:
+            if isinstance(event, ActionEvent) and what == "event" and event.id in self._pending:
+                self._pending[event.id].logged = True
             self._seq += 1
             entry["seq"] = self._seq
             if len(self._trace) == self._trace.maxlen:
