@@ -476,3 +476,37 @@ def test_stream_subscriber_error_reaches_the_caller_after_the_others() -> None:
     assert seen == [0]
     with pytest.raises(TypeError, match="not an event"):
         stream.add_event("ls")  # type: ignore[arg-type]
+
+
+def test_failing_confirmation_request_rejects(root: Path) -> None:
+    workspace, env = scratch(root)
+    stream, analyzer = analyzer_for(root, True, "low")
+
+    def broken_ui(event: Event) -> None:
+        if isinstance(event, ConfirmationRequest):
+            raise OSError("the terminal is gone")
+
+    stream.subscribe(broken_ui)
+    event = ActionEvent(actions(workspace, env)["pip"])
+    stream.add_event(event)
+    assert event.confirmation_state is X
+    assert event.rejection_reason == "error:internal: the confirmation request failed: OSError: the terminal is gone"
+    stream.add_event(UserConfirmation(action_id=event.id, confirmed=True))  # nothing waits for it any more
+    assert event.confirmation_state is X
+    analyzer.close()
+
+
+def test_internal_error_rejects(root: Path) -> None:
+    workspace, env = scratch(root)
+    stream, analyzer = analyzer_for(root, True, "low")
+
+    def broken_policy(action: Any) -> Any:
+        raise RuntimeError("engine exploded")
+
+    analyzer.verdict = broken_policy  # type: ignore[method-assign]
+    event = ActionEvent(actions(workspace, env)["ls"])
+    stream.add_event(event)
+    assert (event.confirmation_state, event.security_risk) == (X, R.HIGH)
+    assert event.rejection_reason == "error:internal: RuntimeError: engine exploded"
+    assert analyzer.export_trace()["events"][-1]["state"] == "rejected"
+    analyzer.close()

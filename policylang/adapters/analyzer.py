@@ -93,9 +93,12 @@ def threshold_of(risk: Risk) -> ActionSecurityRisk:
 
 
 def redacted(text: str, limit: int = MAX_TRACE_TEXT) -> str:
-    """``text`` with every secret the detector finds replaced by its marker, then cut to ``limit``."""
-    text = redact_text(text, secret_pairs(Message(text)))
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+    """``text`` with every secret the detector finds replaced by its marker, then cut to ``limit``
+    (only the head that can be kept is scanned, with room for a secret that starts in it)."""
+    size = len(text)
+    head = text[:limit + 4096]
+    head = redact_text(head, secret_pairs(Message(head)))
+    return head if size <= limit and len(head) <= limit else head[:limit] + f"... ({size} characters)"
 
 
 def rejection(verdict: Verdict) -> str:
@@ -119,8 +122,13 @@ class SecurityAnalyzer:
     def on_event(self, event: Event) -> None:
         """An action event is judged and acted on; every event is logged."""
         if isinstance(event, ActionEvent):
-            self.judge(event)
-            self.act(event)
+            try:
+                self.judge(event)
+                self.act(event)
+            except Exception as exc:  # noqa: BLE001 -- fail closed: the action is rejected, and says why
+                event.security_risk = ActionSecurityRisk.HIGH
+                event.confirmation_state = ActionConfirmationStatus.REJECTED
+                event.rejection_reason = f"error:internal: {type(exc).__name__}: {exc}"
         else:
             self.handle_other(event)
         self.log_event(event)
@@ -288,7 +296,14 @@ class PolicylangAnalyzer(SecurityAnalyzer):
         request = ConfirmationRequest(action_id=event.id, security_risk=event.security_risk,
                                       action_text=redacted(verdict.action),
                                       reasons=tuple(f"{r.rule}: {r.message}" for r in verdict.reasons[:5]))
-        self.stream.add_event(request)
+        try:
+            self.stream.add_event(request)
+        except Exception as exc:  # noqa: BLE001 -- a subscriber failed: nobody may have been asked
+            with self._lock:
+                self._pending.pop(event.id, None)
+            self._resolve(event, REJECTED, f"error:internal: the confirmation request failed: "
+                                           f"{type(exc).__name__}: {exc}")
+            return
         if not self.wait:
             return
         pending.answered.wait(self.confirm_timeout)
