@@ -127,7 +127,7 @@ class EventStream:
     the event from the others; the first exception is raised again to whoever added the event.
     """
 
-    def __init__(self, max_events: int = 10_000) -> None:
+    def __init__(self, max_events: int = 1000) -> None:
         if max_events < 1:
             raise ValueError("max_events must be at least 1")
         self._lock = threading.Lock()
