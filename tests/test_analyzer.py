@@ -510,3 +510,19 @@ def test_internal_error_rejects(root: Path) -> None:
     assert event.rejection_reason == "error:internal: RuntimeError: engine exploded"
     assert analyzer.export_trace()["events"][-1]["state"] == "rejected"
     analyzer.close()
+
+
+def test_headless_context_turns_asks_into_rejections(root: Path) -> None:
+    from policylang.actions import Context
+
+    workspace, env = scratch(root)
+    stream, analyzer = analyzer_for(root, True, "low", context=Context(interactive=False))
+    named = actions(workspace, env)
+    asked, allowed = ActionEvent(named["redirect"]), ActionEvent(named["ls"])
+    stream.add_event(asked)
+    stream.add_event(allowed)
+    assert (asked.confirmation_state, asked.security_risk) == (X, R.HIGH)
+    assert asked.rejection_reason == "default:headless: no person can answer here (headless): ask becomes deny"
+    assert allowed.confirmation_state is C
+    assert not any(isinstance(e, ConfirmationRequest) for e in stream.get_events())
+    analyzer.close()

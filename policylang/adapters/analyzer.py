@@ -465,7 +465,8 @@ ANALYZERS: dict[str, type[SecurityAnalyzer]] = {PolicylangAnalyzer.name: Policyl
 
 
 def register_analyzer(name: str, cls: type[SecurityAnalyzer]) -> None:
-    """Make ``cls`` the analyzer ``[security] security_analyzer = name`` selects."""
+    """Make ``cls`` the analyzer ``[security] security_analyzer = name`` selects.  ``create_analyzer``
+    builds it as ``cls(stream, layers=LAYERS, **options)``: the loaded config and the caller's options."""
     if not name or not isinstance(name, str):
         raise AnalyzerError("an analyzer needs a name")
     ANALYZERS[name] = cls
