@@ -14,7 +14,7 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "analyzer.md"
 def example() -> str:
     text = DOC.read_text()
     section = text.split("## An agent loop", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.S)
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
     assert match is not None, "docs/analyzer.md lost its agent loop"
     return match.group(1)
 

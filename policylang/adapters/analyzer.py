@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from ..audit.writer import AuditLog
     from ..config.precompiled import Layers
     from ..engine.policy import Policy
+    from ..settings import Settings
     from .analyzer_api import ApiRequest, ApiResponse
 
 CONFIRMED = ActionConfirmationStatus.CONFIRMED
@@ -216,6 +217,7 @@ class PolicylangAnalyzer(SecurityAnalyzer):
         self.confirm_timeout = confirm_timeout
         self.wait = wait
         self._lock = threading.RLock()
+        self.api_lock = threading.Lock()  # one API change at a time: a policy compiled under settings that stay
         self._pending: dict[int, _Pending] = {}
         self._trace: deque[dict[str, Any]] = deque(maxlen=trace_limit)
         self.trace_dropped = 0
@@ -256,7 +258,7 @@ class PolicylangAnalyzer(SecurityAnalyzer):
             self.policy = self.policy.with_settings(**changes)
 
     @property
-    def settings(self) -> Any:
+    def settings(self) -> Settings:
         return self.policy.settings
 
     # ---- judging and acting -------------------------------------------------------------------

@@ -93,7 +93,8 @@ def handle(analyzer: PolicylangAnalyzer, request: ApiRequest | Mapping[str, Any]
     if handler is None:
         return _error(405, "method", f"{req.method.upper()} {path}: use {' or '.join(sorted(route))}")
     try:
-        return handler(analyzer, req)
+        with analyzer.api_lock:
+            return handler(analyzer, req)
     except _Refused as r:
         return _error(r.status, r.kind, str(r), r.reasons)
     except PolicyError as err:
