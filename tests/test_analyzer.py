@@ -526,3 +526,39 @@ def test_headless_context_turns_asks_into_rejections(root: Path) -> None:
     assert allowed.confirmation_state is C
     assert not any(isinstance(e, ConfirmationRequest) for e in stream.get_events())
     analyzer.close()
+
+
+def test_threads_share_one_analyzer(root: Path) -> None:
+    workspace, env = scratch(root)
+    stream, analyzer = analyzer_for(root, True, "medium", trace_limit=10_000)
+    named = actions(workspace, env)
+    expected = {"ls": {C}, "rmroot": {X}, "redirect": {A}, "pip": {C, A}}  # pip: as the threshold was then
+    events: list[tuple[str, ActionEvent]] = []
+    errors: list[BaseException] = []
+
+    def agent(n: int) -> None:
+        try:
+            for i in range(40):
+                name = list(expected)[(i + n) % len(expected)]
+                event = ActionEvent(named[name])
+                stream.add_event(event)
+                events.append((name, event))
+        except BaseException as exc:  # noqa: BLE001 -- reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=agent, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for i in range(20):
+        body = {"risk_threshold": "low" if i % 2 == 0 else "medium"}
+        assert analyzer.handle_api_request({"method": "POST", "path": "/settings", "body": body}).status == 200
+    for t in threads:
+        t.join(60)
+    assert errors == [] and len(events) == 160
+    for name, event in events:
+        assert event.confirmation_state in expected[name], (name, event.confirmation_state)
+    trace = analyzer.export_trace()
+    actions_logged = [e for e in trace["events"] if e["type"] == "action"]
+    assert len(actions_logged) == 160 and sorted(e["seq"] for e in trace["events"]) == \
+        list(range(1, len(trace["events"]) + 1))
+    analyzer.close()
