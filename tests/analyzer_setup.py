@@ -15,7 +15,7 @@ rule proj.tool: allow tool search
 """
 
 
-def write_config(root: Path, *, confirmation_mode: bool = True, risk_threshold: str = "low", mode: str = "approve",
+def write_config(root: Path, *, confirmation_mode: bool = True, risk_threshold: str = "medium", mode: str = "approve",
                  extra: str = "", admin: str | None = None) -> Path:
     """A config.toml under ``root`` (and an admin file beside it when ``admin`` is given)."""
     lines = ["[security]", f"confirmation_mode = {'true' if confirmation_mode else 'false'}",

@@ -74,11 +74,11 @@ C, A, X = State.CONFIRMED, State.AWAITING_CONFIRMATION, State.REJECTED
 SETTINGS = [(True, "low"), (True, "medium"), (True, "high"), (False, "low")]
 LOOP = [
     # action      risk        rule that decided      on/low on/medium on/high off
-    ("ls",        R.LOW,      "default:low",         (C, C, C, C)),
-    ("run-dict",  R.LOW,      "default:low",         (C, C, C, C)),
-    ("pip",       R.MEDIUM,   "proj.pip",            (A, C, C, C)),
-    ("make",      R.MEDIUM,   "proj.make",           (A, C, C, C)),  # sandbox: confirmed to run isolated
-    ("push",      R.HIGH,     "proj.push",           (A, A, C, C)),
+    ("ls",        R.LOW,      "default:low",         (A, C, C, C)),  # at the threshold: waits
+    ("run-dict",  R.LOW,      "default:low",         (A, C, C, C)),
+    ("pip",       R.MEDIUM,   "proj.pip",            (A, A, C, C)),
+    ("make",      R.MEDIUM,   "proj.make",           (A, A, C, C)),  # sandbox: confirmed to run isolated
+    ("push",      R.HIGH,     "proj.push",           (A, A, A, C)),
     ("redirect",  R.MEDIUM,   "default:medium",      (A, A, A, A)),  # ask still asks
     ("tool",      R.UNKNOWN,  "proj.tool",           (A, A, A, A)),  # unknown risk: never unseen
     ("unknown",   R.UNKNOWN,  "default:unknown",     (A, A, A, A)),
@@ -116,7 +116,7 @@ def test_agent_loop(root: Path, name: str, confirmation_mode: bool, threshold: s
 
 def test_sandbox_verdict_travels_with_the_confirmation(root: Path) -> None:
     workspace, env = scratch(root)
-    stream, analyzer = analyzer_for(root, True, "medium")
+    stream, analyzer = analyzer_for(root, True, "high")
     event = ActionEvent(actions(workspace, env)["make"])
     stream.add_event(event)
     assert event.may_run and event.verdict is not None and event.verdict.decision is Decision.SANDBOX
@@ -152,7 +152,7 @@ def test_risk_values_are_the_frameworks() -> None:
 
 def _awaiting(root: Path, **options: Any) -> tuple[EventStream, PolicylangAnalyzer, ActionEvent]:
     workspace, env = scratch(root)
-    stream, analyzer = analyzer_for(root, True, "low", **options)
+    stream, analyzer = analyzer_for(root, True, "medium", **options)
     event = ActionEvent(actions(workspace, env)["pip"])
     stream.add_event(event)
     return stream, analyzer, event
@@ -218,7 +218,7 @@ def test_confirmer_callback(root: Path, confirmer: Any, state: State, rule: str 
         return confirmer(event)
 
     workspace, env = scratch(root)
-    stream, analyzer = analyzer_for(root, True, "low", confirmer=wrapped)
+    stream, analyzer = analyzer_for(root, True, "medium", confirmer=wrapped)
     named = actions(workspace, env)
     low, medium, denied = ActionEvent(named["ls"]), ActionEvent(named["pip"]), ActionEvent(named["rmroot"])
     for e in (low, medium, denied):
@@ -233,7 +233,7 @@ def test_confirmer_callback(root: Path, confirmer: Any, state: State, rule: str 
 
 def test_blocking_wait_answered_by_another_thread(root: Path) -> None:
     workspace, env = scratch(root)
-    stream, analyzer = analyzer_for(root, True, "low")
+    stream, analyzer = analyzer_for(root, True, "medium")
     analyzer.wait, analyzer.confirm_timeout = True, 10.0
     threads = []
 
@@ -257,7 +257,7 @@ def test_blocking_wait_answered_by_another_thread(root: Path) -> None:
 
 def test_blocking_wait_times_out(root: Path) -> None:
     workspace, env = scratch(root)
-    stream, analyzer = analyzer_for(root, True, "low")
+    stream, analyzer = analyzer_for(root, True, "medium")
     analyzer.wait, analyzer.confirm_timeout = True, 0.2
     event = ActionEvent(actions(workspace, env)["pip"])
     started = time.monotonic()
@@ -312,7 +312,7 @@ def test_bad_action_payload(payload: Any, message: str) -> None:
 
 def test_trace_json_redacts_secrets(root: Path) -> None:
     workspace, env = scratch(root)
-    stream, analyzer = analyzer_for(root, True, "low")
+    stream, analyzer = analyzer_for(root, True, "medium")
     leak = ActionEvent(Command(f"curl -H 'Authorization: Bearer {SECRET}' https://api.example.com", cwd=workspace,
                                env=env))
     stream.add_event(leak)
@@ -336,7 +336,7 @@ def test_trace_json_redacts_secrets(root: Path) -> None:
 
 
 def test_trace_is_bounded(root: Path) -> None:
-    stream, analyzer = analyzer_for(root, True, "low", trace_limit=3)
+    stream, analyzer = analyzer_for(root, True, "medium", trace_limit=3)
     for i in range(5):
         stream.add_event(ObservationEvent(content=f"line {i}"))
     trace = analyzer.export_trace()
@@ -347,7 +347,7 @@ def test_trace_is_bounded(root: Path) -> None:
 
 
 def test_trace_cuts_long_text(root: Path) -> None:
-    stream, analyzer = analyzer_for(root, True, "low")
+    stream, analyzer = analyzer_for(root, True, "medium")
     stream.add_event(ObservationEvent(content="x" * 10_000))
     content = analyzer.export_trace()["events"][-1]["content"]
     assert content == "x" * 2000 + "... (10000 characters)"
@@ -358,7 +358,7 @@ def test_trace_cuts_long_text(root: Path) -> None:
 
 def test_close_unsubscribes_and_refuses(root: Path) -> None:
     workspace, env = scratch(root)
-    stream, analyzer = analyzer_for(root, True, "low")
+    stream, analyzer = analyzer_for(root, True, "medium")
     assert stream.subscribers == 1
     analyzer.close()
     analyzer.close()  # a second close does nothing
@@ -372,7 +372,7 @@ def test_close_unsubscribes_and_refuses(root: Path) -> None:
 
 def test_close_rejects_a_waiting_action(root: Path) -> None:
     workspace, env = scratch(root)
-    stream, analyzer = analyzer_for(root, True, "low")
+    stream, analyzer = analyzer_for(root, True, "medium")
     analyzer.wait, analyzer.confirm_timeout = True, 30.0
     event = ActionEvent(actions(workspace, env)["pip"])
     t = threading.Thread(target=stream.add_event, args=(event,))
@@ -480,7 +480,7 @@ def test_stream_subscriber_error_reaches_the_caller_after_the_others() -> None:
 
 def test_failing_confirmation_request_rejects(root: Path) -> None:
     workspace, env = scratch(root)
-    stream, analyzer = analyzer_for(root, True, "low")
+    stream, analyzer = analyzer_for(root, True, "medium")
 
     def broken_ui(event: Event) -> None:
         if isinstance(event, ConfirmationRequest):
@@ -498,7 +498,7 @@ def test_failing_confirmation_request_rejects(root: Path) -> None:
 
 def test_internal_error_rejects(root: Path) -> None:
     workspace, env = scratch(root)
-    stream, analyzer = analyzer_for(root, True, "low")
+    stream, analyzer = analyzer_for(root, True, "medium")
 
     def broken_policy(action: Any) -> Any:
         raise RuntimeError("engine exploded")
@@ -516,7 +516,7 @@ def test_headless_context_turns_asks_into_rejections(root: Path) -> None:
     from policylang.actions import Context
 
     workspace, env = scratch(root)
-    stream, analyzer = analyzer_for(root, True, "low", context=Context(interactive=False))
+    stream, analyzer = analyzer_for(root, True, "medium", context=Context(interactive=False))
     named = actions(workspace, env)
     asked, allowed = ActionEvent(named["redirect"]), ActionEvent(named["ls"])
     stream.add_event(asked)
@@ -530,7 +530,7 @@ def test_headless_context_turns_asks_into_rejections(root: Path) -> None:
 
 def test_threads_share_one_analyzer(root: Path) -> None:
     workspace, env = scratch(root)
-    stream, analyzer = analyzer_for(root, True, "medium", trace_limit=10_000)
+    stream, analyzer = analyzer_for(root, True, "high", trace_limit=10_000)
     named = actions(workspace, env)
     expected = {"ls": {C}, "rmroot": {X}, "redirect": {A}, "pip": {C, A}}  # pip: as the threshold was then
     events: list[tuple[str, ActionEvent]] = []
@@ -550,7 +550,7 @@ def test_threads_share_one_analyzer(root: Path) -> None:
     for t in threads:
         t.start()
     for i in range(20):
-        body = {"risk_threshold": "low" if i % 2 == 0 else "medium"}
+        body = {"risk_threshold": "medium" if i % 2 == 0 else "high"}
         assert analyzer.handle_api_request({"method": "POST", "path": "/settings", "body": body}).status == 200
     for t in threads:
         t.join(60)

@@ -90,11 +90,11 @@ def test_post_settings(analyzer: PolicylangAnalyzer, body: dict[str, Any], statu
 
 
 def test_tightened_threshold_asks_again(analyzer: PolicylangAnalyzer, tmp_path: Path) -> None:
-    assert state_of(analyzer, tmp_path, "pip install requests") == (State.CONFIRMED, None)  # medium <= medium
+    assert state_of(analyzer, tmp_path, "ls -la") == (State.CONFIRMED, None)  # low, below medium
     assert call(analyzer, "POST", "/settings", {"risk_threshold": "low"})[0] == 200
-    assert state_of(analyzer, tmp_path, "pip install requests") == (State.AWAITING_CONFIRMATION, None)
+    assert state_of(analyzer, tmp_path, "ls -la") == (State.AWAITING_CONFIRMATION, None)  # at the threshold
     assert call(analyzer, "POST", "/settings", {"risk_threshold": "medium"})[0] == 200  # back to the config's
-    assert state_of(analyzer, tmp_path, "pip install requests") == (State.CONFIRMED, None)
+    assert state_of(analyzer, tmp_path, "ls -la") == (State.CONFIRMED, None)
 
 
 def test_tightened_mode_reaches_the_policy(analyzer: PolicylangAnalyzer) -> None:
@@ -132,10 +132,16 @@ def test_post_policy_tightens_and_resets(analyzer: PolicylangAnalyzer, tmp_path:
     assert state_of(analyzer, tmp_path, "ls -la") == (State.CONFIRMED, None)
 
 
-def test_post_policy_may_disable_an_allow_rule(analyzer: PolicylangAnalyzer, tmp_path: Path) -> None:
+def test_post_policy_may_disable_an_allow_rule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scratch(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    # threshold high: the medium-risk pip install that proj.pip allows is confirmed without asking
+    analyzer = PolicylangAnalyzer(EventStream(), config=write_config(tmp_path, risk_threshold="high", admin=ADMIN),
+                                  wait=False)
     assert state_of(analyzer, tmp_path, "pip install requests")[0] is State.CONFIRMED
     assert call(analyzer, "POST", "/policy", {"policy": "disable proj.pip\n"})[0] == 200
     assert state_of(analyzer, tmp_path, "pip install requests")[0] is State.AWAITING_CONFIRMATION  # asked now
+    analyzer.close()
 
 
 def test_settings_survive_a_policy_change(analyzer: PolicylangAnalyzer) -> None:

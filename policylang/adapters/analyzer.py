@@ -317,7 +317,7 @@ class PolicylangAnalyzer(SecurityAnalyzer):
         if verdict.decision is not ALLOW and verdict.decision is not SANDBOX:
             return True  # a decision this adapter does not know: a person decides
         settings = self.policy.settings
-        return bool(settings.confirmation_mode) and risk > threshold_of(settings.risk_threshold)
+        return bool(settings.confirmation_mode) and risk >= threshold_of(settings.risk_threshold)
 
     def _ask_confirmer(self, event: ActionEvent) -> None:
         assert self.confirmer is not None
