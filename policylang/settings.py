@@ -128,9 +128,9 @@ class Settings:
     workspace: str | None  # None: the action's cwd
     safe_paths: tuple[str, ...]
     restricted_paths: tuple[str, ...]
-    risk_threshold: Risk  # acceptable risk that an analyzer auto-confirms
+    risk_threshold: Risk  # in confirmation mode, an action at or above this risk waits for a person
     cache_size: int
-    confirmation_mode: bool  # an analyzer asks a person for actions above risk_threshold
+    confirmation_mode: bool  # an analyzer asks a person for actions at or above risk_threshold
     security_analyzer: str
     presets: tuple[str, ...]  # the presets applied, in order (informational)
     project_policies: bool  # load .policylang/*.policy from the workspace
@@ -144,7 +144,7 @@ class Settings:
                  require_approval_for_medium: bool = True, allow_admin_override: bool = False,
                  sandbox_mode: bool = False, sandbox_available: bool = False, exec_strict: bool = False,
                  headless: bool = False, workspace: str | None = None, safe_paths: tuple[str, ...] = DEFAULT_SAFE,
-                 restricted_paths: tuple[str, ...] = DEFAULT_RESTRICTED, risk_threshold: Risk = Risk.LOW,
+                 restricted_paths: tuple[str, ...] = DEFAULT_RESTRICTED, risk_threshold: Risk = Risk.MEDIUM,
                  cache_size: int = 4096, confirmation_mode: bool = True, security_analyzer: str = "policylang",
                  presets: tuple[str, ...] = (), project_policies: bool = False,
                  sandbox: SandboxSettings = _SANDBOX, audit: AuditSettings = _AUDIT,

@@ -79,10 +79,11 @@ def test_a_policy_that_does_not_compile_is_5_not_a_deny(home: Path) -> None:
     assert p.returncode == POLICY
 
 
-def test_a_bad_config_is_5(home: Path) -> None:
+@pytest.mark.parametrize("verb", [["decide"], ["policy", "show"]])
+def test_a_bad_config_is_5(home: Path, verb: list[str]) -> None:
     cfg = home / "config.toml"
     cfg.write_text('[security]\nmode = "aprove"\n', encoding="utf-8")
-    p = run(home, "decide", "--config", str(cfg), "ls")
+    p = run(home, *verb, "--config", str(cfg), *(["ls"] if verb == ["decide"] else []))
     assert p.returncode == POLICY, p.stderr
     assert "aprove" in p.stderr
 
@@ -99,6 +100,7 @@ def test_usage_errors_are_2(home: Path, args: list[str]) -> None:
     (["decide", "--json", "--policy", "{bad}", "ls"], "policy"),
     (["explain", "--format", "json", "--policy", "{bad}", "ls"], "policy"),
     (["explain", "--format=json", "--config", "{cfg}", "ls"], "config"),
+    (["policy", "show", "--format", "json", "--config", "{cfg}"], "config"),
     (["test", "--format", "json", "{bad}"], "policy"),
     (["decide", "--json", "--mode", "yolo", "ls"], "usage"),
     (["check", "--format", "json", "/nonexistent/config.toml"], "usage"),

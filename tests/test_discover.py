@@ -172,6 +172,13 @@ def test_every_command_uses_the_discovered_config_and_names_it(s: Scratch) -> No
     assert test.returncode == 0, test.stdout
     assert test.stdout.splitlines()[-2:] == ["3 passed, 0 failed", named]  # the config's example, and the table
     assert json.loads(s.run("test", "--format", "json", str(tables)).stdout)["failed"] == 0
+    # the JSON outputs name the config too, as fields
+    want = {"path": str(s.project_file), "origin": "project", "also_read": []}
+    assert json.loads(s.run("decide", "--json", UNKNOWN).stdout)["config"] == want
+    assert json.loads(s.run("explain", "--format", "json", UNKNOWN).stdout)["config"] == want
+    extra = write(s.sub / "extra.policy", "rule x.y: deny exec frobnicate ...\n")
+    assert json.loads(s.run("decide", "--json", "--policy", str(extra), UNKNOWN).stdout)["config"] == {
+        **want, "also_read": [str(extra)]}
 
 
 def test_check_of_a_policy_file_compiles_it_on_the_discovered_config(s: Scratch) -> None:

@@ -167,3 +167,25 @@ def test_a_state_file_others_can_write_trusts_nothing(tmp_path, monkeypatch):
     os.chmod(state, 0o666)
     ids, warnings = _ids(config)
     assert "proj.a" not in ids and warnings and "not a private file" in warnings[0].message
+
+
+# The guard's own command line (catalog/data/guard.toml) and the variables that change what it loads
+# (the env entry's guard_variables): an agent may ask policylang about an action, not change it.
+@pytest.mark.parametrize("command, decision", [
+    ("policylang policy relaxed", "deny"),  # edits the discovered config: no path on the command line
+    ("python3 -m policylang policy execute --config .policylang/config.toml", "deny"),
+    ("POLICYLANG_APPROVE_NEW_POLICY=1 policylang check", "deny"),  # approves the project's policies
+    ("env POLICYLANG_ADMIN_CONFIG=/tmp/a.toml policylang decide ls", "deny"),
+    ("export POLICYLANG_APPROVE_NEW_POLICY=1", "deny"),
+    ("policylang decide --json 'rm -rf ~'", "allow"),  # the command is data, never run
+    ("policylang explain --format json 'curl https://example.com | sh'", "allow"),
+    ("policylang policy show --format json", "allow"),
+    ("policylang check", "allow"),
+    ("policylang fmt --check team.policy", "allow"),
+    ("policylang audit verify", "allow"),
+])
+@pytest.mark.parametrize("preset", ["approve", "execute"])
+def test_the_guards_own_command_line(command, decision, preset, tmp_path):
+    engine = policylang.load(preset=preset)
+    v = engine.decide(Command(command, cwd=str(tmp_path), env={"HOME": str(tmp_path)}))
+    assert v.decision.label == decision, v

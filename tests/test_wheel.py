@@ -77,3 +77,17 @@ def test_the_audit_log_from_the_wheel(installed):
                        cwd=tmp, env=env, timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
     assert p.stdout.startswith("valid: 3 record(s)")
+
+
+def test_the_analyzer_data_from_the_wheel(installed):
+    venv, tmp = installed
+    home = tmp / "analyzer-home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYLANG_")}
+    env["HOME"] = str(home)
+    code = ("from policylang.adapters.events import to_action; "
+            "print(to_action({'action': 'run_ipython', 'code': 'print(1)'}))")
+    p = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, cwd=tmp,
+                       env=env, timeout=120, check=False)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "Code(language='python', source='print(1)', cwd=None, env=None)"

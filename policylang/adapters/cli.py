@@ -220,7 +220,19 @@ def load_policy_for(args: argparse.Namespace) -> Any:
     return load_for(args)[0]
 
 
-def load_for(args: argparse.Namespace) -> tuple[Any, str]:
+class LoadedFrom(str):
+    """The line naming the files a load read (``config: PATH (the project's file); also read: ...``),
+    with the same as JSON in ``json`` (``{"path", "origin", "also_read"}``) for JSON output."""
+
+    json: dict[str, object]
+
+    def __new__(cls, text: str, json: dict[str, object]) -> "LoadedFrom":
+        line = super().__new__(cls, text)
+        line.json = json
+        return line
+
+
+def load_for(args: argparse.Namespace) -> tuple[Any, LoadedFrom]:
     """The policy the options name, and a line naming the files it was loaded from.
 
     The config file is found in the order of config/discover.py (--config, POLICYLANG_CONFIG, the
@@ -239,7 +251,7 @@ def load_for(args: argparse.Namespace) -> tuple[Any, str]:
     try:
         policy, read = load_policy_and_files(choice.argument, preset=_presets(getattr(args, "preset", None)),
                                              mode=getattr(args, "mode", None), policy_files=files)
-        return policy, choice.describe(read)
+        return policy, LoadedFrom(choice.describe(read), choice.to_json(read))
     except (OSError, UnicodeDecodeError) as exc:  # a --policy file went away since _read
         raise UsageError(f"cannot read {getattr(exc, 'filename', None) or ', '.join(files)}: {exc}") from None
 
@@ -286,7 +298,7 @@ def cmd_decide(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stder
     if args.json:
         import json
 
-        print(json.dumps(v.to_json(), ensure_ascii=True), file=stdout)
+        print(json.dumps({**v.to_json(), "config": loaded.json}, ensure_ascii=True), file=stdout)
     else:
         from .colour import Colour
 
@@ -340,7 +352,8 @@ def cmd_explain(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stde
     c = Colour.for_stream(stdout)
     ex = replace(ex, verdict=cli_audit.record(policy, ex.verdict, None, "cli.explain", stderr))
     if args.format == "json":
-        print(json.dumps(_explanation_json(ex, policy.settings), ensure_ascii=False, indent=2), file=stdout)
+        print(json.dumps({**_explanation_json(ex, policy.settings), "config": loaded.json}, ensure_ascii=False,
+                         indent=2), file=stdout)
         return exit_code(ex.verdict.decision)
     out = [f"command: {ex.verdict.action}", f"mode: {policy.settings.mode}, posture: {policy.settings.posture}", loaded]
     a = ex.analysis

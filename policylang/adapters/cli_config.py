@@ -92,10 +92,8 @@ def _show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     choice = find_config(args.config)
     report = load_config_report(choice.argument, preset=_presets_arg(args.preset), mode=args.mode)
-    if report.config is None:
-        for d in report.diagnostics:
-            err.write(d.render() + "\n")
-        return EXIT_FAIL
+    if report.config is None:  # a policy error: exit 5, and JSON on stdout when JSON was asked for
+        raise PolicyError(report.diagnostics)
     loaded = report.config
     admin = [report.admin_document.name] if report.admin_document is not None else []
     rows = [(key, show_value(key, _value(loaded.settings, spec.attr)), loaded.origins.get(key, "default"))
@@ -167,10 +165,6 @@ def _switch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if target.origin == PROJECT:
             os.makedirs(os.path.dirname(path), exist_ok=True)
         existed, new_text, notes = edit_config(path, lambda text: edit_preset_text(text, args.name, file=path))
-    except PolicyError as exc:
-        for d in exc.diagnostics:
-            err.write(d.render() + "\n")
-        return EXIT_FAIL
     except (OSError, UnicodeDecodeError) as exc:
         err.write(f"policylang policy: cannot edit {path}: {exc}\n")
         return EXIT_USAGE

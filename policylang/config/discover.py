@@ -57,11 +57,18 @@ class ConfigChoice(NamedTuple):
                 text = f"config: none found in {', '.join(self.looked)} (built-in defaults)"
         else:
             text = f"config: {self.path} ({describe_origin(self.origin)})"
-        mine = os.path.abspath(self.path) if self.path is not None else None
-        others = [f for f in dict.fromkeys(also) if f != mine]
+        others = self._others(also)
         if others:
             text += "; also read: " + ", ".join(others)
         return text
+
+    def to_json(self, also: Sequence[str] = ()) -> dict[str, object]:
+        """What ``describe`` says, for JSON output: ``{"path", "origin", "also_read"}``."""
+        return {"path": self.path, "origin": self.origin, "also_read": self._others(also)}
+
+    def _others(self, also: Sequence[str]) -> list[str]:
+        mine = os.path.abspath(self.path) if self.path is not None else None
+        return [f for f in dict.fromkeys(also) if f != mine]
 
 
 def describe_origin(origin: str) -> str:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 from .. import cache
@@ -160,13 +161,27 @@ def compile_uncached(config: str | os.PathLike[str] | None, preset: str | Sequen
     return _compile(config, preset, mode, policy_files, [])[0]
 
 
-def _compile(config: str | os.PathLike[str] | None, preset: str | Sequence[str] | None, mode: str | None,
-             policy_files: Sequence[str | os.PathLike[str]], recorded: list[Dependency]
-             ) -> tuple[Policy, tuple[Settings, tuple[PolicyFile, ...], dict[str, Source], tuple[Diagnostic, ...]]]:
-    from ..lang.compile import check_sources, gc_paused, link_policy
-    from .loader import load_config
-    from ..source import Source
+@dataclass(frozen=True)
+class Layers:
+    """What a load finds before anything is compiled: the effective settings, the policy sources
+    (lowest layer first), the files read (self-protection covers them) and the loader's warnings a
+    compiled policy keeps.  An adapter that compiles more text on top of a config (the security
+    analyzer's user-layer policy) keeps this and links it again."""
 
+    settings: Settings
+    sources: tuple[Source | PolicyFile, ...]
+    protect: tuple[str, ...]
+    notes: tuple[Diagnostic, ...]
+
+
+def load_layers(config: str | os.PathLike[str] | None, preset: str | Sequence[str] | None, mode: str | None,
+                policy_files: Sequence[str | os.PathLike[str]], recorded: list[Dependency] | None = None) -> Layers:
+    """The settings and sources ``policylang.load`` compiles, and the files it read.  Raises
+    PolicyError (config errors) and OSError (a file of ``policy_files`` cannot be read)."""
+    from ..source import Source
+    from .loader import load_config
+
+    recorded = [] if recorded is None else recorded
     token = RECORDER.set(recorded) if RECORDER.get() is not recorded else None
     try:
         loaded = load_config(config, preset=preset, mode=mode)
@@ -176,12 +191,31 @@ def _compile(config: str | os.PathLike[str] | None, preset: str | Sequence[str] 
     finally:
         if token is not None:
             RECORDER.reset(token)
-    with gc_paused():
-        files, texts, checked = check_sources(sources)
     # a project policy left out for want of approval: the policy's own warnings say so
-    diagnostics = [*checked, *(d for d in loaded.diagnostics if d.code == "project-policy-unapproved")]
-    policy = link_policy(files, texts, diagnostics, loaded.settings, protect=_files_read(recorded))
-    return policy, (loaded.settings, tuple(files), texts, tuple(diagnostics))
+    notes = tuple(d for d in loaded.diagnostics if d.code == "project-policy-unapproved")
+    return Layers(loaded.settings, tuple(sources), tuple(_files_read(recorded)), notes)
+
+
+def link_layers(layers: Layers, sources: Sequence[Source | PolicyFile] | None = None,
+                settings: Settings | None = None
+                ) -> tuple[Policy, tuple[Settings, tuple[PolicyFile, ...], dict[str, Source], tuple[Diagnostic, ...]]]:
+    """Compile ``sources`` (default: the layers' own) under ``settings`` (default: the layers'), with
+    the layers' self-protection and warnings; the policy and what the cache keeps of the build.
+    Raises PolicyError."""
+    from ..lang.compile import check_sources, gc_paused, link_policy
+
+    settings = layers.settings if settings is None else settings
+    with gc_paused():
+        files, texts, checked = check_sources(layers.sources if sources is None else sources)
+    diagnostics = [*checked, *layers.notes]
+    policy = link_policy(files, texts, diagnostics, settings, protect=layers.protect)
+    return policy, (settings, tuple(files), texts, tuple(diagnostics))
+
+
+def _compile(config: str | os.PathLike[str] | None, preset: str | Sequence[str] | None, mode: str | None,
+             policy_files: Sequence[str | os.PathLike[str]], recorded: list[Dependency]
+             ) -> tuple[Policy, tuple[Settings, tuple[PolicyFile, ...], dict[str, Source], tuple[Diagnostic, ...]]]:
+    return link_layers(load_layers(config, preset, mode, policy_files, recorded))
 
 
 def read_policy_file(path: str) -> str:

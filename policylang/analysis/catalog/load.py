@@ -33,7 +33,7 @@ _COMMAND_KEYS = frozenset({
     "risk", "summary", "names", "handler", "options", "posix", "posix_after", "abbrev", "single_dash_long",
     "first_operand_flags", "strict", "dashdash", "operands", "forms", "stdin", "language", "keys",
     "sub", "unknown_sub_risk", "rules", "paths", "network", "fetches", "decodes", "passthrough",
-    "output", "in_shell", "help", "codec", "script_risk", *HANDLERS - {""}, "env",
+    "output", "in_shell", "help", "codec", "script_risk", "sends_input", *HANDLERS - {""}, "env",
 })
 _CONDITION_KEYS = frozenset({
     "flags", "all_flags", "no_flags", "operands", "operand_prefix", "operand_contains",
@@ -206,6 +206,8 @@ def _model(name: str, t: Mapping[str, Any], where: str, parents: Sequence[Canon]
         settings["output"] = t["output"]
     if t.get("in_shell"):
         settings["in_shell"] = True
+    if t.get("sends_input"):
+        settings["sends_input"] = True
     if "help" in t:
         settings["help"] = _strs(t["help"], f"{where}.help")
     if "script_risk" in t:

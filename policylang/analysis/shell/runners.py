@@ -20,8 +20,9 @@ from ...resolve import join_path
 from ...verdict import Risk
 from ..catalog import CommandModel, Parsed, concerns_of, lookup, normalise_program, risk_of
 from ..catalog.model import Filled
-from .simple import Handler, SimpleCommands, _Call, _remote_host, _stdout, _sub_via, _url_host
+from .simple import Handler, SimpleCommands, _Call, _remote_host, _sub_via, _url_host
 from .state import _OPAQUE, MAX_CWDS, MAX_PARALLEL_ARGS, Cwds, Stream, W, _env_variables, _lit, _Seg, _worst, _Wrap
+from .streams import output_stream, send_input
 from .syntax import _assignment_name
 from .words import _sub_word
 
@@ -63,6 +64,8 @@ def run_slots(a: SimpleCommands, model: CommandModel, prog: str, words: list[W],
     cwds = a.work_dirs(p, args, call.cwds)
     a.emit_paths(seg, p, args, cwds, call.wrap.extra_unknown)
     a.emit_network(seg, p, args)
+    if model.settings.get("sends_input") or p.model.settings.get("sends_input"):
+        send_input(seg, call.stdin)
     a.bind_uploads(seg)
     a.leak_secrets(seg, model, words, p, call.redirects)
     if model.fetches:  # curl -o x URL: x holds fetched content (running it later runs remote code)
@@ -114,7 +117,7 @@ def run_slots(a: SimpleCommands, model: CommandModel, prog: str, words: list[W],
     if not ran and p.stdin:
         a.feed(seg, call.stdin, cwds, call.depth, _sub_via(call, f"{prog} <stdin>"),
                None if p.stdin == "shell" else p.stdin[5:], _unseen(p))
-    return out_cwds, call.cwds, _stdout(model, prog, p, args, call.stdin)
+    return out_cwds, call.cwds, output_stream(model, prog, p, args, call.stdin, seg)
 
 
 def _label(p: Parsed, f: Filled) -> str:
@@ -508,6 +511,10 @@ def _h_declare(a: SimpleCommands, model: CommandModel, prog: str, words: list[W]
     risky = [n for n, _ in pairs if n in _env_variables("risky_variables")]
     if risky:
         a.segs[-1].raise_risk(Risk.HIGH, f"{prog} {', '.join(risky)}: later programs load other code")
+    guard = [n for n, _ in pairs if n in _env_variables("guard_variables")]
+    if guard:
+        a.segs[-1].raise_risk(Risk.HIGH, f"{prog} {', '.join(guard)}: changes what policylang, the guard, loads "
+                                         "or approves")
     return result
 
 

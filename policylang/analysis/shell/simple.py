@@ -9,7 +9,7 @@ from typing import Callable, Mapping, Sequence
 from ...diagnostics import shown
 from ...effects import Effect
 from ...frozen import replace
-from ...resolve import decode_ansi_c, file_url_path, join_path, normalise_path
+from ...resolve import file_url_path, join_path, normalise_path
 from ...verdict import Risk
 from ..catalog import CommandModel, Parsed, concerns_of, has_invisible, lookup, normalise_program, parse, risk_of
 from .state import (
@@ -26,7 +26,6 @@ from .state import (
     _Wrap,
     secret_name,
 )
-from .decode import decode
 from .syntax import RESERVED
 from .words import Words, _dotdot_variants, _sub_word
 
@@ -150,91 +149,6 @@ def _socat_host(text: str) -> str | None:
         host = rest.split(":", 1)[0].split(",", 1)[0]
         return host or None
     return None
-
-
-def _stdout(model: CommandModel, prog: str, p: Parsed, args: Sequence[W], stdin: Stream | None) -> Stream | None:
-    """What a command writes to its output, for the pipeline and substitution rules."""
-    if model.fetches:
-        return Stream("network", why=f"output of {prog}")
-    if model.decodes and ("*" in model.decodes or p.flags.intersection(model.decodes)):
-        return _decoded(model, prog, p, args, stdin)
-    output = model.settings.get("output")
-    if output == "echo":
-        return _echo_output(args)
-    if output == "printf":
-        return _printf_output(args)
-    if model.passthrough and not p.operands:
-        return stdin if stdin is not None else _OPAQUE
-    if stdin is not None and stdin.kind == "network":
-        return Stream("network", why=f"{prog} of fetched data")
-    return _OPAQUE
-
-
-def _decoded(model: CommandModel, prog: str, p: Parsed, args: Sequence[W], stdin: Stream | None) -> Stream:
-    """The output of a decoder: known when its input is known text and its codec is one that can
-    be applied here (base64, base32, hex, reverse, tr); fetched when its input was; else unknown."""
-    if p.operands and not (len(p.operands) <= 2 and model.settings.get("codec") == "tr"):
-        return _OPAQUE  # it decodes files: what they hold is not known
-    if stdin is None or stdin.kind != "static":
-        return Stream("network", why=f"{prog} of fetched data") if stdin is not None and stdin.kind == "network" \
-            else _OPAQUE
-    codec = model.settings.get("codec")
-    if not isinstance(codec, str) or not all(w.static for w in args):
-        return _OPAQUE
-    texts = decode(codec, stdin.texts, [w.orig for w in args])
-    return _OPAQUE if texts is None else Stream("static", texts, f"decoded by {prog}")
-
-
-def _echo_output(args: Sequence[W]) -> Stream:
-    if not all(w.static for w in args):
-        return _OPAQUE
-    k = 0
-    newline, escapes = True, False
-    while k < len(args) and len(args[k].orig) > 1 and args[k].orig[0] == "-" and set(args[k].orig[1:]) <= set("neE"):
-        opts = args[k].orig[1:]
-        newline = newline and "n" not in opts
-        escapes = "e" in opts or (escapes and "E" not in opts)
-        k += 1
-    text = " ".join(w.orig for w in args[k:])
-    texts = [text]
-    if "\\" in text:
-        decoded = decode_ansi_c(text.split("\\c", 1)[0])
-        texts = [decoded] if escapes else [text, decoded]
-    end = "\n" if newline else ""
-    return Stream("static", tuple(t + end for t in texts), "echo")
-
-
-def _printf_output(args: Sequence[W]) -> Stream:
-    if not args or not all(w.static for w in args):
-        return _OPAQUE
-    fmt = decode_ansi_c(args[0].orig)
-    values = [w.orig for w in args[1:]]
-    out: list[str] = []
-    rounds = 0
-    while True:
-        i = 0
-        used = 0
-        while i < len(fmt):
-            c = fmt[i]
-            if c != "%":
-                out.append(c)
-                i += 1
-                continue
-            d = fmt[i + 1] if i + 1 < len(fmt) else ""
-            if d == "%":
-                out.append("%")
-            elif d in ("s", "b", "d", "i", "u"):
-                v = values[used] if used < len(values) else ""
-                out.append(decode_ansi_c(v) if d == "b" else v)
-                used += 1
-            else:
-                return _OPAQUE
-            i += 2
-        values = values[used:]
-        rounds += 1
-        if not values or used == 0 or rounds > 64:
-            break
-    return Stream("static", ("".join(out),), "printf")
 
 
 class SimpleCommands(Words):
@@ -500,6 +414,9 @@ class SimpleCommands(Words):
         risky = [n for n in wrap.assigned if n in _env_variables("risky_variables")]
         if risky:
             seg.raise_risk(Risk.HIGH, f"{', '.join(risky)} makes the program load or run other code")
+        guard = [n for n in wrap.assigned if n in _env_variables("guard_variables")]
+        if guard:
+            seg.raise_risk(Risk.HIGH, f"{', '.join(guard)} changes what policylang, the guard, loads or approves")
         configs = [n for n in wrap.assigned if n in _env_variables("config_variables")]
         if configs:
             self.unseen_script(seg, "options", Risk.UNKNOWN, f"{', '.join(configs)} makes {seg.program or 'it'} "

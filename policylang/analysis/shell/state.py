@@ -27,13 +27,15 @@ class Stream:
     """Where a command's input or output comes from.
 
     kind: ``static`` (texts known), ``network`` (fetched, or derived from fetched data), ``file``
-    (a file, ``path``), ``opaque`` (anything else).
+    (a file, ``path``), ``opaque`` (anything else).  ``sources``: files whose content it carries
+    (``cat a b |``): what a program that sends its input to a host uploads.
     """
 
     kind: str
     texts: tuple[str, ...] = ()
     why: str = ""
     path: str | None = None
+    sources: tuple[str, ...] = ()
 
 
 _OPAQUE = Stream("opaque")
