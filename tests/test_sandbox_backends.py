@@ -8,6 +8,7 @@ the private /tmp of a sandbox does not make a check pass by itself; HOME is a di
 """
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -130,6 +131,17 @@ def test_tmp_is_private(box: Box) -> None:
         assert Path(f.name).read_text() == "host tmp file\n"
         p = box.run(["cat", f.name])
         assert p.returncode != 0 and "host tmp file" not in p.stdout
+
+
+def test_shared_memory_works_and_is_private(box: Box) -> None:
+    name = f"/dev/shm/policylang-test-{os.getpid()}-{box.root.name}"
+    assert box.run(["touch", name]).returncode == 0  # what multiprocessing and many test runners need
+    assert not os.path.exists(name)
+
+
+def test_the_kernel_trees_are_read_only(box: Box) -> None:
+    assert box.run(["touch", "/sys/fs/cgroup/policylang-test"]).returncode != 0
+    assert not os.path.exists("/sys/fs/cgroup/policylang-test")
 
 
 @pytest.mark.parametrize("target", [".policylang/loosened.policy", ".git/hooks/pre-commit"])

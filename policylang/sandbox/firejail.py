@@ -26,7 +26,13 @@ def _run_entries() -> list[str]:
         names = sorted(os.listdir("/run"))
     except OSError:
         return []
-    return [os.path.join("/run", n) for n in names if n != "firejail"]
+    out = []
+    for name in names:
+        path = os.path.join("/run", name)
+        if name == "firejail" or os.path.realpath(path).startswith("/dev/"):
+            continue  # firejail's own; /run/shm -> /dev/shm, which --private-dev makes private
+        out.append(path)
+    return out
 
 
 def firejail_argv(program: str, argv: list[str], plan: Plan) -> list[str]:
