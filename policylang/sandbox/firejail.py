@@ -21,16 +21,25 @@ _RLIMIT_OPTIONS = {"CPU": "--rlimit-cpu", "AS": "--rlimit-as", "FSIZE": "--rlimi
                    "NOFILE": "--rlimit-nofile", "NPROC": "--rlimit-nproc"}
 
 
-def _run_entries() -> list[str]:
+def _entries(directory: str) -> list[str]:
     try:
-        names = sorted(os.listdir("/run"))
+        return [os.path.join(directory, n) for n in sorted(os.listdir(directory))]
     except OSError:
         return []
+
+
+def _run_entries(network: bool) -> list[str]:
+    """The entries of /run to blacklist: all but firejail's own and links into /dev (``/run/shm``,
+    which ``--private-dev`` makes private); with the network on, ``/run/systemd/resolve`` stays
+    (``/etc/resolv.conf`` often points into it)."""
     out = []
-    for name in names:
-        path = os.path.join("/run", name)
+    for path in _entries("/run"):
+        name = os.path.basename(path)
         if name == "firejail" or os.path.realpath(path).startswith("/dev/"):
-            continue  # firejail's own; /run/shm -> /dev/shm, which --private-dev makes private
+            continue
+        if network and name == "systemd":
+            out.extend(p for p in _entries(path) if os.path.basename(p) != "resolve")
+            continue
         out.append(path)
     return out
 
@@ -41,7 +50,7 @@ def firejail_argv(program: str, argv: list[str], plan: Plan) -> list[str]:
     in_tmp = plan.workspace == "/tmp" or plan.workspace.startswith("/tmp/")
     a.append(f"--whitelist={plan.workspace}" if in_tmp else "--private-tmp")
     a += ["--read-only=/", f"--read-write={plan.workspace}"]
-    for path in [*plan.hidden, *_run_entries()]:
+    for path in [*plan.hidden, *_run_entries(plan.limits.network)]:
         a.append(f"--blacklist={path}")
     for path in plan.readonly:
         a.append(f"--read-only={path}")
