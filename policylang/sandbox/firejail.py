@@ -32,7 +32,7 @@ def _run_entries(network: bool) -> list[str]:
     """The entries of /run to blacklist: all but firejail's own and links into /dev (``/run/shm``,
     which ``--private-dev`` makes private); with the network on, ``/run/systemd/resolve`` stays
     (``/etc/resolv.conf`` often points into it)."""
-    out = []
+    out: list[str] = []
     for path in _entries("/run"):
         name = os.path.basename(path)
         if name == "firejail" or os.path.realpath(path).startswith("/dev/"):
