@@ -256,7 +256,7 @@ def test_firejail_and_container_carry_the_limits_as_their_own_options(tmp_path: 
     assert f"--tmpfs={tmp_path / 'ws' / '.aws'}:ro,size=4k,mode=000" in ct
     assert not any(str(tmp_path / ".ssh") in a for a in ct)  # outside it: not in the container at all
     assert {"--memory=64m", "--pids-limit=5", "--ulimit=cpu=7:7", "--ulimit=fsize=1048576:1048576",
-            "--ulimit=nofile=99:99", "--read-only", "--cap-drop=ALL"} <= set(ct)
+            "--ulimit=nofile=99:99", "--read-only", "--cap-drop=ALL", "--pull=never"} <= set(ct)
     assert ct[ct.index("--") + 1] == "img:1"
 
 

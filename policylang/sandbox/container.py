@@ -6,7 +6,7 @@ with the read-only paths in it bound read-only and the hidden ones masked (an em
 tmpfs; no capability, ``no-new-privileges``, no network unless ``limits.network``.  The limits are
 the engine's own options: ``--memory``, ``--pids-limit`` (a cgroup: it counts the container's
 processes only) and ``--ulimit`` for CPU seconds, file size and open files.  The command runs as
-the caller's uid and gid.  The container is named, so that an executor can kill it on a timeout
+the caller's uid and gid.  The image is never pulled (``--pull=never``): a run fetches nothing.  The container is named, so that an executor can kill it on a timeout
 (killing the client does not stop it).
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ def container_argv(program: str, argv: list[str], plan: Plan, name: str) -> list
         if ":" in path or "," in path:
             raise ContainerError(f"a path with ':' or ',' cannot be mounted into a container: {path!r}")
     lim = plan.limits
-    a = [program, "run", "--rm", "-i", f"--name={name}", "--read-only", "--cap-drop=ALL",
+    a = [program, "run", "--rm", "-i", "--pull=never", f"--name={name}", "--read-only", "--cap-drop=ALL",
          "--security-opt=no-new-privileges", "--tmpfs=/tmp:rw,nosuid,nodev", f"--user={os.getuid()}:{os.getgid()}",
          f"--volume={plan.workspace}:{plan.workspace}:rw"]
     a.append("--network=none" if not lim.network else "--network=bridge")
