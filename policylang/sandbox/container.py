@@ -6,8 +6,9 @@ with the read-only paths in it bound read-only and the hidden ones masked (an em
 tmpfs; no capability, ``no-new-privileges``, no network unless ``limits.network``.  The limits are
 the engine's own options: ``--memory``, ``--pids-limit`` (a cgroup: it counts the container's
 processes only) and ``--ulimit`` for CPU seconds, file size and open files.  The command runs as
-the caller's uid and gid.  The image is never pulled (``--pull=never``): a run fetches nothing.  The container is named, so that an executor can kill it on a timeout
-(killing the client does not stop it).
+the caller's uid and gid.  The image is never pulled (``--pull=never``): a run fetches nothing.
+The container is named, so that an executor can kill it on a timeout (killing the client does not
+stop it).
 """
 from __future__ import annotations
 
