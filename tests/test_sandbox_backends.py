@@ -173,3 +173,11 @@ def test_the_memory_limit_bites(box: Box) -> None:
     grab = [PY, "-c", "b = bytearray(400 << 20)"]  # 400 MB of address space
     assert box.run(grab, memory_mb=200).returncode != 0
     assert box.run(grab, memory_mb=2048).returncode == 0, "the control: under the limit"
+
+
+def test_no_capability_and_no_new_privileges(box: Box) -> None:
+    status = dict(line.split(":\t", 1) for line in box.run(["cat", "/proc/self/status"]).stdout.splitlines()
+                  if ":\t" in line)
+    assert status["NoNewPrivs"].strip() == "1"
+    for field in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        assert int(status[field], 16) == 0, field
