@@ -24,7 +24,7 @@ _FILE_KINDS = frozenset({"read", "write", "delete"})
 # Effects a command has because of what the program is (its declared remote, the token it prints, the
 # job it installs), as opposed to the files it is pointed at (read, write, delete, upload): an
 # ``allow exec`` rule that decides the command covers them, within its risk ceiling (language.md §2).
-_OWN_KINDS = frozenset({"network", "leak", "persist", "discard"})
+_OWN_KINDS = frozenset({"network", "leak", "persist", "discard", "install"})
 # A write or delete of an ordinary path outside the workspace is high risk, but asked rather than
 # denied by default: the user may have named it (``rm -r /opt/build-cache``).  Protected classes
 # (secrets, persistence, system and restricted paths, the home or root itself) are denied by their
