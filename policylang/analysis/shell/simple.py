@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from ...diagnostics import shown
 from ...effects import Effect
@@ -167,9 +167,8 @@ class SimpleCommands(Words):
         if wrap is None:
             wrap = _NO_WRAP
         if assigns:
-            names = [n for n, _ in assigns]
-            wrap = replace(wrap, path_changed=wrap.path_changed or "PATH" in names, assigned=(*wrap.assigned, *names),
-                           values=(*wrap.values, *assigns))
+            wrap = replace(wrap, path_changed=wrap.path_changed or any(n == "PATH" for n, _ in assigns),
+                           assigned=(*wrap.assigned, *(n for n, _ in assigns)), values=(*wrap.values, *assigns))
             self.command_variables(assigns, cwds, depth, via)
         if not words:
             if redirects or wrap.names:
@@ -347,18 +346,6 @@ class SimpleCommands(Words):
             if c_why not in seg.why:
                 seg.why.append(c_why)
         return effect
-
-    def installs(self, model: CommandModel, words: Sequence[W], p: Parsed, wrap: _Wrap) -> list[dict[str, Any]]:
-        """What an installer's command installs (analysis/supplychain): ``Effect`` arguments, judged by
-        the package each names and where it comes from.  Only a table with ``installs`` pays for it."""
-        setting = p.chain[-1].settings.get("installs")
-        if setting is None:
-            return []
-        from ..supplychain.installs import install_effects
-
-        variables: dict[str, str | None] = dict(self.variables)
-        variables.update(wrap.values)
-        return install_effects(setting, p, [w.static for w in words[1:]], variables)
 
     def bind_uploads(self, seg: _Seg) -> None:
         """Files a command sends (``curl -T F``, ``scp F host:``): each is a read of the file and an
