@@ -49,7 +49,7 @@ _PATH_SOURCES = frozenset({"operands", "flag", "kv", "cwd", "none", "url_basenam
 _NETWORK_SOURCES = frozenset({"urls", "host", "remote", "flag", "socat", "fixed", "unknown"})
 # An installer's ``installs`` table (the supply-chain check, analysis/supplychain/installs.py).
 _INSTALL_ECOSYSTEMS = frozenset({"pypi", "npm", "crates", "rubygems", "go", "debian", "homebrew"})
-_INSTALL_FLAGS = ("package_flags", "from_flags", "file_flags", "index_flags", "extra_index_flags", "no_scripts_flags")
+_INSTALL_FLAGS = ("package_flags", "from_flags", "git_flags", "file_flags", "index_flags", "extra_index_flags", "no_scripts_flags")
 _INSTALL_KEYS = frozenset({"ecosystem", "words", "packages", "scripts", "index_variables", "extra_index_variables",
                            *_INSTALL_FLAGS})
 # Tables of settings a model may carry for its handler (and env's lists of variables).

@@ -50,6 +50,9 @@ def install_effects(setting: Mapping[str, Any], p: Parsed, static: Sequence[bool
                                [f"a package named at run time ({word}): what it installs cannot be known"]))
             continue
         out.append(ctx.judge(word, parse_spec(eco.name, word)))
+    for flag in setting.get("git_flags", ()):  # cargo install --git URL: a repository, whatever its spelling
+        for value in p.values(flag):
+            out.append(ctx.judge(value, Spec("git", "", value, url_host(value))))
     for flag in setting.get("file_flags", ()):
         for value in p.values(flag):
             out.append(_effect(eco, value, value, None, MEDIUM,
