@@ -120,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         names, version, published = npm_names(args.npm)
         write_list(DATA / "npm.txt.gz", names[:args.limit], [
             "npm packages downloaded a lot, most downloaded first",
-            f"source: npm-high-impact {version} (lib/top-download.js), published {published}, "
-            "from the npm registry; https://github.com/wooorm/npm-high-impact",
+            (f"source: npm-high-impact {version} (lib/top-download.js), published {published}, "
+             "from the npm registry; https://github.com/wooorm/npm-high-impact"),
             f"retrieved: {today} by tools/refresh_popular.py",
         ])
     if args.pypi is not None:

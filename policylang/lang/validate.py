@@ -146,14 +146,14 @@ def check_package_glob(value: str) -> tuple[str, str | None] | None:
     """Why ``value`` is not a valid package-name glob (``requests``, ``@acme/*``, ``npm:left-pad``), or None."""
     from ..analysis.supplychain.names import ecosystems
 
-    body = value[1:] if value.startswith("!") else value
+    body = value.removeprefix("!")
     if body == "":
         return "empty package pattern", "write a package name, a glob such as \"@acme/*\", or ECOSYSTEM:NAME"
     head, colon, name = body.partition(":")
     if colon and "/" not in head and not head.startswith("@"):
         if head not in ecosystems():
-            return (f"unknown ecosystem `{head}`", f"a package pattern may start with one of "
-                                                   f"{', '.join(e + ':' for e in ecosystems())}")
+            known = ", ".join(e + ":" for e in ecosystems())
+            return f"unknown ecosystem `{head}`", f"a package pattern may start with one of {known}"
         body = name
     if body == "" or any(c.isspace() for c in body):
         return "a package pattern is one name, without spaces", None

@@ -21,7 +21,8 @@ ecosystem; ``host``: where from) and its risk, with a reason that names the dete
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ...verdict import HIGH, LOW, MEDIUM, UNKNOWN, Risk
 from ..catalog import Parsed
@@ -87,10 +88,12 @@ class _Context:
         self.default = True
         self.notes: list[tuple[Risk, str]] = []
         folded = {k.casefold(): v for k, v in variables.items()}
-        replaced = [(v, f"the option {f}") for f in setting.get("index_flags", ()) for v in p.values(f)]
+        replaced: list[tuple[str | None, str]] = [(v, f"the option {f}") for f in setting.get("index_flags", ())
+                                                  for v in p.values(f)]
         replaced += [(folded[n.casefold()], f"${n}") for n in setting.get("index_variables", ())
                      if n.casefold() in folded]
-        extra = [(v, f"the option {f}") for f in setting.get("extra_index_flags", ()) for v in p.values(f)]
+        extra: list[tuple[str | None, str]] = [(v, f"the option {f}") for f in setting.get("extra_index_flags", ())
+                                               for v in p.values(f)]
         extra += [(folded[n.casefold()], f"${n}") for n in setting.get("extra_index_variables", ())
                   if n.casefold() in folded]
         mirrors = _mirrors(eco)
@@ -110,12 +113,12 @@ class _Context:
             if value is None:
                 self.notes.append((UNKNOWN, f"{by} adds a registry known only at run time"))
                 continue
-            host = url_host(value)
-            if host is None:
+            extra_host = url_host(value)
+            if extra_host is None:
                 self.notes.append((MEDIUM, f"also from the local directory {value} ({by})"))
-            elif host.lower() not in mirrors:
-                self.notes.append(_away(value, host, f"also from {host} ({by}): the installer takes the highest "
-                                                     "version from either (dependency confusion)"))
+            elif extra_host.lower() not in mirrors:
+                self.notes.append(_away(value, extra_host, f"also from {extra_host} ({by}): the installer takes the "
+                                                           "highest version from either (dependency confusion)"))
         self.scripts = bool(setting.get("scripts")) and not (p.flags & setting.get("no_scripts_flags", frozenset()))
 
     def judge(self, word: str, spec: Spec) -> dict[str, Any]:
@@ -150,12 +153,12 @@ class _Context:
             return [(MEDIUM, f"{name} from {eco.label}, which has no list of popular names to check it against")]
         imitation = ix.imitates(name)
         if imitation is not None:
-            return [(HIGH, f"{name} imitates {imitation.target}, a popular {eco.label} package "
-                           f"({imitation.how}): typosquatting")]
+            return [(HIGH, (f"{name} imitates {imitation.target}, a popular {eco.label} package "
+                            f"({imitation.how}): typosquatting"))]
         if ix.is_popular(name):
             return [(LOW, f"{name} is among the {len(ix.popular):,} most downloaded {eco.label} packages")]
-        out = [(MEDIUM, f"{name} is not among the {len(ix.popular):,} most downloaded {eco.label} packages: "
-                        "nothing vouches for it")]
+        out = [(MEDIUM, (f"{name} is not among the {len(ix.popular):,} most downloaded {eco.label} packages: "
+                         "nothing vouches for it"))]
         if self.scripts:
             out.insert(0, (MEDIUM, "runs the package's install scripts"))
         return out
@@ -174,8 +177,8 @@ def _away(value: str, host: str, why: str) -> tuple[Risk, str]:
 
 def _effect(eco: Ecosystem, text: str, word: str, host: str | None, risk: Risk, reasons: list[str]
             ) -> dict[str, Any]:
-    return dict(kind="install", program=eco.name, text=text, operands=(word,), host=host, risk=risk,
-                why=f"{DETECTOR}: " + "; ".join(dict.fromkeys(reasons)))
+    return {"kind": "install", "program": eco.name, "text": text, "operands": (word,), "host": host, "risk": risk,
+            "why": f"{DETECTOR}: " + "; ".join(dict.fromkeys(reasons))}
 
 
 __all__ = ["DETECTOR", "install_effects"]

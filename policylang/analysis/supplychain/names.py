@@ -22,8 +22,9 @@ import gzip
 import re
 import threading
 import unicodedata
+from collections.abc import Mapping
 from importlib import resources
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 _SEPARATORS = re.compile(r"[-_.]+")
 
@@ -61,7 +62,7 @@ def normalise(ecosystem: Ecosystem | None, name: str) -> str:
 
 _LOCK = threading.Lock()
 _SETTINGS: dict[str, Any] = {}
-_INDEXES: dict[str, "PopularIndex | None"] = {}
+_INDEXES: dict[str, PopularIndex | None] = {}
 
 
 def _settings() -> dict[str, Any]:
@@ -98,7 +99,7 @@ def read_list(file: str) -> tuple[list[str], list[str]]:
     return header, names
 
 
-def index(ecosystem: str) -> "PopularIndex | None":
+def index(ecosystem: str) -> PopularIndex | None:
     """The index of an ecosystem's popular names, built on first use; None when it has no list."""
     if ecosystem in _INDEXES:
         return _INDEXES[ecosystem]
@@ -148,7 +149,7 @@ def one_edit(a: str, b: str) -> str | None:
 class PopularIndex:
     """The popular names of one ecosystem and the indexes that find what imitates them."""
 
-    __slots__ = ("ecosystem", "popular", "targets", "target_set", "deletes", "skeletons", "scopes", "min_length")
+    __slots__ = ("deletes", "ecosystem", "min_length", "popular", "scopes", "skeletons", "target_set", "targets")
 
     def __init__(self, ecosystem: Ecosystem, names: list[str]) -> None:
         s = _settings()
