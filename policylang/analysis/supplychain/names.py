@@ -75,7 +75,8 @@ def _settings() -> dict[str, Any]:
         ecos = {k: Ecosystem(k, v["label"], v["registry"], v.get("names", ""), v["normalise"], bool(v.get("trusted")),
                              tuple(v.get("mirrors", ()))) for k, v in data.items()}
         _SETTINGS.update(ecosystems=ecos, targets=int(check["targets"]), min_length=int(check["min_length"]),
-                         single={k: v for k, v in confusables.items() if len(k) == 1},
+                         table=str.maketrans({**{k: v for k, v in confusables.items() if len(k) == 1},
+                                              "-": None, "_": None, ".": None}),
                          multi=tuple((k, v) for k, v in confusables.items() if len(k) > 1))
     return _SETTINGS
 
@@ -115,14 +116,12 @@ def skeleton(name: str) -> str:
     """The name as it looks: NFKC, case-folded, confusables and look-alike letters folded, separators
     removed (``Rеquеsts`` with Cyrillic е, ``requ3sts`` is not: digits other than 0 and 1 stay)."""
     s = _settings()
-    w = unicodedata.normalize("NFKC", name).casefold()
-    single: Mapping[str, str] = s["single"]
-    if not w.isascii() or any(c in single for c in w):
-        w = "".join(single.get(c, c) for c in w)
+    w = name if name.isascii() else unicodedata.normalize("NFKC", name)
+    w = w.casefold().translate(s["table"])
     for k, v in s["multi"]:
         if k in w:
             w = w.replace(k, v)
-    return _SEPARATORS.sub("", w)
+    return w
 
 
 def one_edit(a: str, b: str) -> str | None:
