@@ -14,6 +14,8 @@ import sys
 import textwrap
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import policylang
 from policylang import Settings, from_text
@@ -83,6 +85,9 @@ TABLE = [
     ("sudo -u bob pip install reqeusts", "deny", "default:high", "high", "imitates requests"),
     ("npm exec --package=lodahs -- foo", "deny", "default:high", "high", "imitates lodash"),
     ("PIP_INDEX_URL=$URL pip install flask", "allow", "default:unknown", "unknown", None),
+    ("pip install r\u0435quests", "deny", "default:high", "high", "characters that look like its letters"),
+    ("npm i l\u043edash", "deny", "default:high", "high", "imitates lodash"),
+    ("pip install 'foo bar'", "allow", "default:unknown", "unknown", None),
     ("yarn dlx create-vite-app-xyz", "allow", "default:medium", "medium", "not among the"),
     ("pnpm add react", "allow", "default:low", "low", "react is among"),
     ("pnpm dlx reactt", "deny", "default:high", "high", "imitates react"),
@@ -224,6 +229,34 @@ def test_lists_load_only_when_an_install_is_analysed(tmp_path) -> None:
                          cwd=str(tmp_path), check=True)
     before, after = json.loads(out.stdout.strip().splitlines()[-1])
     assert before == [] and after == ["pypi"]
+
+
+@given(st.text(max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_any_word_is_judged_without_an_exception(word: str) -> None:
+    """Whatever an install names, the check gives an answer (the analysis would otherwise fail closed,
+    losing the reason); a word it cannot read is never low risk."""
+    from policylang.analysis.supplychain.names import index
+    from policylang.analysis.supplychain.specs import parse_spec
+
+    for eco in ("pypi", "npm", "crates", "rubygems", "go", "debian", "homebrew"):
+        spec = parse_spec(eco, word)
+        assert spec.kind in ("registry", "url", "git", "path", "tap", "unknown")
+    for eco in ("pypi", "npm"):
+        ix = index(eco)
+        assert ix is not None
+        ix.imitates(word)
+
+
+def test_the_examples_of_the_supply_chain_doc_compile() -> None:
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent / "docs" / "supply-chain.md").read_text(encoding="utf-8")
+    rules = re.findall(r"```policy\n(.*?)```", doc, re.S) + re.findall(r"`(rule [^`]+)`", doc)
+    p = from_text("\n".join(rules), Settings(mode="execute", posture="relaxed", workspace=CWD))
+    assert p.decide("pip install torch-foo").decision.label == "deny"
+    assert p.decide("npm install @acme/anything").decision.label in ("allow", "ask")
 
 
 def test_refresh_script_reads_the_ranked_list_forms(tmp_path) -> None:

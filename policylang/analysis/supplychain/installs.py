@@ -126,7 +126,13 @@ class _Context:
         reasons: list[tuple[Risk, str]] = list(self.notes)
         name = spec.name
         if spec.kind == "unknown":
-            reasons.append((UNKNOWN, f"{word!r} is not a package name or source the analysis can read"))
+            ix = index(eco.name)
+            imitation = ix.imitates(word) if ix is not None and not any(c.isspace() for c in word) else None
+            if imitation is not None:  # not a valid name, but it looks like a popular one (Cyrillic letters)
+                reasons.append((HIGH, (f"{word} imitates {imitation.target}, a popular {eco.label} package "
+                                       f"({imitation.how}): typosquatting")))
+            else:
+                reasons.append((UNKNOWN, f"{word!r} is not a package name or source the analysis can read"))
         elif spec.kind in ("url", "git", "path", "tap"):
             what = {"url": "the URL", "git": "the git repository", "path": "the local path",
                     "tap": "the third-party tap"}[spec.kind]
@@ -140,7 +146,7 @@ class _Context:
         risk = max((r for r, _ in reasons), default=LOW)
         if any(r is UNKNOWN for r, _ in reasons) and risk <= MEDIUM:
             risk = UNKNOWN  # what cannot be read is never low or plain medium: the posture decides
-        text = normalise(eco, name) if name else spec.where or word
+        text = word if spec.kind == "unknown" else normalise(eco, name) if name else spec.where or word
         host = spec.host if spec.kind in ("url", "git", "tap") else None if spec.kind == "path" else self.registry
         return _effect(eco, text, word, host, risk, [w for _, w in reasons])
 

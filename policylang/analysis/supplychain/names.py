@@ -24,6 +24,8 @@ import threading
 import unicodedata
 from collections.abc import Mapping
 from importlib import resources
+
+from ..catalog.argv import INVISIBLE
 from typing import Any, NamedTuple
 
 _SEPARATORS = re.compile(r"[-_.]+")
@@ -76,7 +78,7 @@ def _settings() -> dict[str, Any]:
                              tuple(v.get("mirrors", ()))) for k, v in data.items()}
         _SETTINGS.update(ecosystems=ecos, targets=int(check["targets"]), min_length=int(check["min_length"]),
                          table=str.maketrans({**{k: v for k, v in confusables.items() if len(k) == 1},
-                                              "-": None, "_": None, ".": None}),
+                                              **dict.fromkeys(INVISIBLE), "-": None, "_": None, ".": None}),
                          multi=tuple((k, v) for k, v in confusables.items() if len(k) > 1))
     return _SETTINGS
 
@@ -113,8 +115,9 @@ def index(ecosystem: str) -> PopularIndex | None:
 
 
 def skeleton(name: str) -> str:
-    """The name as it looks: NFKC, case-folded, confusables and look-alike letters folded, separators
-    removed (``Rеquеsts`` with Cyrillic е, ``requ3sts`` is not: digits other than 0 and 1 stay)."""
+    """The name as it looks: NFKC, case-folded, confusables and look-alike letters folded, separators and
+    characters that show nothing removed (``Rеquеsts`` with Cyrillic е; ``requ3sts`` is not one: digits
+    other than 0 and 1 stay)."""
     s = _settings()
     w = name if name.isascii() else unicodedata.normalize("NFKC", name)
     w = w.casefold().translate(s["table"])
