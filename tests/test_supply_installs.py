@@ -253,7 +253,7 @@ def test_the_examples_of_the_supply_chain_doc_compile() -> None:
     from pathlib import Path
 
     doc = (Path(__file__).parent.parent / "docs" / "supply-chain.md").read_text(encoding="utf-8")
-    rules = re.findall(r"```policy\n(.*?)```", doc, re.S) + re.findall(r"`(rule [^`]+)`", doc)
+    rules = re.findall(r"```policy\n(.*?)```", doc, re.DOTALL) + re.findall(r"`(rule [^`]+)`", doc)
     p = from_text("\n".join(rules), Settings(mode="execute", posture="relaxed", workspace=CWD))
     assert p.decide("pip install torch-foo").decision.label == "deny"
     assert p.decide("npm install @acme/anything").decision.label in ("allow", "ask")

@@ -149,9 +149,14 @@ def one_edit(a: str, b: str) -> str | None:
 
 
 class PopularIndex:
-    """The popular names of one ecosystem and the indexes that find what imitates them."""
+    """The popular names of one ecosystem and the indexes that find what imitates them.
 
-    __slots__ = ("deletes", "ecosystem", "min_length", "popular", "scopes", "skeletons", "target_set", "targets")
+    The deletion index is kept by target length and each length is built on first use: a query of
+    length n meets only targets of lengths n - 1, n and n + 1, so the first check of a process builds
+    a few hundred targets' deletions, not five thousand."""
+
+    __slots__ = ("_by_length", "_deletes", "ecosystem", "min_length", "popular", "scopes", "skeletons", "target_set",
+                 "targets")
 
     def __init__(self, ecosystem: Ecosystem, names: list[str]) -> None:
         s = _settings()
@@ -161,16 +166,28 @@ class PopularIndex:
         self.popular = frozenset(norm)
         self.targets = tuple(dict.fromkeys(norm[:s["targets"]]))
         self.target_set = frozenset(self.targets)
-        self.deletes: dict[str, list[int]] = {}
         self.skeletons: dict[str, int] = {}
         self.scopes = frozenset(n.partition("/")[0] for n in norm if n.startswith("@") and "/" in n)
+        self._by_length: dict[int, list[int]] = {}
+        self._deletes: dict[int, dict[str, list[int]]] = {}
         for k, t in enumerate(self.targets):
             self.skeletons.setdefault(skeleton(t), k)
-            if len(t) < self.min_length:
-                continue
-            self.deletes.setdefault(t, []).append(k)
-            for i in range(len(t)):
-                self.deletes.setdefault(t[:i] + t[i + 1:], []).append(k)
+            if len(t) >= self.min_length:
+                self._by_length.setdefault(len(t), []).append(k)
+
+    def deletes(self, length: int) -> dict[str, list[int]]:
+        """The targets of one length, and each with one letter deleted -> the targets'
+        indices (built once; a race builds the same dictionary twice)."""
+        got = self._deletes.get(length)
+        if got is None:
+            got = {}
+            for k in self._by_length.get(length, ()):
+                t = self.targets[k]
+                got.setdefault(t, []).append(k)
+                for i in range(length):
+                    got.setdefault(t[:i] + t[i + 1:], []).append(k)
+            self._deletes[length] = got
+        return got
 
     def is_popular(self, name: str) -> bool:
         return normalise(self.ecosystem, name) in self.popular
@@ -188,14 +205,16 @@ class PopularIndex:
             return Imitation(t, "a look-alike spelling (separators or letters such as rn/m, l/1, 0/o)")
         if len(n) >= self.min_length - 1:
             seen: set[int] = set()
+            near = [self.deletes(length) for length in (len(n) - 1, len(n), len(n) + 1)]
             for cand in (n, *(n[:i] + n[i + 1:] for i in range(len(n)))):
-                for k in self.deletes.get(cand, ()):
-                    if k in seen:
-                        continue
-                    seen.add(k)
-                    how = one_edit(n, self.targets[k])
-                    if how is not None:
-                        return Imitation(self.targets[k], f"one edit away: {how}")
+                for index in near:
+                    for k in index.get(cand, ()):
+                        if k in seen:
+                            continue
+                        seen.add(k)
+                        how = one_edit(n, self.targets[k])
+                        if how is not None:
+                            return Imitation(self.targets[k], f"one edit away: {how}")
         if n.startswith("@") and "/" in n:
             scope, _, bare = n.partition("/")
             if scope not in self.scopes and bare in self.popular and len(bare) >= self.min_length \
