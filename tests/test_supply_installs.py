@@ -104,6 +104,17 @@ TABLE = [
     ("brew install wget", "allow", "default:low", "low", "wget from Homebrew"),
     ("brew install someone/tools/wget", "allow", "default:medium", "medium", "from the third-party tap someone/tools"),
 ]
+# Options that turn off the checks of what is downloaded: the command itself is high.
+INSECURE = ["pip install --trusted-host pypi.example.com requests", "uv pip install --allow-insecure-host x.example ruff",
+            "uvx --allow-insecure-host x.example ruff", "npm install --no-strict-ssl lodash"]
+
+
+@pytest.mark.parametrize("command", INSECURE)
+def test_turning_off_certificate_checks_is_denied(execute: policylang.Policy, command: str) -> None:
+    v = execute.decide(policylang.Command(command, cwd=CWD))
+    assert v.decision.label == "deny" and any("certificate checks" in r.message for r in v.reasons), v.reasons
+
+
 # Installs of nothing named (the lock file, the manifest): no install effect, nothing changes.
 NO_INSTALLS = ["npm install", "npm ci", "yarn install", "pnpm install", "bun install", "uv sync",
                "uv remove requests", "npm uninstall lodash", "pip uninstall reqeusts", "cargo build", "go build ./...",
