@@ -161,6 +161,8 @@ class _Context:
         if imitation is not None:
             return [(HIGH, (f"{name} imitates {imitation.target}, a popular {eco.label} package "
                             f"({imitation.how}): typosquatting"))]
+        if not self.default:  # another registry's NAME is not the popular one: the registry note says it
+            return [(MEDIUM, "runs the package's install scripts")] if self.scripts else []
         if ix.is_popular(name):
             return [(LOW, f"{name} is among the {len(ix.popular):,} most downloaded {eco.label} packages")]
         out = [(MEDIUM, (f"{name} is not among the {len(ix.popular):,} most downloaded {eco.label} packages: "
