@@ -51,7 +51,7 @@ TABLE = [
      "($PIP_INDEX_URL)"),
     ("export PIP_INDEX_URL=https://mirror.example.com/simple; pip install flask", "allow", "default:medium", "medium",
      "($PIP_INDEX_URL)"),
-    ("pip install $PKG", "allow", "default:unknown", "unknown", None),
+    ("pip install $PKG", "allow", "default:unknown", "unknown", "a package named at run time"),
     ("uv pip install reqeusts", "deny", "default:high", "high", "imitates requests"),
     ("uv add 'pandas>=2'", "allow", "default:low", "low", "pandas is among"),
     ("uv add --index https://pkgs.example.com/simple acme-utils", "allow", "default:medium", "medium", "also from"),
@@ -84,10 +84,10 @@ TABLE = [
     ("bash -c 'npm i lodahs'", "deny", "default:high", "high", "imitates lodash"),
     ("sudo -u bob pip install reqeusts", "deny", "default:high", "high", "imitates requests"),
     ("npm exec --package=lodahs -- foo", "deny", "default:high", "high", "imitates lodash"),
-    ("PIP_INDEX_URL=$URL pip install flask", "allow", "default:unknown", "unknown", None),
+    ("PIP_INDEX_URL=$URL pip install flask", "allow", "default:unknown", "unknown", "known only at run time"),
     ("pip install r\u0435quests", "deny", "default:high", "high", "characters that look like its letters"),
     ("npm i l\u043edash", "deny", "default:high", "high", "imitates lodash"),
-    ("pip install 'foo bar'", "allow", "default:unknown", "unknown", None),
+    ("pip install 'foo bar'", "allow", "default:unknown", "unknown", "not a package name"),
     ("yarn dlx create-vite-app-xyz", "allow", "default:medium", "medium", "not among the"),
     ("pnpm add react", "allow", "default:low", "low", "react is among"),
     ("pnpm dlx reactt", "deny", "default:high", "high", "imitates react"),
@@ -287,3 +287,18 @@ def test_refresh_script_reads_the_ranked_list_forms(tmp_path) -> None:
     import gzip
 
     assert gzip.decompress(out.read_bytes()).decode() == "# source: test\n# names: 2\nb\na\n"
+
+
+def test_a_list_that_cannot_be_read_leaves_the_install_to_the_posture(monkeypatch) -> None:
+    """A damaged installation (a list missing or corrupt) never makes an install low risk."""
+    from policylang.analysis.supplychain import names
+
+    def broken(ecosystem: str) -> None:
+        raise OSError("data/pypi.txt.gz: not a gzip file")
+
+    monkeypatch.setattr("policylang.analysis.supplychain.installs.index", broken)
+    monkeypatch.setattr(names, "index", broken)
+    p = from_text("", Settings(mode="execute", posture="strict", block_high_risk=True, workspace=CWD, cache_size=0))
+    v = p.decide(policylang.Command("pip install requests-toolbelt-xyz", cwd=CWD))
+    reason = _installs(v)[0]
+    assert v.decision.label == "deny" and reason.risk is Risk.UNKNOWN and "cannot be read" in reason.message

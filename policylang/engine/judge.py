@@ -135,7 +135,8 @@ class Judge:
             d = s.unknown_decision
             if explain:
                 d = max(d, ASK)
-            what = f"unknown command {shown(effect.program or '?')}" if effect.kind == "exec" else f"unclassified {effect.kind}"
+            what = f"unknown command {shown(effect.program or '?')}" if effect.kind == "exec" else \
+                why if effect.kind == "install" and why else f"unclassified {effect.kind}"
             return d, "default:unknown", f"{what}: {s.posture} posture"
         if explain:
             return ASK, "default:explain-only", f"{risk.label} risk; explain_only mode asks for everything"

@@ -126,7 +126,10 @@ class _Context:
         reasons: list[tuple[Risk, str]] = list(self.notes)
         name = spec.name
         if spec.kind == "unknown":
-            ix = index(eco.name)
+            try:
+                ix = index(eco.name)
+            except (OSError, ValueError, EOFError):
+                ix = None  # the word is unreadable anyway: unknown
             imitation = ix.imitates(word) if ix is not None and not any(c.isspace() for c in word) else None
             if imitation is not None:  # not a valid name, but it looks like a popular one (Cyrillic letters)
                 reasons.append((HIGH, (f"{word} imitates {imitation.target}, a popular {eco.label} package "
@@ -152,7 +155,10 @@ class _Context:
 
     def _registry(self, name: str) -> list[tuple[Risk, str]]:
         eco = self.eco
-        ix = index(eco.name)
+        try:
+            ix = index(eco.name)
+        except (OSError, ValueError, EOFError) as exc:  # a damaged installation: never low, the posture decides
+            return [(UNKNOWN, f"the list of popular {eco.label} names cannot be read ({exc}): {name} is not checked")]
         if ix is None:
             if eco.trusted and self.default:
                 return [(LOW, f"{name} from {eco.label}")]

@@ -24,9 +24,9 @@ import threading
 import unicodedata
 from collections.abc import Mapping
 from importlib import resources
+from typing import Any, NamedTuple
 
 from ..catalog.argv import INVISIBLE
-from typing import Any, NamedTuple
 
 _SEPARATORS = re.compile(r"[-_.]+")
 
