@@ -222,7 +222,7 @@ class Judge:
 
 def cover_own_effects(judged: list[Judged]) -> list[Judged]:
     """An ``allow``/``sandbox`` rule that decides a command's exec effect also decides the effects the
-    command has of its own -- network, leak, persist, discard -- that no rule decided and whose
+    command has of its own -- network, leak, persist, discard, install -- that no rule decided and whose
     risk is within the rule's ceiling: ``allow exec git push ...`` allows the push's connection to
     the remote.  Path effects stay with the path rules; a deny or ask rule on the effect still wins."""
     allowed: dict[int, CompiledRule] = {}
