@@ -4,11 +4,13 @@ from __future__ import annotations
 from .frozen import frozen, record
 from .verdict import Risk
 
-EFFECT_KINDS = ("exec", "read", "write", "delete", "network", "code", "leak", "upload", "persist", "discard")
+EFFECT_KINDS = ("exec", "read", "write", "delete", "network", "code", "leak", "upload", "persist", "discard",
+                "install")
 # Effects that are not one path or one host (DESIGN §2, docs/language.md §7): a credential or the
 # environment printed (leak), a file sent over the network (upload), something installed to run later
-# outside the session (persist), uncommitted work or shared history destroyed (discard).
-CONCERN_KINDS = frozenset({"leak", "upload", "persist", "discard"})
+# outside the session (persist), uncommitted work or shared history destroyed (discard), a package
+# installed (install: its name, ecosystem and registry, docs/supply-chain.md).
+CONCERN_KINDS = frozenset({"leak", "upload", "persist", "discard", "install"})
 
 
 @frozen
@@ -24,6 +26,9 @@ class Effect:
     upload:  path (the file sent; ``recursive`` for a tree), host (where; None when unknown)
     persist: text names the mechanism (``crontab``, ``systemd unit``)
     discard: text names what is lost (``uncommitted changes``, ``remote history``)
+    install: a package installed (analysis/supplychain): program its ecosystem (``pypi``, ``npm`` ...),
+             text its name (normalised as the registry compares names) or the URL or path it comes
+             from, host the registry or host it comes from (None: a local path), operands[0] the word
     secret:  a credential the action carries (analysis/secretscan): text its format, program where it
              goes (network, file, message, tool, code, command), host or path, operands[0] where it is
     """
@@ -60,6 +65,9 @@ class Effect:
             dest = f" -> {self.host or 'a host known only at run time'}" if self.program == "network" else \
                 f" -> {self.path}" if self.path else ""
             return f"secret({self.text} in {where}{dest})"
+        if self.kind == "install":
+            source = f" from {self.host}" if self.host else ""
+            return f"install({self.program}:{self.text}{source})"
         if self.kind in CONCERN_KINDS:
             return f"{self.kind}({self.text or '?'})"
         return f"code({self.program})"

@@ -91,3 +91,11 @@ def test_the_analyzer_data_from_the_wheel(installed):
                        env=env, timeout=120, check=False)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "Code(language='python', source='print(1)', cwd=None, env=None)"
+
+
+def test_the_popular_package_lists_from_the_wheel(installed):
+    """The supply-chain check's lists ship inside the wheel: a typosquat is denied from it, with the reason."""
+    venv, tmp = installed
+    p = run(venv, "decide", "--preset", "execute", "--json", "pip install reqeusts", cwd=tmp)
+    out = json.loads(p.stdout)
+    assert out["decision"] == "deny" and "imitates requests" in json.dumps(out), p.stdout + p.stderr

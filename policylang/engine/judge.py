@@ -24,7 +24,7 @@ _FILE_KINDS = frozenset({"read", "write", "delete"})
 # Effects a command has because of what the program is (its declared remote, the token it prints, the
 # job it installs), as opposed to the files it is pointed at (read, write, delete, upload): an
 # ``allow exec`` rule that decides the command covers them, within its risk ceiling (language.md §2).
-_OWN_KINDS = frozenset({"network", "leak", "persist", "discard"})
+_OWN_KINDS = frozenset({"network", "leak", "persist", "discard", "install"})
 # A write or delete of an ordinary path outside the workspace is high risk, but asked rather than
 # denied by default: the user may have named it (``rm -r /opt/build-cache``).  Protected classes
 # (secrets, persistence, system and restricted paths, the home or root itself) are denied by their
@@ -135,7 +135,8 @@ class Judge:
             d = s.unknown_decision
             if explain:
                 d = max(d, ASK)
-            what = f"unknown command {shown(effect.program or '?')}" if effect.kind == "exec" else f"unclassified {effect.kind}"
+            what = f"unknown command {shown(effect.program or '?')}" if effect.kind == "exec" else \
+                why if effect.kind == "install" and why else f"unclassified {effect.kind}"
             return d, "default:unknown", f"{what}: {s.posture} posture"
         if explain:
             return ASK, "default:explain-only", f"{risk.label} risk; explain_only mode asks for everything"
@@ -221,7 +222,7 @@ class Judge:
 
 def cover_own_effects(judged: list[Judged]) -> list[Judged]:
     """An ``allow``/``sandbox`` rule that decides a command's exec effect also decides the effects the
-    command has of its own -- network, leak, persist, discard -- that no rule decided and whose
+    command has of its own -- network, leak, persist, discard, install -- that no rule decided and whose
     risk is within the rule's ceiling: ``allow exec git push ...`` allows the push's connection to
     the remote.  Path effects stay with the path rules; a deny or ask rule on the effect still wins."""
     allowed: dict[int, CompiledRule] = {}

@@ -314,6 +314,58 @@ class ConcernTarget(Target):
         return self.pattern is None or self.pattern.search(effect.text or "")
 
 
+class InstallTarget(Target):
+    """``install in PACKAGES to HOSTS matching re"..."``: a package installed (analysis/supplychain).
+
+    A package pattern is a name glob, optionally ``ECOSYSTEM:``-qualified (``pypi:requests``,
+    ``npm:@acme/*``), ``!`` excluding; it is compared with the name as the ecosystem compares names
+    (PyPI: PEP 503, so ``Python_Dateutil`` is ``python-dateutil``).  ``to`` matches the registry or the
+    host the package comes from; ``matching`` searches the name."""
+
+    kind = "install"
+
+    def __init__(self, names: Sequence[str] | None, hosts: Sequence[str] | None, pattern: Regex | None):
+        self.names: list[tuple[bool, str | None, str]] | None = None
+        if names is not None:
+            self.names = []
+            for item in names:
+                neg = item.startswith("!")
+                body = item[1:] if neg else item
+                head, colon, rest = body.partition(":")
+                eco = head if colon and "/" not in head and not head.startswith("@") else None
+                self.names.append((neg, eco, rest if eco is not None else body))
+        self._compiled: dict[str, tuple[list[Regex], list[Regex]]] = {}
+        self.hosts = RegexSet([word_glob(h.casefold()) for h in hosts], anchored=True) if hosts else None
+        self.pattern = pattern
+
+    def _for(self, ecosystem: str) -> tuple[list[Regex], list[Regex]]:
+        """The name patterns that apply to an ecosystem, normalised as it compares names."""
+        got = self._compiled.get(ecosystem)
+        if got is None:
+            from ..analysis.supplychain.names import ecosystems, normalise
+
+            eco = ecosystems().get(ecosystem)
+            pos: list[Regex] = []
+            neg: list[Regex] = []
+            for negated, only, glob in self.names or ():
+                if only is None or only == ecosystem:
+                    (neg if negated else pos).append(Regex("^" + word_glob(normalise(eco, glob)) + "$"))
+            got = self._compiled[ecosystem] = (pos, neg)
+        return got
+
+    def matches(self, effect: Effect, ctx: MatchContext) -> bool:
+        if effect.kind != "install":
+            return False
+        if self.names is not None:
+            pos, neg = self._for(effect.program or "")
+            name = effect.text or ""
+            if not any(r.search(name) for r in pos) or any(r.search(name) for r in neg):
+                return False
+        if self.hosts is not None and (effect.host is None or not self.hosts.match(effect.host.casefold())):
+            return False
+        return self.pattern is None or self.pattern.search(effect.text or "")
+
+
 class OpaqueTarget(Target):
     kind = "opaque"
 

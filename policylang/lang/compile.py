@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 from . import nodes as ast
 from ..diagnostics import Diagnostic, PolicyError
 from ..engine.matcher import (ArgvPattern, CodeTarget, CompiledRule, ExecTarget, MatchContext, MessageTarget,
-                      NetworkTarget, OpaqueTarget, ConcernTarget, PathTarget, PipeTarget, Target, Token, ToolTarget,
+                      NetworkTarget, OpaqueTarget, ConcernTarget, InstallTarget, PathTarget, PipeTarget, Target, Token, ToolTarget,
                       word_glob)
 from ..engine.pathsets import PathSet
 from ..regex import Regex
@@ -233,6 +233,10 @@ def compile_target(t: ast.Target, lists: dict[str, ast.ListLiteral]) -> Target:
         return ToolTarget(frozenset(names), regexes, Regex(t.pattern.pattern) if t.pattern else None)
     if isinstance(t, ast.MessageTarget):
         return MessageTarget(Regex(t.pattern.pattern))
+    if isinstance(t, ast.ConcernTarget) and t.kind == "install":
+        return InstallTarget(path_strings(t.paths, lists) if t.paths else None,
+                             path_strings(t.hosts, lists) if t.hosts else None,
+                             Regex(t.pattern.pattern) if t.pattern else None)
     if isinstance(t, ast.ConcernTarget):
         return ConcernTarget(t.kind, PathSet(path_strings(t.paths, lists)) if t.paths else None,
                              path_strings(t.hosts, lists) if t.hosts else None,

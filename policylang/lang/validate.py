@@ -49,7 +49,7 @@ from .nodes import (
     ToolTarget,
 )
 
-__all__ = ["validate", "check_path_glob", "check_host_glob", "regex_error", "cel_error", "target_kind"]
+__all__ = ["validate", "check_path_glob", "check_host_glob", "check_package_glob", "regex_error", "cel_error", "target_kind"]
 
 PATH_ROOTS = ("$WORKSPACE", "$HOME", "$TMPDIR", "$CWD")
 # Spellings the path compiler accepts as the same roots.
@@ -139,6 +139,26 @@ def check_host_glob(value: str) -> tuple[str, str | None] | None:
     bracket = _brackets_error(body)
     if bracket:
         return bracket, None
+    return None
+
+
+def check_package_glob(value: str) -> tuple[str, str | None] | None:
+    """Why ``value`` is not a valid package-name glob (``requests``, ``@acme/*``, ``npm:left-pad``), or None."""
+    from ..analysis.supplychain.names import ecosystems
+
+    body = value.removeprefix("!")
+    if body == "":
+        return "empty package pattern", "write a package name, a glob such as \"@acme/*\", or ECOSYSTEM:NAME"
+    head, colon, name = body.partition(":")
+    if colon and "/" not in head and not head.startswith("@"):
+        if head not in ecosystems():
+            known = ", ".join(e + ":" for e in ecosystems())
+            return f"unknown ecosystem `{head}`", f"a package pattern may start with one of {known}"
+        body = name
+    if body == "" or any(c.isspace() for c in body):
+        return "a package pattern is one name, without spaces", None
+    if "://" in body:
+        return "a package pattern is a name, not a URL", "name the host with `to [\"HOST\"]`"
     return None
 
 
@@ -487,12 +507,13 @@ class _Validator:
             self.diag("concern-scope", f"`{t.kind}` cannot go `{prep} {t.place}`: only `secret` can",
                       t.span, "`secret in message`, `secret in tool`, `secret to network` name where a "
                               "credential goes")
-        if t.kind not in ("upload", "secret") and (t.paths is not None or t.hosts is not None):
-            self.diag("concern-scope", f"`{t.kind}` has no paths or hosts: only `upload` and `secret` take `in` and `to`",
+        if t.kind not in ("upload", "secret", "install") and (t.paths is not None or t.hosts is not None):
+            self.diag("concern-scope", f"`{t.kind}` has no paths or hosts: only `upload`, `secret` and `install` take "
+                                       "`in` and `to`",
                       t.span, f"write `{t.kind}` or `{t.kind} matching re\"...\"`; "
                               "`upload in PATHS to HOSTS` names the files sent and where")
         if t.paths is not None:
-            self.check_pathset(t.paths, "path")
+            self.check_pathset(t.paths, "package" if t.kind == "install" else "path")
         if t.hosts is not None:
             self.check_pathset(t.hosts, "host")
         if t.pattern is not None:
@@ -564,7 +585,8 @@ class _Validator:
             if key in self._globs_done:
                 continue
             self._globs_done.add(key)
-            problem = check_path_glob(item.value) if mode == "path" else check_host_glob(item.value)
+            problem = check_path_glob(item.value) if mode == "path" else check_host_glob(item.value) \
+                if mode == "host" else check_package_glob(item.value)
             if problem is not None:
                 message, hint = problem
                 self.diag("invalid-glob", f"invalid {mode} pattern: {message}", item.span, hint)

@@ -33,7 +33,7 @@ _COMMAND_KEYS = frozenset({
     "risk", "summary", "names", "handler", "options", "posix", "posix_after", "abbrev", "single_dash_long",
     "first_operand_flags", "strict", "dashdash", "operands", "forms", "stdin", "language", "keys",
     "sub", "unknown_sub_risk", "rules", "paths", "network", "fetches", "decodes", "passthrough",
-    "output", "in_shell", "help", "codec", "script_risk", "sends_input", *HANDLERS - {""}, "env",
+    "output", "in_shell", "help", "codec", "script_risk", "sends_input", *HANDLERS - {""}, "env", "installs",
 })
 _CONDITION_KEYS = frozenset({
     "flags", "all_flags", "no_flags", "operands", "operand_prefix", "operand_contains",
@@ -47,6 +47,11 @@ _PATH_KEYS = _CONDITION_KEYS | {"role", "from", "slice", "flags_from", "keys", "
 _NETWORK_KEYS = _CONDITION_KEYS | {"from", "host", "flags_from"}
 _PATH_SOURCES = frozenset({"operands", "flag", "kv", "cwd", "none", "url_basename"})
 _NETWORK_SOURCES = frozenset({"urls", "host", "remote", "flag", "socat", "fixed", "unknown"})
+# An installer's ``installs`` table (the supply-chain check, analysis/supplychain/installs.py).
+_INSTALL_ECOSYSTEMS = frozenset({"pypi", "npm", "crates", "rubygems", "go", "debian", "homebrew"})
+_INSTALL_FLAGS = ("package_flags", "from_flags", "git_flags", "file_flags", "index_flags", "extra_index_flags", "no_scripts_flags")
+_INSTALL_KEYS = frozenset({"ecosystem", "words", "packages", "scripts", "index_variables", "extra_index_variables",
+                           *_INSTALL_FLAGS})
 # Tables of settings a model may carry for its handler (and env's lists of variables).
 _SETTING_TABLES = (*sorted(HANDLERS - {""}), "env")
 
@@ -212,6 +217,8 @@ def _model(name: str, t: Mapping[str, Any], where: str, parents: Sequence[Canon]
         settings["help"] = _strs(t["help"], f"{where}.help")
     if "script_risk" in t:
         settings["script_risk"] = _risk(t["script_risk"], f"{where}.script_risk")
+    if "installs" in t:
+        settings["installs"] = _installs(t["installs"], canon, f"{where}.installs")
     if "codec" in t:
         if t["codec"] not in CODECS:
             raise CatalogError(f"{where}: codec must be one of {', '.join(sorted(CODECS))}, not {t['codec']!r}")
@@ -251,6 +258,32 @@ def _model(name: str, t: Mapping[str, Any], where: str, parents: Sequence[Canon]
         raise CatalogError(f"{where}: a command that runs what it is given must declare every option "
                            "(strict): an option it does not know could hide the command")
     return model
+
+
+def _installs(t: Any, canon: Sequence[Canon], where: str) -> dict[str, Any]:
+    """An ``installs`` table: its flags canonical, its words casefolded (catalog/data/README.md)."""
+    if not isinstance(t, dict):
+        raise CatalogError(f"{where}: expected a table")
+    _check_keys(t, _INSTALL_KEYS, where)
+    eco = t.get("ecosystem")
+    if eco not in _INSTALL_ECOSYSTEMS:
+        raise CatalogError(f"{where}: ecosystem must be one of {', '.join(sorted(_INSTALL_ECOSYSTEMS))}, not {eco!r}")
+    packages = t.get("packages", "operands")
+    if packages not in ("operands", "argv", "none"):
+        raise CatalogError(f"{where}: packages must be operands, argv or none, not {packages!r}")
+    out: dict[str, Any] = {"ecosystem": eco, "packages": packages, "scripts": bool(t.get("scripts", False))}
+    if "words" in t:
+        out["words"] = frozenset(w.casefold() for w in _strs(t["words"], where))
+    for key in _INSTALL_FLAGS:
+        names = _strs(t.get(key, []), f"{where}.{key}")
+        flags = _canon_set(names, canon)
+        unknown = [n for n in names if not any(flag_key(n) in o for o in canon)]
+        if unknown:
+            raise CatalogError(f"{where}.{key}: {', '.join(unknown)} is not an option of the command")
+        out[key] = flags
+    for key in ("index_variables", "extra_index_variables"):
+        out[key] = _strs(t.get(key, []), f"{where}.{key}")
+    return out
 
 
 def _argv_at(operands: Sequence[Slot]) -> int | None:

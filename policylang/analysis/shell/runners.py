@@ -52,6 +52,19 @@ def _text(words: Sequence[W]) -> W:
     return W(" ".join(w.text for w in words), False, False, "", bad.reason, stream)
 
 
+def _installs(a: SimpleCommands, words: Sequence[W], p: Parsed, wrap: _Wrap) -> list[dict[str, Any]]:
+    """What an installer's command installs (analysis/supplychain): ``Effect`` arguments, judged by the
+    package each names and where it comes from.  Only a table with ``installs`` pays for it."""
+    setting = p.chain[-1].settings.get("installs")
+    if setting is None:
+        return []
+    from ..supplychain.installs import install_effects
+
+    variables: dict[str, str | None] = dict(a.variables)
+    variables.update(wrap.values)
+    return install_effects(setting, p, [w.static for w in words[1:]], variables)
+
+
 def run_slots(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], call: _Call, p: Parsed
               ) -> tuple[Cwds, Cwds, Stream | None]:
     """The generic interpretation of a catalog command: its slots, its rules, its effects."""
@@ -61,6 +74,9 @@ def run_slots(a: SimpleCommands, model: CommandModel, prog: str, words: list[W],
         return _wrapped(a, model, prog, words, call, p, _inner_words(args, inner), call.wrap.extra_unknown)
     seg = a.new_seg(call.text, call.via, call.pipe)
     a.exec_effect(seg, model, prog, words, p)
+    for spec in _installs(a, words, p, call.wrap):
+        seg.add(Effect(**spec, segment=seg.index))
+        seg.risks.append(spec["risk"])
     cwds = a.work_dirs(p, args, call.cwds)
     a.emit_paths(seg, p, args, cwds, call.wrap.extra_unknown)
     a.emit_network(seg, p, args)
@@ -323,9 +339,10 @@ def _wrapped(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], 
         if f.type == "assign":
             for w in _words(args, f):
                 name = _assignment_name(w.text) or ""
-                wrap = replace(wrap, path_changed=wrap.path_changed or name == "PATH", assigned=(*wrap.assigned, name))
-                a.command_variables([(name, w.orig.partition("=")[2] if w.static else None)], call.cwds, call.depth,
-                                    call.via)
+                value = w.orig.partition("=")[2] if w.static else None
+                wrap = replace(wrap, path_changed=wrap.path_changed or name == "PATH", assigned=(*wrap.assigned, name),
+                               values=(*wrap.values, (name, value)))
+                a.command_variables([(name, value)], call.cwds, call.depth, call.via)
     risk, why = risk_of(p)
     operands = tuple(args[i].text for i in p.operands)
     effect = dict(kind="exec", program=prog, argv=(prog, *(w.text for w in args)), operands=operands,
@@ -335,10 +352,11 @@ def _wrapped(a: SimpleCommands, model: CommandModel, prog: str, words: list[W], 
     own_effects = concerns_of(p)
     line = " ".join([prog, *(w.text for w in args)])
     concerns = tuple(dict(kind=k, program=prog, text=line, risk=r, why=w) for k, r, w in own_effects)
-    wrap = _Wrap(names=(*wrap.names, prog), effects=(*wrap.effects, effect, *concerns),
-                 risks=(*wrap.risks, risk, *(r for _, r, _ in own_effects)),
+    installs = tuple(_installs(a, words, p, wrap))  # npx PKG, uvx PKG, uv run --with PKG
+    wrap = _Wrap(names=(*wrap.names, prog), effects=(*wrap.effects, effect, *concerns, *installs),
+                 risks=(*wrap.risks, risk, *(r for _, r, _ in own_effects), *(i["risk"] for i in installs)),
                  why=(*wrap.why, *why), extra_unknown=extra_unknown, path_changed=wrap.path_changed,
-                 assigned=wrap.assigned, unplaced=unplaced)
+                 assigned=wrap.assigned, unplaced=unplaced, values=wrap.values)
     # Paths and hosts the wrapper itself touches (time -o FILE) go on the final segment too.
     own = _Seg(0, "", "", -1)
     own.program = prog

@@ -167,8 +167,8 @@ class SimpleCommands(Words):
         if wrap is None:
             wrap = _NO_WRAP
         if assigns:
-            names = [n for n, _ in assigns]
-            wrap = replace(wrap, path_changed=wrap.path_changed or "PATH" in names, assigned=(*wrap.assigned, *names))
+            wrap = replace(wrap, path_changed=wrap.path_changed or any(n == "PATH" for n, _ in assigns),
+                           assigned=(*wrap.assigned, *(n for n, _ in assigns)), values=(*wrap.values, *assigns))
             self.command_variables(assigns, cwds, depth, via)
         if not words:
             if redirects or wrap.names:

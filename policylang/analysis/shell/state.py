@@ -133,6 +133,7 @@ class _Wrap:
     extra_unknown: bool = False  # xargs: more operands come from the input
     path_changed: bool = False
     assigned: tuple[str, ...] = ()  # environment variables set for the command (FOO=1 cmd, env FOO=1 cmd)
+    values: tuple[tuple[str, str | None], ...] = ()  # their values (None: known only at run time)
     unplaced: tuple[str, ...] = ()  # words a wrapper's grammar could not place: the command is opaque
 
 

@@ -1,0 +1,1 @@
+"""The supply-chain check of package installs (docs/supply-chain.md)."""
