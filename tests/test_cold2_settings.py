@@ -32,7 +32,7 @@ class Reference:
     workspace: str | None = None
     safe_paths: tuple[str, ...] = DEFAULT_SAFE
     restricted_paths: tuple[str, ...] = DEFAULT_RESTRICTED
-    risk_threshold: Risk = Risk.LOW
+    risk_threshold: Risk = Risk.MEDIUM
     cache_size: int = 4096
     confirmation_mode: bool = True
     security_analyzer: str = "policylang"

@@ -87,3 +87,12 @@ def test_sandbox_mode_turns_medium_ask_into_sandbox(base):
     assert base.with_settings(sandbox_mode=True).decide("curl https://example.com").decision is Q
     # high risk is never sandboxed instead of denied
     assert p.decide("rm -rf /").decision is D
+
+
+def test_sandbox_mode_leaves_an_ask_rule_an_ask():
+    """Only the default table's ask is run isolated: a rule that asks wants a person to look."""
+    rules = from_text('rule team.curl: ask exec curl ... risk medium message "a person looks"\n')
+    p = rules.with_settings(sandbox_mode=True, sandbox_available=True)
+    v = p.decide("curl https://example.com")
+    assert (v.decision, v.reasons[0].rule) == (Q, "team.curl")
+    assert p.decide("wget https://example.com").decision is S  # no rule: the default's ask, isolated

@@ -105,11 +105,12 @@ class Judge:
                                  default=UNKNOWN))
         else:
             decision, rule_id, message = self.default_decision(effect, risk, why, mctx.context)
+            if decision is ASK and s.sandbox_mode and s.sandbox_available and risk <= MEDIUM and risk is not UNKNOWN:
+                # the default table's ask for medium risk runs isolated instead (DESIGN §3); an ask a
+                # rule wrote stays an ask: its author wants a person to look
+                decision = SANDBOX
+                message += " (sandbox mode: run isolated)"
             reasons.append(Reason(rule_id, message, decision, risk, None, None, effect.describe()))
-        if decision is ASK and s.sandbox_mode and s.sandbox_available and risk <= MEDIUM and risk is not UNKNOWN:
-            decision = SANDBOX
-            reasons = [replace(r, decision=decision, message=r.message + " (sandbox mode: run isolated)")
-                       for r in reasons]
         return Judged(effect, risk, why, decision, tuple(reasons), tuple(matched), tuple(deciding))
 
     def default_decision(self, effect: Effect, risk: Risk, why: str, context: Any) -> tuple[Decision, str, str]:
