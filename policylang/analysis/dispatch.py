@@ -67,6 +67,7 @@ def analyse_fetch(act: Fetch, *, cwd: str, env: Mapping[str, str], home: str) ->
 
 def analyse_code_action(act: Code, *, cwd: str, env: Mapping[str, str], home: str) -> Analysis:
     from .sourcecode import analyse_code, code_language
+    from .sourcecode.bandit_checks import finding_effects
 
     if code_language(act.language) == "shell":  # a shell cell is a command string
         return analyse_command(act.source, cwd=cwd, env=env, home=home)
@@ -79,6 +80,7 @@ def analyse_code_action(act: Code, *, cwd: str, env: Mapping[str, str], home: st
                                        why=tuple(found.why), opaque=found.opaque,
                                        opaque_reason=found.opaque_reason)]
     effects: list[Effect] = [code_effect]
+    effects.extend(finding_effects(found.findings, 0))
     for kind, target, recursive in found.effects:
         if kind == "network":
             e = Effect("network", host=target, segment=0)
