@@ -66,8 +66,7 @@ def analyse_fetch(act: Fetch, *, cwd: str, env: Mapping[str, str], home: str) ->
 
 
 def analyse_code_action(act: Code, *, cwd: str, env: Mapping[str, str], home: str) -> Analysis:
-    from .sourcecode import analyse_code, code_language
-    from .sourcecode.bandit_checks import finding_effects
+    from .sourcecode import analyse_code, code_language, finding_effects
 
     if code_language(act.language) == "shell":  # a shell cell is a command string
         return analyse_command(act.source, cwd=cwd, env=env, home=home)

@@ -639,11 +639,7 @@ class SimpleCommands(Words):
                        segment=seg.index))
         seg.risks.append(found.risk)
         seg.why.extend(w for w in found.why if w not in seg.why)
-        if found.findings:
-            from ..sourcecode.bandit_checks import finding_effects
-
-            for e in finding_effects(found.findings, seg.index, f"of the {language} code in segment {seg.index + 1}"):
-                seg.add(e)
+        seg.effects.extend(code_analysis.finding_effects(found.findings, seg.index, language))
         if found.opaque:
             seg.make_opaque(getattr(found, "opaque_reason", "") or f"{language} code that cannot be known statically")
         for kind, target, recursive in found.effects:

@@ -30,12 +30,14 @@ from __future__ import annotations
 
 import ast
 import io
+import logging
 import threading
 import tomllib
 import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from importlib import resources
-from collections.abc import Mapping
 from typing import Any
 
 from ...effects import Effect
@@ -108,11 +110,13 @@ class _Engine:
     """bandit's test set for the counted tests and a visitor class that runs it on one tree."""
 
     def __init__(self, tables: BanditTables) -> None:
-        from bandit.core import config as b_config
-        from bandit.core import metrics as b_metrics
-        from bandit.core import node_visitor as b_visitor
-        from bandit.core import test_set as b_test_set
-        from bandit.core import tester as b_tester
+        with _quiet():  # bandit's loader logs the formatters it cannot load (sarif) and stevedore warns
+            from bandit.core import config as b_config
+            from bandit.core import extension_loader  # noqa: F401  (loads the plugins: the noisy part)
+            from bandit.core import metrics as b_metrics
+            from bandit.core import node_visitor as b_visitor
+            from bandit.core import test_set as b_test_set
+            from bandit.core import tester as b_tester
 
         self.tables = tables
         self.testset = b_test_set.BanditTestSet(b_config.BanditConfig(), {"include": set(tables.tests)})
@@ -174,6 +178,23 @@ class _Engine:
                          "col_offset": 0}
             v.update_scores(v.tester.run_tests(v.context, "File"))
         return list(v.tester.results), list(v.tester.failed)
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """No log records or warnings from bandit and stevedore while bandit loads: they would reach the
+    CLI's standard error through logging's last-resort handler."""
+    loggers = [logging.getLogger(name) for name in ("bandit", "stevedore")]
+    saved = [lg.disabled for lg in loggers]
+    try:
+        for lg in loggers:
+            lg.disabled = True
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, was in zip(loggers, saved):
+            lg.disabled = was
 
 
 _LOCK = threading.Lock()
@@ -269,12 +290,13 @@ def _secret_lines(source: str) -> set[int]:
     return {source.count("\n", 0, f.start) + 1 for f in scan(source)}
 
 
-def finding_effects(findings: tuple[Finding, ...], segment: int, where: str = "") -> list[Effect]:
-    """One ``finding`` effect per finding: text the rule id, operands[0] where it is (``line 3:5``,
-    and ``where`` -- ``of the python code in segment 2`` -- for code inside a command)."""
+def finding_effects(findings: tuple[Finding, ...], segment: int, language: str = "") -> list[Effect]:
+    """One ``finding`` effect per finding: text the rule id, operands[0] where it is -- ``line 3:5``,
+    and for code a command runs (``language`` given) ``line 1:8 of the python code in segment 2``."""
+    where = f" of the {language} code in segment {segment + 1}" if language else ""
     out = []
     for f in findings:
-        place = f"line {f.line}:{f.col}" + (f" {where}" if where else "")
+        place = f"line {f.line}:{f.col}{where}"
         out.append(Effect("finding", program=f.detector, text=f.rule, operands=(place,), risk=f.risk,
                           why=f"{f.message} (at {place})", segment=segment))
     return out
