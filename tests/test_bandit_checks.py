@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import io
+import json
 import re
 import shlex
 from pathlib import Path
@@ -257,11 +258,12 @@ def test_malformed_tables_are_rejected(text: str, problem: str) -> None:
         bandit_checks.load_tables(text)
 
 
-@pytest.mark.parametrize("name,source", [(r[0], r[1]) for r in TABLE])
+@pytest.mark.parametrize("name,source", [(r[0], r[1]) for r in TABLE], ids=[r[0] for r in TABLE])
 def test_filtered_walk_finds_what_bandits_own_walk_finds(name: str, source: str) -> None:
+    eng = bandit_checks.engine()  # loads bandit quietly
+
     from bandit.core import node_visitor
 
-    eng = bandit_checks.engine()
     ours, _ = eng.run(source, ast.parse(source))
     stock = node_visitor.BanditNodeVisitor("/cell.py", io.BytesIO(source.encode()), None, eng.testset, False, {},
                                            eng.metrics)
@@ -295,3 +297,27 @@ def test_builtin_finding_rules_can_be_disabled(tmp_path) -> None:
 def test_finding_takes_no_place(text: str) -> None:
     with pytest.raises(PolicyError, match="concern-scope|cannot go|has no paths"):
         from_text(text, Settings())
+
+
+# ---- the CLI, as a real process -------------------------------------------------------------------
+
+def test_cli_batch_reports_findings_and_keeps_stderr_clean(tmp_path: Path) -> None:
+    from clirun import run_cli
+
+    home = tmp_path / "home"
+    home.mkdir()
+    lines = [
+        {"kind": "code", "language": "python", "source": "import yaml\ncfg = yaml.load(open('c.yml'))\n"},
+        {"kind": "code", "language": "python", "source": "import yaml\ncfg = yaml.safe_load(open('c.yml'))\n"},
+        {"kind": "command", "command": "python3 -c " + shlex.quote("import pickle,sys; pickle.loads(sys.stdin.read())")},
+    ]
+    feed = "".join(json.dumps(x) + "\n" for x in lines).encode()
+    r = run_cli(["decide", "--preset", "execute", "--cwd", str(home), "--jsonl", "-"], str(home), stdin=feed,
+                timeout=120)
+    assert r.err == "", r.err  # bandit's loader logs and warnings stay out of the CLI's output
+    out = [json.loads(x) for x in r.out.splitlines() if x.strip()]
+    assert [o["decision"] for o in out] == ["deny", "allow", "deny"], out
+    assert any(x.get("rule") == "builtin.finding.deserialise" and "bandit:B506" in (x.get("effect") or "")
+               for x in out[0]["reasons"]), out[0]
+    assert any("bandit:B301" in (x.get("effect") or "") and "segment 1" in (x.get("effect") or "")
+               for x in out[2]["reasons"]), out[2]
