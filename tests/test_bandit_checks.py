@@ -37,15 +37,15 @@ TABLE: list[tuple[str, str, str, str | None]] = [
      "bandit:B302"),
     ("yaml-load", "import yaml\ncfg = yaml.load(open('config.yml'))\n", "deny", "bandit:B506"),
     ("yaml-load-loader", "import yaml\ncfg = yaml.load(open('c.yml'), Loader=yaml.Loader)\n", "deny", "bandit:B506"),
-    ("subprocess-shell-argv", "import subprocess, sys\nsubprocess.run(sys.argv[1], shell=True)\n", "deny",
-     "bandit:B602"),
-    ("popen-shell-format", "import subprocess, sys\nsubprocess.Popen('ls ' + sys.argv[1], shell=True)\n", "deny",
-     "bandit:B602"),
-    ("os-system-input", "import os\nos.system(input('command: '))\n", "deny", "bandit:B605"),
     ("nosec-ignored", "import pickle, sys\nobj = pickle.loads(sys.stdin.buffer.read())  # nosec\n", "deny",
      "bandit:B301"),
     ("ctypes-table", "import ctypes\nlibc = ctypes.CDLL('libc.so.6')\nlibc.system(b'id')\n", "deny", None),
-    # risky: asked
+    # risky: asked (a shell command built at run time: unknown, as the posture asks for any opaque command)
+    ("subprocess-shell-argv", "import subprocess, sys\nsubprocess.run(sys.argv[1], shell=True)\n", "ask",
+     "bandit:B602"),
+    ("popen-shell-format", "import subprocess, sys\nsubprocess.Popen('ls ' + sys.argv[1], shell=True)\n", "ask",
+     "bandit:B602"),
+    ("os-system-input", "import os\nos.system(input('command: '))\n", "ask", "bandit:B605"),
     ("requests-verify-false", "import requests\nr = requests.get('https://api.example.com/v1', verify=False)\n",
      "ask", "bandit:B501"),
     ("ssl-unverified", "import ssl\nctx = ssl._create_unverified_context()\n", "ask", "bandit:B323"),
@@ -321,3 +321,23 @@ def test_cli_batch_reports_findings_and_keeps_stderr_clean(tmp_path: Path) -> No
                for x in out[0]["reasons"]), out[0]
     assert any("bandit:B301" in (x.get("effect") or "") and "segment 1" in (x.get("effect") or "")
                for x in out[2]["reasons"]), out[2]
+
+
+def test_bandit_text_goes_through_redaction(policy: policylang.Policy) -> None:
+    # bandit's text for B103 quotes the path: a credential in it is shown as its marker
+    source = f"import os\nos.chmod('/tmp/{GH}', 0o777)\n"
+    ex = policy.explain(Code("python", source, cwd=CWD))
+    (j,) = [j for j in ex.judged if j.effect.kind == "finding"]
+    assert j.effect.text == "bandit:B103"
+    assert GH not in repr(ex.verdict.to_json()) and "[REDACTED github-pat:" in repr(ex.verdict.to_json())
+    assert all(GH not in r.message for jj in ex.judged for r in jj.reasons)
+
+
+def test_threads_get_the_findings_of_a_sequential_run() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    sources = [r[1] for r in TABLE] * 4
+    sequential = [analyse_code("python", s).findings for s in sources]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        threaded = list(pool.map(lambda s: analyse_code("python", s).findings, sources))
+    assert threaded == sequential
