@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import ast
 import io
-import logging
 import threading
 import tomllib
 import warnings
@@ -184,6 +183,8 @@ class _Engine:
 def _quiet() -> Iterator[None]:
     """No log records or warnings from bandit and stevedore while bandit loads: they would reach the
     CLI's standard error through logging's last-resort handler."""
+    import logging  # only when bandit loads: not on the CLI's start-up path
+
     loggers = [logging.getLogger(name) for name in ("bandit", "stevedore")]
     saved = [lg.disabled for lg in loggers]
     try:
