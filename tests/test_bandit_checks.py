@@ -226,6 +226,20 @@ def test_a_failing_bandit_test_makes_the_code_opaque(monkeypatch: pytest.MonkeyP
     assert found.opaque and "yaml_load: AttributeError" in found.opaque_reason
 
 
+def test_a_plugin_that_raises_makes_the_code_opaque(monkeypatch: pytest.MonkeyPatch) -> None:
+    eng = bandit_checks.engine()
+
+    def broken(context: object) -> None:
+        raise AttributeError("a plugin bug")
+
+    broken._test_id = "B999"  # type: ignore[attr-defined]
+    monkeypatch.setitem(eng.testset.tests, "Call", [broken, *eng.testset.tests["Call"]])
+    found = analyse_code("python", "print('hello')\n")
+    assert found.opaque and "bandit's check broken: AttributeError failed" in found.opaque_reason
+    found = analyse_code("python", "import pickle\npickle.loads(b'')\n")
+    assert "bandit:B301" in [f.rule for f in found.findings]  # the other tests still ran
+
+
 # ---- the data against the installed bandit, and our walk against bandit's own ---------------------
 
 def test_every_bandit_test_is_counted_or_ignored() -> None:

@@ -12,7 +12,9 @@ What differs from running ``bandit`` on a file, on purpose:
 * ``# nosec`` comments are ignored: the code being judged cannot switch its own checks off.
 * Node types no counted test looks at are walked without bandit's per-node bookkeeping (the
   context dict, the test lookup); the nodes bandit's visitor reads for its own state (imports,
-  functions, classes, calls, constants) are visited as bandit visits them.
+  functions, classes, calls, constants) are visited as bandit visits them. Its tester runs each
+  test as bandit's does, less the ``# nosec`` lookups and the scores, which are not read.
+  (tests/test_bandit_checks.py checks that bandit's own visitor finds the same issues.)
 * A finding the project's own analysis settles is dropped (``followed`` in bandit.toml): ``exec``
   and ``eval`` of a string literal, or of code the analysis followed, and a shell command the
   analysis resolved, which the command policy judges.
@@ -111,6 +113,8 @@ class _Engine:
     def __init__(self, tables: BanditTables) -> None:
         with _quiet():  # bandit's loader logs the formatters it cannot load (sarif) and stevedore warns
             from bandit.core import config as b_config
+            from bandit.core import constants as b_constants
+            from bandit.core import context as b_context
             from bandit.core import extension_loader  # noqa: F401  (loads the plugins: the noisy part)
             from bandit.core import metrics as b_metrics
             from bandit.core import node_visitor as b_visitor
@@ -124,10 +128,43 @@ class _Engine:
         needed = frozenset(types | _STATEFUL | ({"Constant"} if types & {"Str", "Bytes"} else set()))
         self.file_tests = "File" in self.testset.tests
 
+        make_context = b_context.Context
+        scores = {"SEVERITY": [0] * len(b_constants.RANKING), "CONFIDENCE": [0] * len(b_constants.RANKING)}
+
         class Tester(b_tester.BanditTester):  # type: ignore[misc]
-            """bandit's tester, with a test that raises recorded (bandit only logs it)."""
+            """bandit's tester, less what ``# nosec`` comments need (they are ignored here) and the
+            scores (not read); a test that raises is recorded (bandit only logs it)."""
 
             failed: list[str]
+
+            def run_tests(self, raw_context: dict[str, Any], checktype: str) -> dict[str, list[int]]:
+                # BanditTester.run_tests: each test on its own copy of the context; a result gets
+                # the context's place and the test's name and id
+                for test in self.testset.get_tests(checktype):
+                    temp = dict(raw_context)
+                    try:
+                        config = getattr(test, "_config", None)
+                        result = test(make_context(temp), config) if hasattr(test, "_config") else \
+                            test(make_context(temp))
+                    except Exception as exc:  # noqa: BLE001 -- recorded: the code is then opaque
+                        self.failed.append(f"{test.__name__}: {type(exc).__name__}")
+                        continue
+                    if result is None:
+                        continue
+                    result.fname = temp["filename"]
+                    result.fdata = temp["file_data"]
+                    if result.lineno is None:
+                        result.lineno = temp["lineno"]
+                    if result.linerange == []:
+                        result.linerange = temp["linerange"]
+                    if result.col_offset == -1:
+                        result.col_offset = temp["col_offset"]
+                    result.end_col_offset = temp.get("end_col_offset", 0)
+                    result.test = test.__name__
+                    if result.test_id == "":
+                        result.test_id = test._test_id
+                    self.results.append(result)
+                return scores
 
             def report_error(self, test: str, context: Any, error: Exception) -> None:
                 self.failed.append(f"{test}: {type(error).__name__}")
