@@ -219,11 +219,11 @@ def test_a_failing_bandit_test_makes_the_code_opaque(monkeypatch: pytest.MonkeyP
 
     def with_failure(source: str, tree: ast.Module) -> tuple[list[object], list[str]]:
         issues, _ = real(source, tree)
-        return issues, ["yaml_load: AttributeError"]
+        return issues, ["yaml_load failed (AttributeError)"]
 
     monkeypatch.setattr(eng, "run", with_failure)
     found = analyse_code("python", "print('hello')\n")
-    assert found.opaque and "yaml_load: AttributeError" in found.opaque_reason
+    assert found.opaque and "bandit's check yaml_load failed (AttributeError)" in found.opaque_reason
 
 
 def test_a_plugin_that_raises_makes_the_code_opaque(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -235,7 +235,7 @@ def test_a_plugin_that_raises_makes_the_code_opaque(monkeypatch: pytest.MonkeyPa
     broken._test_id = "B999"  # type: ignore[attr-defined]
     monkeypatch.setitem(eng.testset.tests, "Call", [broken, *eng.testset.tests["Call"]])
     found = analyse_code("python", "print('hello')\n")
-    assert found.opaque and "bandit's check broken: AttributeError failed" in found.opaque_reason
+    assert found.opaque and "bandit's check broken failed (AttributeError)" in found.opaque_reason
     found = analyse_code("python", "import pickle\npickle.loads(b'')\n")
     assert "bandit:B301" in [f.rule for f in found.findings]  # the other tests still ran
 

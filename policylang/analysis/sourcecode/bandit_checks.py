@@ -147,7 +147,7 @@ class _Engine:
                         result = test(make_context(temp), config) if hasattr(test, "_config") else \
                             test(make_context(temp))
                     except Exception as exc:  # noqa: BLE001 -- recorded: the code is then opaque
-                        self.failed.append(f"{test.__name__}: {type(exc).__name__}")
+                        self.failed.append(f"{test.__name__} failed ({type(exc).__name__})")
                         continue
                     if result is None:
                         continue
@@ -167,7 +167,7 @@ class _Engine:
                 return scores
 
             def report_error(self, test: str, context: Any, error: Exception) -> None:
-                self.failed.append(f"{test}: {type(error).__name__}")
+                self.failed.append(f"{test} failed ({type(error).__name__})")
 
         class Visitor(b_visitor.BanditNodeVisitor):  # type: ignore[misc]
             """bandit's visitor, walking past the node types no counted test looks at."""
@@ -266,7 +266,7 @@ def add_bandit(found: CodeFindings, source: str) -> CodeFindings:
     except Exception as exc:  # noqa: BLE001 -- fail closed: bandit's failure must not pass the code unexamined
         return _opaque(found, f"bandit's checks failed: {type(exc).__name__}")
     if failed:
-        found = _opaque(found, f"bandit's check {failed[0]} failed")
+        found = _opaque(found, f"bandit's check {failed[0]}")
     return replace(found, findings=findings) if findings else found
 
 
