@@ -5,7 +5,7 @@ from .frozen import frozen, record
 from .verdict import Risk
 
 EFFECT_KINDS = ("exec", "read", "write", "delete", "network", "code", "leak", "upload", "persist", "discard",
-                "install")
+                "install", "secret", "finding")
 # Effects that are not one path or one host (DESIGN §2, docs/language.md §7): a credential or the
 # environment printed (leak), a file sent over the network (upload), something installed to run later
 # outside the session (persist), uncommitted work or shared history destroyed (discard), a package
@@ -31,6 +31,8 @@ class Effect:
              from, host the registry or host it comes from (None: a local path), operands[0] the word
     secret:  a credential the action carries (analysis/secretscan): text its format, program where it
              goes (network, file, message, tool, code, command), host or path, operands[0] where it is
+    finding: an insecure-code finding of a detector (analysis/sourcecode/bandit_checks): text the rule
+             id (``bandit:B301``), program the detector, operands[0] where it is (``line 3:5``)
     """
 
     kind: str
@@ -68,6 +70,8 @@ class Effect:
         if self.kind == "install":
             source = f" from {self.host}" if self.host else ""
             return f"install({self.program}:{self.text}{source})"
+        if self.kind == "finding":
+            return f"finding({self.text} at {self.operands[0] if self.operands else '?'})"
         if self.kind in CONCERN_KINDS:
             return f"{self.kind}({self.text or '?'})"
         return f"code({self.program})"

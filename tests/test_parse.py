@@ -334,7 +334,7 @@ def test_expected_words_are_readable() -> None:
     assert diags[0].expected == ("a decision (allow, sandbox, ask, deny)",)
     _, diags = parse("rule a: deny")
     assert diags[0].expected == ("a target (exec, read, write, delete, network, code, tool, message, leak, upload, "
-                                 "persist, discard, secret, install, opaque)",)
+                                 "persist, discard, secret, install, finding, opaque)",)
     _, diags = parse("rule a: deny opaque 5")
     assert diags[0].expected == ("a clause (risk, message, alt, unless, when)", "the end of the statement")
     _, diags = parse("bogus")

@@ -13,7 +13,7 @@ from ..actions import Action, Code, Command, Fetch, FileOp, Message, ToolCall, j
 from ..effects import Analysis, Effect, Segment
 from ..frozen import replace
 from ..resolve import file_url_path, normalise_path
-from ..verdict import LOW, MEDIUM, UNKNOWN
+from ..verdict import HIGH, LOW, MEDIUM, UNKNOWN
 from .secretscan.findings import add_secrets
 from .shell import analyse_argv, analyse_command
 
@@ -66,7 +66,7 @@ def analyse_fetch(act: Fetch, *, cwd: str, env: Mapping[str, str], home: str) ->
 
 
 def analyse_code_action(act: Code, *, cwd: str, env: Mapping[str, str], home: str) -> Analysis:
-    from .sourcecode import analyse_code, code_language
+    from .sourcecode import analyse_code, code_language, finding_effects
 
     if code_language(act.language) == "shell":  # a shell cell is a command string
         return analyse_command(act.source, cwd=cwd, env=env, home=home)
@@ -79,9 +79,13 @@ def analyse_code_action(act: Code, *, cwd: str, env: Mapping[str, str], home: st
                                        why=tuple(found.why), opaque=found.opaque,
                                        opaque_reason=found.opaque_reason)]
     effects: list[Effect] = [code_effect]
+    effects.extend(finding_effects(found.findings, 0))
     for kind, target, recursive in found.effects:
         if kind == "network":
             e = Effect("network", host=target, segment=0)
+        elif kind == "discard":  # what a statement loses (DROP TABLE x), as the shell analyser says it
+            text = target or f"{lang} code loses data"
+            e = Effect("discard", text=text, risk=HIGH, why=text, segment=0)
         else:
             p = literal_path(target, cwd=cwd, home=home) if target else None
             e = Effect(kind, path=p, recursive=recursive, segment=0, risk=found.risk if recursive else UNKNOWN,

@@ -287,8 +287,9 @@ class MessageTarget(Target):
 
 
 class ConcernTarget(Target):
-    """``leak``, ``upload in PATHS to HOSTS``, ``persist``, ``discard``, ``secret`` (``matching`` on the
-    effect's text; a secret's ``place`` is where it goes: message, tool, network)."""
+    """``leak``, ``upload in PATHS to HOSTS``, ``persist``, ``discard``, ``secret``, ``finding``
+    (``matching`` on the effect's text -- a finding's is its rule id, ``bandit:B301``; a secret's
+    ``place`` is where it goes: message, tool, network)."""
 
     def __init__(self, kind: str, paths: PathSet | None, hosts: Sequence[str] | None, pattern: Regex | None,
                  place: str | None = None):

@@ -25,7 +25,7 @@ from .nodes import RISK_LEVELS, ArgItem, ExecTarget, Word
 
 CLAUSE_KEYWORDS = ("risk", "message", "alt", "unless", "when")
 _TARGET_WORDS = frozenset({"exec", "read", "write", "delete", "network", "code", "tool", "message", "leak",
-                           "upload", "persist", "discard", "secret", "install", "opaque"})
+                           "upload", "persist", "discard", "secret", "install", "finding", "opaque"})
 _CUTOFF = 0.75  # `mesage`, `rsk`, `wen`, `unles` are near; `all` (for alt) is not
 
 

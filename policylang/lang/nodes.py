@@ -246,7 +246,7 @@ class ConcernTarget(Node):
     ``in tool``, ``in PATHS``, ``to network``, ``to HOSTS``), each optionally ``matching re"..."`` on
     what the effect names (the leaked value, the mechanism, what is lost, the secret's format)."""
 
-    kind: str  # leak | upload | persist | discard | secret | install
+    kind: str  # leak | upload | persist | discard | secret | install | finding
     paths: PathSet | None  # upload: the files sent; secret: the files written; install: the packages' names
     hosts: PathSet | None  # upload, secret: where they go; install: the registry or host it comes from
     pattern: Regex | None

@@ -16,7 +16,7 @@ from .nodes import DECISIONS, EXAMPLE_KINDS, RISK_LEVELS, ExecTarget, PipeTarget
 
 STATEMENT_KEYWORDS = ("rule", "let", "example", "disable", "except")
 TARGET_KEYWORDS = ("exec", "read", "write", "delete", "network", "code", "tool", "message", "leak", "upload",
-                   "persist", "discard", "secret", "install", "opaque")
+                   "persist", "discard", "secret", "install", "finding", "opaque")
 CLAUSE_KEYWORDS = ("risk", "message", "alt", "unless", "when")
 
 _EXPECTED_GROUPS: list[tuple[frozenset[str], frozenset[str], str]] = [
@@ -26,7 +26,7 @@ _EXPECTED_GROUPS: list[tuple[frozenset[str], frozenset[str], str]] = [
     (frozenset({"EXEC", "PATH_KIND"}),
      frozenset({"EXEC", "PATH_KIND", "NETWORK", "CODE", "TOOL", "MESSAGE", "CONCERN", "OPAQUE"}),
      "a target (exec, read, write, delete, network, code, tool, message, leak, upload, persist, discard, secret, "
-     "install, opaque)"),
+     "install, finding, opaque)"),
     (frozenset({"WORD", "ELLIPSIS", "LBRACE"}),
      frozenset({"WORD", "STRING", "RAW", "REGEX", "ELLIPSIS", "QMARK", "LBRACE", "IN"}),
      'an argument (a word, a "string", {a, b}, ?, ..., in LIST, re"...")'),
@@ -65,7 +65,7 @@ _EXPECTED_WORDS: dict[str, str] = {
     "PLUS": "`+`",
     "EXEC": "`exec`",
     "MESSAGE": "`message`",
-    "CONCERN": "`leak`, `upload`, `persist`, `discard`, `secret` or `install`",
+    "CONCERN": "`leak`, `upload`, `persist`, `discard`, `secret`, `install` or `finding`",
     "$END": "the end of the statement",
 }
 # Words each keyword terminal spells (for "did you mean").
@@ -75,7 +75,7 @@ _TERMINAL_SPELLINGS: dict[str, tuple[str, ...]] = {
     "EXAMPLE_KIND": EXAMPLE_KINDS, "LEVEL": RISK_LEVELS,
     "EXEC": ("exec",), "PATH_KIND": ("read", "write", "delete"), "NETWORK": ("network",),
     "CODE": ("code",), "TOOL": ("tool",), "MESSAGE": ("message",), "OPAQUE": ("opaque",),
-    "CONCERN": ("leak", "upload", "persist", "discard", "secret", "install"),
+    "CONCERN": ("leak", "upload", "persist", "discard", "secret", "install", "finding"),
     "RECURSIVE": ("recursive",), "IN": ("in",), "TO": ("to",), "MATCHING": ("matching",),
     "RISK": ("risk",), "ALT": ("alt",), "UNLESS": ("unless",), "WHEN": ("when",), "CEL": ("cel",),
     "BY": ("by",),

@@ -216,7 +216,7 @@ def cel_cost_error(expr: str) -> str | None:
 
 def target_kind(target: Target) -> str:
     """The effect kind a target matches: exec, read, write, delete, network, code, tool, message, leak,
-    upload, persist, discard, secret, opaque."""
+    upload, persist, discard, secret, finding, opaque."""
     if isinstance(target, (ExecTarget, PipeTarget)):
         return "exec"
     if isinstance(target, PathTarget):

@@ -639,6 +639,7 @@ class SimpleCommands(Words):
                        segment=seg.index))
         seg.risks.append(found.risk)
         seg.why.extend(w for w in found.why if w not in seg.why)
+        seg.effects.extend(code_analysis.finding_effects(found.findings, seg.index, language))
         if found.opaque:
             seg.make_opaque(getattr(found, "opaque_reason", "") or f"{language} code that cannot be known statically")
         for kind, target, recursive in found.effects:

@@ -42,6 +42,9 @@ harmless. So does a call whose callee cannot be resolved to a name (``x['a'](1)`
 is not a name chain is followed (``python_callee``, ``script_callee``), and what cannot be
 followed to a name or to code defined in the source is opaque, never harmless. Code that does
 not parse is opaque too. Work is bounded (``findings``). :func:`analyse_code` never raises.
+
+Python code is also checked by bandit's plugins, in-process (``bandit_checks``): each finding it
+counts (``data/bandit.toml``) is a ``Finding`` of the result, judged as a ``finding`` effect.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from ...verdict import Risk
 from .collector import Budget, Out
 from .findings import MAX_SOURCE, CodeFindings, opaque_findings
 from .awk_program import AwkAnalyser
+from .bandit_checks import add_bandit
 from .python_calls import PythonAnalyser
 from .queries import DIALECTS, QueryAnalyser, query_dialect
 from .script_calls import ScriptAnalyser
@@ -94,7 +98,8 @@ def analyse_code(language: str, source: str) -> CodeFindings:
             return opaque_findings(f"the source is larger than {MAX_SOURCE // 1024} KiB")
         out = Out(Budget(), _analyse_into)
         _analyse_into(lang, source, out, 0, None)
-        return out.finish()
+        found = out.finish()
+        return add_bandit(found, source) if lang == PYTHON else found
     except RecursionError:
         return opaque_findings("the code is nested too deeply to analyse")
     except MemoryError:

@@ -35,6 +35,8 @@ class CodeFindings:
     literal command adds only LOW: the command is judged on its own.
     ``why``: human-readable reasons. ``opaque``: the code does something that cannot be known
     statically; ``opaque_reason`` says what.
+    ``findings``: insecure-code findings of a detector (bandit, for Python), each its own effect with
+    its own risk: they do not raise ``risk``, which is the risk of the calls themselves.
     """
 
     commands: tuple[str | tuple[str, ...], ...]
@@ -43,6 +45,28 @@ class CodeFindings:
     why: tuple[str, ...]
     opaque: bool
     opaque_reason: str = ""
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One insecure-code finding: ``rule`` is ``detector:test id`` (``bandit:B301``), ``name`` the
+    detector's name for the test (``blacklist``, ``yaml_load``), ``line``/``col`` where it is in the
+    source (1-based), ``message`` what it means (never a value the code holds: a hard-coded
+    credential is described, not quoted), ``risk`` from the detector's severity and confidence."""
+
+    rule: str
+    name: str
+    risk: Risk
+    line: int
+    col: int
+    message: str
+    severity: str
+    confidence: str
+
+    @property
+    def detector(self) -> str:
+        return self.rule.partition(":")[0]
 
 
 def opaque_findings(reason: str) -> CodeFindings:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+from collections.abc import Callable
 from .callee import HARMLESS, MAX_CALLEE_STEPS, Resolution, combine
 from .collector import Out
 from .python_fold import PythonScope
@@ -38,6 +39,7 @@ _REFLECTIVE_RESULTS = frozenset(
 )
 # Builtins whose result, called, is harmless: a proxy of the class being defined, a new object.
 _CONSTRUCTOR_RESULTS = frozenset({"super", "object"})
+_NO_CUT = 1 << 30  # the low-link of a walk that cut no cycle
 
 
 class PythonCallees(PythonScope):
@@ -52,24 +54,48 @@ class PythonCallees(PythonScope):
         self.lambda_calls: dict[int, ast.Call] = {}  # id(lambda) -> the call that calls it at once
         self.lambda_names: dict[int, str] = {}  # id(lambda) -> the name it is assigned to
         self.decorated_by: dict[str, int] = {}  # name -> how many definitions it decorates
-        self._callee_active: set[tuple[int, bool]] = set()
+        self._callee_active: dict[tuple[int, bool], int] = {}  # callee being followed -> its depth
         self._callee_steps = MAX_CALLEE_STEPS
+        # Results kept for callees whose walk cut no cycle at a callee above them (the low-link of
+        # Tarjan's algorithm): what they resolve to does not depend on where the walk came from.
+        self._callee_memo: dict[tuple[int, bool], Resolution] = {}
+        self._callee_low = _NO_CUT
+        self._return_values: dict[int, list[ast.expr]] = {}  # id(function) -> its return statements' values
 
     # -- the entry
     def callee(self, node: ast.expr, strict: bool = False) -> Resolution:
         """What the callee ``node`` can be. ``strict``: a name bound nowhere in the source and not
         a builtin is an unknown value (it is, when it is a part of a larger callee)."""
-        key = (id(node), strict)
-        if key in self._callee_active:
+        return self._followed((id(node), strict), node, lambda: self._callee(node, strict))
+
+    def _followed(self, key: tuple[int, bool], node: ast.AST, follow: Callable[[], Resolution],
+                  counted: bool = True) -> Resolution:
+        """``follow()``, once per key: a key met again while it is being followed is a cycle (it adds
+        no value not reached another way). A ``counted`` step spends the budget, a known result too
+        (it stands for the walk it saves, which would have cost at least that step), so the budget
+        bounds the time and is never spent faster than without the memo."""
+        active = self._callee_active.get(key)
+        if active is not None:
+            self._callee_low = min(self._callee_low, active)
             return HARMLESS  # a cycle adds no value that is not reached another way
-        self._callee_steps -= 1
-        if self._callee_steps < 0:
-            return Resolution(opaque=f"too many values to follow for {self.snippet(node)}")
-        self._callee_active.add(key)
+        if counted:
+            self._callee_steps -= 1
+            if self._callee_steps < 0:
+                return Resolution(opaque=f"too many values to follow for {self.snippet(node)}")
+        known = self._callee_memo.get(key)
+        if known is not None:
+            return known
+        depth = len(self._callee_active)
+        self._callee_active[key] = depth
+        outer, self._callee_low = self._callee_low, _NO_CUT
         try:
-            return self._callee(node, strict)
+            found = follow()
         finally:
-            self._callee_active.discard(key)
+            del self._callee_active[key]
+            low, self._callee_low = self._callee_low, min(outer, self._callee_low)
+        if low >= depth and self._callee_steps >= 0:
+            self._callee_memo[key] = found
+        return found
 
     def _callee(self, node: ast.expr, strict: bool) -> Resolution:
         if isinstance(node, ast.Name):
@@ -121,6 +147,7 @@ class PythonCallees(PythonScope):
             return Resolution(opaque=f"{name} is not defined in the code")
         origins, scope = found
         if scope is not self and isinstance(scope, PythonCallees):
+            self._callee_low = -1  # the enclosing source's scope answers: nothing above is kept
             return scope._name(name, node, strict)
         return combine([self._origin(name, kind, what) for kind, what in origins])
 
@@ -163,6 +190,9 @@ class PythonCallees(PythonScope):
     # -- parameters
     def _param(self, arg: ast.arg) -> Resolution:
         """What a parameter can be: the values passed for it at every call of its function."""
+        return self._followed((id(arg), True), arg, lambda: self._param_values(arg), counted=False)
+
+    def _param_values(self, arg: ast.arg) -> Resolution:
         fn = self.param_of.get(id(arg))
         shown = f"{arg.arg}, a parameter"
         if isinstance(fn, ast.Lambda):
@@ -382,13 +412,16 @@ class PythonCallees(PythonScope):
         return Resolution(opaque=f"what {self.snippet(func)}() returns is not known")
 
     def _returned(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Resolution:
-        parts: list[Resolution] = []
-        todo: list[ast.AST] = list(fn.body)
-        while todo:
-            stmt = todo.pop()
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-                continue
-            if isinstance(stmt, ast.Return) and stmt.value is not None:
-                parts.append(self.callee(stmt.value, True))
-            todo.extend(ast.iter_child_nodes(stmt))
-        return combine(parts)
+        values = self._return_values.get(id(fn))
+        if values is None:  # found once per function
+            values = []
+            todo: list[ast.AST] = list(fn.body)
+            while todo:
+                stmt = todo.pop()
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                    continue
+                if isinstance(stmt, ast.Return) and stmt.value is not None:
+                    values.append(stmt.value)
+                todo.extend(ast.iter_child_nodes(stmt))
+            self._return_values[id(fn)] = values
+        return combine([self.callee(v, True) for v in values])
