@@ -166,6 +166,7 @@ def test_the_builtin_policy_keeps_its_meaning() -> None:
     once = format_policy(text)
     assert format_policy(once) == once
     assert ast_of(once) == ast_of(text)
+    assert once == text, "config/default.policy is not in fmt's canonical layout: run policylang fmt on it"
 
 
 # ---- the command line ------------------------------------------------------------------------
