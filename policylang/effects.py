@@ -62,6 +62,10 @@ class Effect:
             return f"secret({self.text} in {where}{dest})"
         if self.kind in CONCERN_KINDS:
             return f"{self.kind}({self.text or '?'})"
+        if self.kind == "tool":
+            return f"tool({self.program})"
+        if self.kind == "message":
+            return "message"
         return f"code({self.program})"
 
 

@@ -89,7 +89,11 @@ def run_hook(args: Any, load: Callable[[Any], tuple[Any, str]], *, stdin: TextIO
     except SpecError as exc:
         print(f"policylang hook: blocked: internal error in the hook table: {exc}", file=stderr)
         return EXIT_USAGE
-    rendered = _answer(agent, args, load, stdin, stderr)
+    try:
+        rendered = _answer(agent, args, load, stdin, stderr)
+    except Exception as exc:  # noqa: BLE001 -- even a failure to render blocks (never the agent's "go on")
+        print(f"policylang: blocked: internal error: {type(exc).__name__}: {exc}", file=stderr)
+        return agent.error_exit
     if rendered.stdout:
         stdout.write(rendered.stdout)
         stdout.flush()

@@ -68,21 +68,21 @@ def event_of(agent: Agent, payload: Mapping[str, Any]) -> Event | None:
 
 def translate(agent: Agent, payload: Mapping[str, Any], fallback_cwd: str) -> Call:
     """The call ``payload`` stands for under ``agent``'s table; PayloadError when it cannot be used."""
-    event_name = _string(payload, agent.event_field, "the event name")
+    event_name = _string(payload, agent.event_field, "event name")
     event = agent.events.get(event_name)
     if event is None:
         raise PayloadError(f"{agent.title} sent the event {event_name!r}, which this hook does not handle "
                            f"(expected {', '.join(agent.events)})")
-    cwd = _optional_string(payload, agent.cwd, "the working directory")
+    cwd = _optional_string(payload, agent.cwd, "working directory")
     cwd = os.path.abspath(cwd) if cwd else fallback_cwd
-    tool_name = _string(payload, event.tool, "the tool name")
+    tool_name = _string(payload, event.tool, "tool name")
     args = _lookup(payload, event.input)
     if isinstance(args, str) and event.input != (".",):  # an MCP call's arguments may come as JSON text
         args = _json_object(args)
     if not isinstance(args, dict):
         raise PayloadError(f"the arguments of {tool_name} ({'/'.join(event.input)}) must be a JSON object, "
                            f"not {_type(args)}")
-    session = _optional_string(payload, agent.session, "the session id")
+    session = _optional_string(payload, agent.session, "session id")
     context = Context(principal=f"agent:{agent.name}", session=session)
     tool = agent.tools.get(tool_name)
     if tool is None:  # an MCP tool, or one the table does not know: the policy judges the named call
@@ -121,7 +121,12 @@ def _text(tool: Tool, args: Mapping[str, Any], field: str, *, any_json: bool = F
     value = _field(tool, args, field, None, any_json=any_json)
     if value is None:
         raise PayloadError(f"{tool.name}: missing the argument {' or '.join(tool.fields[field])}")
+    if not value and field in _NOT_EMPTY:
+        raise PayloadError(f"{tool.name}: the argument {' or '.join(tool.fields[field])} must not be empty")
     return value
+
+
+_NOT_EMPTY = frozenset(("command", "path", "url", "w"))  # "w": an argv template's word
 
 
 def _field(tool: Tool, args: Mapping[str, Any], field: str, default: str | None, *,
@@ -217,7 +222,7 @@ def _string(payload: Mapping[str, Any], refs: Sequence[str], what: str) -> str:
     if value is None:
         raise PayloadError(f"the hook input has no {what} (field {' or '.join(refs)})")
     if not isinstance(value, str) or not value:
-        raise PayloadError(f"{what} ({' or '.join(refs)}) must be a non-empty string, not {_type(value)}")
+        raise PayloadError(f"the {what} ({' or '.join(refs)}) must be a non-empty string, not {_type(value)}")
     return value
 
 
@@ -226,7 +231,7 @@ def _optional_string(payload: Mapping[str, Any], refs: Sequence[str], what: str)
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise PayloadError(f"{what} ({' or '.join(refs)}) must be a string, not {_type(value)}")
+        raise PayloadError(f"the {what} ({' or '.join(refs)}) must be a string, not {_type(value)}")
     return value
 
 
