@@ -468,3 +468,29 @@ def test_install_usage_errors(env: Env) -> None:
     assert r.returncode == 2 and b"no agent 'vim'" in r.stderr
     r = env.run("hook", "install", "claude", "--project", "--user")
     assert r.returncode == 2
+
+
+# ---- the hook's start-up -----------------------------------------------------------------------
+
+_IMPORTS = """
+import sys
+from policylang.adapters.cli import main
+code = main(["hook", "claude"])
+heavy = sorted(m for m in ("argparse", "tomllib", "lark", "jsonschema", "celpy", "tree_sitter", "ctypes",
+                           "importlib.resources", "policylang.lang.parse", "policylang.config.loader")
+               if m in sys.modules)
+print(code, heavy, file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("tool,tool_input", [("Bash", {"command": "git status"}),
+                                             ("Read", {"file_path": "{ws}/a.py"}),
+                                             ("Write", {"file_path": "{ws}/a.py", "content": "x = 1\n"})])
+def test_a_hook_call_imports_nothing_it_does_not_need(env: Env, tool: str, tool_input: dict[str, Any]) -> None:
+    """With the compiled policy cached, a hook call parses no policy or TOML, builds no argparse
+    parser and loads no C library through ctypes: each costs milliseconds of every tool call."""
+    data = json.dumps(claude(tool, tool_input, env)).encode()
+    env.hook("claude", data)  # the caches, once
+    r = subprocess.run([sys.executable, "-c", _IMPORTS], input=data, capture_output=True, env=env.env(),
+                       cwd=env.ws, timeout=120)
+    assert r.stderr.decode().strip().splitlines()[-1] == "0 []", r.stderr.decode()
