@@ -8,7 +8,6 @@ test keys, data URIs).
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from typing import Any, NamedTuple
 
@@ -52,7 +51,9 @@ class Finding(NamedTuple):
 def redaction_marker(kind: str, value: str) -> str:
     """``[REDACTED kind:fingerprint]``: the fingerprint is 6 hex digits of SHA-256 of the value, enough
     to tell two secrets apart in a log, far too few to recover or confirm one."""
-    digest = hashlib.sha256(b"policylang-secret:" + value.encode("utf-8", "surrogatepass")).hexdigest()[:6]
+    from ...cache import sha256  # CPython's own SHA-256: hashlib would load OpenSSL first
+
+    digest = sha256(b"policylang-secret:" + value.encode("utf-8", "surrogatepass")).hexdigest()[:6]
     return f"[REDACTED {kind}:{digest}]"
 
 
