@@ -349,6 +349,12 @@ def test_a_policy_that_does_not_load_blocks(env: Env) -> None:
     assert "policy" in err
 
 
+def test_a_config_that_cannot_be_read_blocks(env: Env) -> None:
+    code, out, err = env.hook("claude", claude("Bash", {"command": "ls"}, env), "--config", str(env.ws / "none.toml"))
+    assert code == 2 and out["hookSpecificOutput"]["permissionDecision"] == "deny"
+    assert "the policy cannot be loaded" in err and "none.toml" in err
+
+
 def test_unknown_agent_and_misused_options(env: Env) -> None:
     r = env.run("hook", "vim", stdin=b"{}")
     assert r.returncode == 2 and b"no agent 'vim'" in r.stderr

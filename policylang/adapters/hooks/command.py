@@ -107,11 +107,13 @@ def _answer(agent: Agent, args: Any, load: Callable[[Any], tuple[Any, str]], std
     from ...diagnostics import PolicyError
     from ...inputs import working_directory
     from .. import cli_audit
+    from ..cli_codes import UsageError
     from .render import render_error, render_verdict
     from .translate import PayloadError, event_of, read_payload, translate
 
     event: Event | None = None
     policy: Any = None
+    loadable = True
     try:
         payload = read_payload(getattr(stdin, "buffer", None) or stdin)  # type: ignore[arg-type]
         event = event_of(agent, payload)
@@ -126,12 +128,16 @@ def _answer(agent: Agent, args: Any, load: Callable[[Any], tuple[Any, str]], std
     except PayloadError as exc:
         reason = str(exc)
     except PolicyError as exc:
+        loadable = False
         n = len(exc.errors)
         reason = f"the policy has {n} error(s); run 'policylang check'" if n else "the policy cannot be loaded"
         reason += ": " + (exc.args[0] if exc.args else str(exc)).splitlines()[0]
+    except (UsageError, OSError) as exc:  # --config or --policy names a file that cannot be read
+        loadable = False
+        reason = f"the policy cannot be loaded: {exc}"
     except Exception as exc:  # noqa: BLE001 -- fail closed: an internal error or an unreadable file never allows
         reason = f"internal error: {type(exc).__name__}: {exc}"
-    if policy is None:
+    if policy is None and loadable:
         policy = _loads(args, load)
     if policy is not None:
         _record_refusal(policy, agent, reason, stderr)
@@ -147,12 +153,13 @@ def _loads(args: Any, load: Callable[[Any], tuple[Any, str]]) -> Any:
 
 
 def _record_refusal(policy: Any, agent: Agent, reason: str, stderr: TextIO) -> None:
+    from ...actions import Context
     from .. import cli_audit
 
     verdict = Verdict(Decision.DENY, Risk.UNKNOWN, (Reason("error:input", reason, Decision.DENY, Risk.UNKNOWN),),
                       kind="invalid")
     try:
-        cli_audit.record(policy, verdict, None, f"hook.{agent.name}", stderr)
+        cli_audit.record(policy, verdict, Context(principal=f"agent:{agent.name}"), f"hook.{agent.name}", stderr)
     except Exception as exc:  # noqa: BLE001 -- the call is blocked either way; say why it is not recorded
         print(f"policylang: audit: the refusal is not recorded: {exc}", file=stderr)
 
