@@ -15,7 +15,7 @@ import os
 import sys
 from typing import Any, TextIO
 
-from .spec import Agent
+from .spec import Agent, fill
 
 __all__ = ["cmd_install", "hook_command", "plan"]
 
@@ -80,7 +80,7 @@ def plan(agent: Agent, old_text: str | None, command: str) -> str:
                                    "fix it, then run this again")
             target = node
         if not any(_runs(item, command, agent.name) for item in target):
-            target.append(_fill(entry, command))
+            target.append(fill(entry, {"command": command}))
             changed = True
     if not changed:
         return old_text or ""
@@ -96,14 +96,6 @@ def _runs(item: Any, command: str, agent: str) -> bool:
         return any(_runs(v, command, agent) for v in item)
     return isinstance(item, str) and (item == command or (
         "policylang" in item and item.split()[-2:] == ["hook", agent]))
-
-
-def _fill(entry: Any, command: str) -> Any:
-    if isinstance(entry, dict):
-        return {k: _fill(v, command) for k, v in entry.items()}
-    if isinstance(entry, list):
-        return [_fill(v, command) for v in entry]
-    return command if entry == "{command}" else entry
 
 
 def cmd_install(args: Any, *, stdout: TextIO, stderr: TextIO) -> int:
@@ -159,10 +151,10 @@ def cmd_install(args: Any, *, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _read(path: str) -> str | None:
-    from ...inputs import decode_utf8, read_bytes
+    from ...inputs import read_text
 
     try:
-        return decode_utf8(read_bytes(path, MAX_SETTINGS_BYTES), path)
+        return read_text(path, MAX_SETTINGS_BYTES)
     except FileNotFoundError:
         return None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...verdict import Decision, Verdict
-from .spec import Agent, Event
+from .spec import Agent, Event, fill
 
 __all__ = ["Rendered", "render_error", "render_verdict"]
 
@@ -60,7 +60,7 @@ def render_verdict(agent: Agent, event: Event, verdict: Verdict) -> Rendered:
     decision = verdict.decision.label if verdict.decision in _KNOWN else "deny"  # fail closed
     word = event.decisions[decision]
     reason = reason_text(agent, event, verdict, word)
-    out = _fill(event.output, {"decision": word, "reason": reason})
+    out = fill(event.output, {"decision": word, "reason": reason})
     # The reason goes to stderr too where the event's JSON has no place for it (Cursor's file reads).
     err = "" if _has_reason(event.output) else reason + "\n"
     return Rendered(json.dumps(out, ensure_ascii=True) + "\n", err, 0)
@@ -77,23 +77,9 @@ def render_error(agent: Agent, event: Event | None, reason: str) -> Rendered:
     text = f"policylang: blocked: {reason}"
     out = ""
     if event is not None:
-        out = json.dumps(_fill(event.output, {"decision": event.decisions["deny"], "reason": text}),
+        out = json.dumps(fill(event.output, {"decision": event.decisions["deny"], "reason": text}),
                          ensure_ascii=True) + "\n"
     return Rendered(out, text + "\n", agent.error_exit)
-
-
-def _fill(template: Any, values: dict[str, str]) -> Any:
-    """``template`` with each string that is a placeholder (``{decision}``, ``{reason}``) replaced by
-    its value; every other string is literal (spec.py checks there are no others with braces)."""
-    if isinstance(template, str):
-        if template.startswith("{") and template.endswith("}"):
-            return values[template[1:-1]]
-        return template
-    if isinstance(template, dict):
-        return {k: _fill(v, values) for k, v in template.items()}
-    if isinstance(template, list):
-        return [_fill(v, values) for v in template]
-    return template
 
 
 def _has_reason(template: Any) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ...frozen import record
 
-__all__ = ["Agent", "Event", "Install", "SpecError", "Tool", "agent_names", "load_agent"]
+__all__ = ["Agent", "Event", "Install", "SpecError", "Tool", "agent_names", "fill", "load_agent"]
 
 KINDS = ("command", "file", "fetch", "tool", "message")
 DECISIONS = ("allow", "ask", "sandbox", "deny")
@@ -191,7 +191,7 @@ def _agent(name: str, data: Any) -> Agent:
         words.update(_decisions(f"{where} [events.{ev_name}.decisions]", ev.get("decisions", {}), complete=False))
         if words["sandbox"] == words["allow"] or words["ask"] == words["allow"] or words["deny"] == words["allow"]:
             raise SpecError(f"{where} [events.{ev_name}]: only allow may be rendered as the agent's allow")
-        _check_output(f"{where} [events.{ev_name}].output", ev["output"])
+        _check_template(f"{where} [events.{ev_name}].output", ev["output"], ("decision", "reason"))
         events[ev_name] = Event(ev_name, _refs(f"{where} events.{ev_name}.tool", ev["tool"]),
                                 _refs(f"{where} events.{ev_name}.input", ev["input"]), ev["output"], words)
     if not events:
@@ -206,19 +206,34 @@ def _agent(name: str, data: Any) -> Agent:
                  _install(f"{where} [install]", top["install"]))
 
 
-def _check_output(where: str, template: Any) -> None:
-    """An output template holds JSON values; a string with a brace is exactly a placeholder."""
+def _check_template(where: str, template: Any, names: tuple[str, ...]) -> None:
+    """A template holds JSON values; a string with a brace is exactly one of the placeholders ``names``."""
     if isinstance(template, dict):
         for k, v in template.items():
-            _check_output(f"{where}.{k}", v)
+            _check_template(f"{where}.{k}", v, names)
     elif isinstance(template, list):
         for v in template:
-            _check_output(where, v)
+            _check_template(where, v, names)
     elif isinstance(template, str) and ("{" in template or "}" in template) and \
-            template not in ("{decision}", "{reason}"):
-        raise SpecError(f"{where}: {template!r}: a placeholder is a whole string, {{decision}} or {{reason}}")
+            template not in {"{" + n + "}" for n in names}:
+        shown = " or ".join("{" + n + "}" for n in names)
+        raise SpecError(f"{where}: {template!r}: a placeholder is a whole string, {shown}")
     elif not isinstance(template, (str, bool, int, float)):
         raise SpecError(f"{where}: not a JSON value")
+
+
+def fill(template: Any, values: Mapping[str, str]) -> Any:
+    """``template`` with each string that is a placeholder (``{name}``) replaced by its value; every
+    other string is literal (the tables are checked: no other string has a brace)."""
+    if isinstance(template, str):
+        if template.startswith("{") and template.endswith("}"):
+            return values[template[1:-1]]
+        return template
+    if isinstance(template, dict):
+        return {k: fill(v, values) for k, v in template.items()}
+    if isinstance(template, list):
+        return [fill(v, values) for v in template]
+    return template
 
 
 def _tool(where: str, name: str, table: Any) -> Tool:
@@ -255,6 +270,7 @@ def _install(where: str, table: Any) -> Install:
     entries = []
     for i, e in enumerate(t["entries"] if isinstance(t["entries"], list) else [None]):
         e = _keys(f"{where} entries[{i}]", e, {"at", "entry"}, {"at", "entry"})
+        _check_template(f"{where} entries[{i}].entry", e["entry"], ("command",))
         entries.append((_refs(f"{where} entries[{i}].at", e["at"]), e["entry"]))
     defaults = t.get("defaults", {})
     if not isinstance(defaults, dict):

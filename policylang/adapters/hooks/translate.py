@@ -37,10 +37,7 @@ class Call:
 
 def read_payload(stream: IO[bytes]) -> dict[str, Any]:
     """The JSON object on ``stream``: bounded (MAX_HOOK_BYTES), UTF-8, at most MAX_NESTING deep."""
-    import json
-
     from ...inputs import MAX_HOOK_BYTES, InputError, decode_utf8, read_stream
-    from ..cli_batch import value_problem
 
     try:
         text = decode_utf8(read_stream(stream, MAX_HOOK_BYTES), "<stdin>")
@@ -48,13 +45,7 @@ def read_payload(stream: IO[bytes]) -> dict[str, Any]:
         raise PayloadError(f"the hook input cannot be read: {exc}") from None
     if not text.strip():
         raise PayloadError("the hook input is empty: expected one JSON object on stdin")
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise PayloadError(f"the hook input is not JSON: {exc}") from None
-    problem = value_problem(value)
-    if problem is not None:
-        raise PayloadError(f"the hook input cannot be used: {problem}")
+    value = _json(text, "the hook input")
     if not isinstance(value, dict):
         raise PayloadError(f"the hook input must be a JSON object, not {_type(value)}")
     return value
@@ -78,7 +69,7 @@ def translate(agent: Agent, payload: Mapping[str, Any], fallback_cwd: str) -> Ca
     tool_name = _string(payload, event.tool, "tool name")
     args = _lookup(payload, event.input)
     if isinstance(args, str) and event.input != (".",):  # an MCP call's arguments may come as JSON text
-        args = _json_object(args)
+        args = _json(args, f"the text of the arguments of {tool_name}")
     if not isinstance(args, dict):
         raise PayloadError(f"the arguments of {tool_name} ({'/'.join(event.input)}) must be a JSON object, "
                            f"not {_type(args)}")
@@ -235,7 +226,8 @@ def _optional_string(payload: Mapping[str, Any], refs: Sequence[str], what: str)
     return value
 
 
-def _json_object(text: str) -> Any:
+def _json(text: str, what: str) -> Any:
+    """The JSON value ``text`` holds (at most MAX_NESTING deep, no lone surrogate); PayloadError."""
     import json
 
     from ..cli_batch import value_problem
@@ -243,10 +235,10 @@ def _json_object(text: str) -> Any:
     try:
         value = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise PayloadError(f"the tool's arguments are text that is not JSON: {exc}") from None
+        raise PayloadError(f"{what} is not JSON: {exc}") from None
     problem = value_problem(value)
     if problem is not None:
-        raise PayloadError(f"the tool's arguments cannot be used: {problem}")
+        raise PayloadError(f"{what} cannot be used: {problem}")
     return value
 
 
