@@ -488,8 +488,9 @@ print(code, sorted(m for m in sys.argv[1:] if m in sys.modules), file=sys.stderr
 # ctypes (and ldconfig), importlib.resources; each costs milliseconds of every tool call.
 NEVER = ("argparse", "tomllib", "lark", "jsonschema", "celpy", "tree_sitter", "ctypes", "importlib.resources",
          "policylang.lang.parse", "policylang.config.loader")
-# Nor, for a file tool: the shell analysis, dataclasses (with inspect) and hashlib (with OpenSSL).
-FILE_TOOL = ("policylang.analysis.shell", "dataclasses", "inspect", "hashlib")
+# Nor dataclasses (with inspect) nor hashlib (with OpenSSL); nor, for a file tool, the shell analysis.
+NEVER += ("dataclasses", "inspect", "hashlib")
+FILE_TOOL = ("policylang.analysis.shell",)
 
 
 @pytest.mark.parametrize("tool,tool_input,never", [
