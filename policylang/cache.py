@@ -34,12 +34,12 @@ except ImportError:  # pragma: no cover - another implementation
 
 # CPython's own SHA-256 module: ``hashlib`` loads OpenSSL first, about 4 ms of every process start.
 try:
-    from _sha256 import sha256  # type: ignore[import-not-found,unused-ignore]  # CPython 3.11
+    from _sha256 import sha256 as sha256  # type: ignore[import-not-found,unused-ignore]  # CPython 3.11
 except ImportError:  # pragma: no cover - another version or implementation
     try:
-        from _sha2 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]  # CPython 3.12+
+        from _sha2 import sha256 as sha256  # type: ignore[import-not-found,no-redef,unused-ignore]  # CPython 3.12+
     except ImportError:
-        from hashlib import sha256  # type: ignore[assignment,unused-ignore]
+        from hashlib import sha256 as sha256  # type: ignore[assignment,unused-ignore]
 
 
 

@@ -5,13 +5,13 @@ a caret under the span; ``to_json`` is the machine form used by ``check --format
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Iterable
 
+from .frozen import frozen
 from .source import Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen  # not a dataclass: importing dataclasses (with inspect) costs every CLI and hook process ~10 ms
 class Diagnostic:
     severity: str  # error | warning
     code: str  # stable short name, e.g. "undefined-list", "syntax"

@@ -74,6 +74,10 @@ class Effect:
             return f"finding({self.text} at {self.operands[0] if self.operands else '?'})"
         if self.kind in CONCERN_KINDS:
             return f"{self.kind}({self.text or '?'})"
+        if self.kind == "tool":
+            return f"tool({self.program})"
+        if self.kind == "message":
+            return "message"
         return f"code({self.program})"
 
 

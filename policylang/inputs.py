@@ -22,15 +22,16 @@ import os
 import stat
 from typing import IO, Iterator
 
-__all__ = ["InputError", "MAX_POLICY_BYTES", "MAX_TOML_BYTES", "MAX_TABLE_BYTES", "MAX_LINE_BYTES",
+__all__ = ["InputError", "MAX_POLICY_BYTES", "MAX_TOML_BYTES", "MAX_TABLE_BYTES", "MAX_LINE_BYTES", "MAX_HOOK_BYTES",
            "MAX_SKIP_BYTES", "MAX_NESTING", "open_regular", "read_bytes", "read_text", "decode_utf8",
-           "BatchLines", "Line", "working_directory"]
+           "BatchLines", "Line", "working_directory", "read_stream"]
 
 MAX_POLICY_BYTES = 4 * 1024 * 1024  # a .policy file
 MAX_TOML_BYTES = 2 * 1024 * 1024  # a config, admin or preset file
 MAX_TABLE_BYTES = 16 * 1024 * 1024  # a test table (.toml, .tsv)
 MAX_LINE_BYTES = 1 << 20  # one line of a JSONL batch or a .tsv table
 MAX_SKIP_BYTES = 64 * 1024 * 1024  # an overlong batch line is skipped up to here, then the batch ends
+MAX_HOOK_BYTES = 4 * 1024 * 1024  # one agent hook's JSON on stdin (a Write's whole file content)
 MAX_NESTING = 64  # arrays and objects nested in one JSON value or TOML document
 _CHUNK = 64 * 1024
 _BOM = b"\xef\xbb\xbf"
@@ -99,6 +100,24 @@ def read_bytes(path: str | os.PathLike[str], limit: int) -> bytes:
         os.close(fd)
     if held > limit:
         raise InputError(f"larger than the limit of {limit:,} bytes", os.fspath(path), errno.EFBIG)
+    return b"".join(parts)
+
+
+def read_stream(stream: IO[bytes], limit: int, name: str = "<stdin>") -> bytes:
+    """At most ``limit`` bytes of a byte stream (a pipe, a socket, a file) up to its end; InputError
+    when it holds more.  Like ``read_bytes``, it stops one byte past the limit, so an endless stream
+    costs ``limit`` bytes of memory, never more."""
+    read = getattr(stream, "read1", None) or stream.read
+    parts: list[bytes] = []
+    held = 0
+    while held <= limit:
+        chunk = read(min(_CHUNK, limit + 1 - held))
+        if not chunk:
+            break
+        parts.append(chunk)
+        held += len(chunk)
+    if held > limit:
+        raise InputError(f"larger than the limit of {limit:,} bytes", name, errno.EFBIG)
     return b"".join(parts)
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import FrozenInstanceError
 from typing import Any
 
 from .frozen import record, replace
@@ -176,9 +175,13 @@ class Settings:
         return "Settings(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS) + ")"
 
     def __setattr__(self, name: str, value: Any) -> None:
+        from dataclasses import FrozenInstanceError  # only on the error path: dataclasses costs ~10 ms
+
         raise FrozenInstanceError(f"cannot assign to field {name!r}")
 
     def __delattr__(self, name: str) -> None:
+        from dataclasses import FrozenInstanceError
+
         raise FrozenInstanceError(f"cannot delete field {name!r}")
 
     def __reduce__(self) -> tuple[Any, ...]:

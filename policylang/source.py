@@ -1,10 +1,10 @@
 """Source texts and positions.  Positions stay fields until printed."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .frozen import frozen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen  # not a dataclass: importing dataclasses (with inspect) costs every CLI and hook process ~10 ms
 class Span:
     """A half-open character range ``[start, end)`` in one source, with 1-based line/column of start."""
 
@@ -20,7 +20,7 @@ class Span:
         return f"{self.source}:{self.line}:{self.column}"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Source:
     """A policy text and the name it is reported under."""
 

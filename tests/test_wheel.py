@@ -99,3 +99,23 @@ def test_the_popular_package_lists_from_the_wheel(installed):
     p = run(venv, "decide", "--preset", "execute", "--json", "pip install reqeusts", cwd=tmp)
     out = json.loads(p.stdout)
     assert out["decision"] == "deny" and "imitates requests" in json.dumps(out), p.stdout + p.stderr
+
+
+def test_the_agent_hooks_from_the_wheel(installed):
+    """The hook tables ship in the wheel: each agent answers a call from the installed package."""
+    venv, tmp = installed
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYLANG_")}
+    env["HOME"] = str(tmp)
+    calls = {
+        "claude": ({"hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": "rm -rf /"},
+                    "cwd": str(tmp)}, lambda out: out["hookSpecificOutput"]["permissionDecision"]),
+        "gemini": ({"hook_event_name": "BeforeTool", "tool_name": "run_shell_command",
+                    "tool_input": {"command": "rm -rf /"}, "cwd": str(tmp)}, lambda out: out["decision"]),
+        "cursor": ({"hook_event_name": "beforeShellExecution", "command": "rm -rf /", "cwd": str(tmp)},
+                   lambda out: out["permission"]),
+    }
+    for agent, (payload, decision) in calls.items():
+        p = subprocess.run([str(venv / "bin" / "policylang"), "hook", agent], input=json.dumps(payload), check=False,
+                           capture_output=True, text=True, cwd=tmp, env=env, timeout=300)
+        assert p.returncode == 0, p.stderr
+        assert decision(json.loads(p.stdout)) == "deny"

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import policylang
 from policylang import Code, Command, Fetch, FileOp
+from policylang.engine import judge
 from policylang.engine.judge import _realpath
 from policylang.resolve import normalise_path
 
@@ -124,4 +125,6 @@ def test_the_fast_realpath_agrees_with_os_path_realpath(tmp_path_factory: pytest
         os.symlink(root / "a" / "b", root / "a" / "link")
         os.symlink("loop", root / "loop")
     path = normalise_path(str(root) + "/" + "/".join(parts))
+    judge._CALLS = judge._WARM  # past a cold process's first paths: the C library's realpath(3)
     assert _realpath(path) == os.path.realpath(path)
+    assert judge._RESOLVE, "realpath(3) is loaded and used"

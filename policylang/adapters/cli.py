@@ -90,8 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:  # pragma: no cover - the config commands ship with the package
         pass
     from . import cli_fmt
+    from .hooks import command as hook_command
 
     cli_fmt.register(sub)
+    hook_command.register(sub, policy_options)
     return p
 
 
@@ -107,6 +109,10 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
         print(f"policylang {__version__}", file=stdout)
         return EXIT_OK
     args: Any = plain_decide_args(words)
+    if args is None and words[:1] == ["hook"]:  # the agent hook's call, also without argparse
+        from .hooks.command import fast_args
+
+        args = fast_args(words)
     if args is None:
         parser = build_parser()
         try:
@@ -119,7 +125,7 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
             parser.print_help(stdout)
             return EXIT_USAGE
     handler: Callable[..., int] | None = {"check": cmd_check, "decide": cmd_decide, "explain": cmd_explain,
-                                          "test": cmd_test}.get(args.cmd) or getattr(args, "handler", None)
+                                          "test": cmd_test, "hook": cmd_hook}.get(args.cmd) or getattr(args, "handler", None)
     if handler is None:
         build_parser().print_help(stderr)
         return EXIT_USAGE
@@ -334,6 +340,13 @@ def format_verdict(v: Verdict, colour: Any = None) -> str:
     if v.argv is not None:
         lines.append("  argv: " + _json_strings(v.argv))
     return "\n".join(lines)
+
+
+def cmd_hook(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    """``policylang hook AGENT`` / ``hook install AGENT`` (adapters/hooks, docs/hooks.md)."""
+    from .hooks.command import cmd_hook as hook
+
+    return hook(args, load_for, stdin=stdin, stdout=stdout, stderr=stderr)
 
 
 # ---- explain --------------------------------------------------------------------------------

@@ -15,7 +15,9 @@ from ..frozen import replace
 from ..resolve import file_url_path, normalise_path
 from ..verdict import HIGH, LOW, MEDIUM, UNKNOWN
 from .secretscan.findings import add_secrets
-from .shell import analyse_argv, analyse_command
+
+# The shell analyser (and the command catalog under it) is imported by the analysers that need it:
+# a process that decides one file read, write or fetch (an agent hook's Read or Edit) never loads it.
 
 Analyser = Callable[..., Analysis]
 
@@ -29,6 +31,8 @@ def analyse(act: Action, *, cwd: str, env: Mapping[str, str], home: str) -> Anal
 
 
 def analyse_command_action(act: Command, *, cwd: str, env: Mapping[str, str], home: str) -> Analysis:
+    from .shell import analyse_argv, analyse_command
+
     if isinstance(act.command, str):
         return analyse_command(act.command, cwd=cwd, env=env, home=home)
     return analyse_argv(act.command, cwd=cwd, env=env, home=home)
@@ -39,6 +43,8 @@ def analyse_file(act: FileOp, *, cwd: str, env: Mapping[str, str], home: str) ->
     if path is None:
         return Analysis((), (), error=f"cannot use the path {shown(str(act.path))}: empty or with a NUL byte")
     if act.op == "exec":
+        from .shell import analyse_argv
+
         return analyse_argv([path], cwd=cwd, env=env, home=home)
     kind = {"read": "read", "list": "read", "write": "write", "edit": "write", "delete": "delete"}[act.op]
     e = Effect(kind, path=path, why=f"{act.op} {path}")
@@ -66,6 +72,7 @@ def analyse_fetch(act: Fetch, *, cwd: str, env: Mapping[str, str], home: str) ->
 
 
 def analyse_code_action(act: Code, *, cwd: str, env: Mapping[str, str], home: str) -> Analysis:
+    from .shell import analyse_argv, analyse_command
     from .sourcecode import analyse_code, code_language, finding_effects
 
     if code_language(act.language) == "shell":  # a shell cell is a command string

@@ -12,7 +12,7 @@ the key in the config (or admin) file, or the ``preset`` key when a preset set i
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from ..frozen import replace
 from typing import Any, Sequence
 
 from .patterns import loose_allow

@@ -288,8 +288,15 @@ def _realpath(path: str) -> str | None:
 
     The C library's realpath(3) resolves an existing path in one call; for a path that does not
     exist (a file about to be written) the deepest existing ancestor is resolved and the rest
-    appended -- what ``os.path.realpath`` does, at a fraction of its cost."""
-    resolve = _libc_realpath()
+    appended -- what ``os.path.realpath`` does, at a fraction of its cost.  Loading it (ctypes) costs
+    more than a few hundred ``os.path.realpath`` calls, so a process (a CLI or hook call deciding one
+    action) uses ``os.path.realpath`` for its first ``_WARM`` paths and the C library after."""
+    global _CALLS
+    resolve = None
+    if _CALLS >= _WARM:
+        resolve = _libc_realpath()
+    else:
+        _CALLS += 1
     if resolve is None or "\x00" in path:
         try:
             return os.path.realpath(path)
@@ -308,6 +315,8 @@ def _realpath(path: str) -> str | None:
 
 
 _RESOLVE: Any = None
+_CALLS = 0
+_WARM = 256
 
 
 def _libc_realpath() -> Any:
@@ -317,10 +326,13 @@ def _libc_realpath() -> Any:
         _RESOLVE = False
         try:
             import ctypes
-            import ctypes.util
 
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-            fn = libc.realpath
+            try:  # the symbols the process already has (libc's among them): no ctypes.util, no ldconfig run
+                fn = ctypes.CDLL(None, use_errno=True).realpath
+            except (OSError, AttributeError):
+                import ctypes.util
+
+                fn = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True).realpath
             fn.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
             fn.restype = ctypes.c_char_p
             buf = ctypes.create_string_buffer(4097)

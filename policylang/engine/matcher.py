@@ -7,10 +7,10 @@ indexed (a wildcard program) are kept in a short list that is always scanned.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from ..effects import Effect, Segment
+from ..frozen import frozen
 from .pathsets import PathIndex, PathSet, Roots
 from ..regex import Regex, RegexSet
 from ..resolve import resolve_path
@@ -92,7 +92,7 @@ def match_positional(tokens: Sequence[Token], operands: Sequence[str], folded: S
     return n in states
 
 
-@dataclass(frozen=True, slots=True)
+@frozen  # not a dataclass: see diagnostics.Diagnostic
 class ArgvPattern:
     """A compiled ``exec`` pattern."""
 

@@ -7,7 +7,6 @@ escape in a string, a lower-case list name, ...) is reported to the parse in pro
 """
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Any
 
@@ -39,9 +38,9 @@ class _Clause:
 def _span_maker() -> Any:
     """A constructor for Span that sets its slots directly: a frozen dataclass's __init__ costs
     about twice as much, and a 1,000-rule file needs some 15,000 spans.  Falls back to Span itself
-    if Span ever stops being a plain frozen, slotted record of these seven fields."""
+    if Span ever stops being a plain frozen, slotted record of these seven fields (frozen.py)."""
     names = ("source", "line", "column", "start", "end", "end_line", "end_column")
-    if tuple(f.name for f in dataclasses.fields(Span)) != names or hasattr(Span, "__post_init__"):
+    if tuple(getattr(Span, "__record_fields__", ())) != names or hasattr(Span, "__post_init__"):
         return Span
     setters = [Span.__dict__[n].__set__ for n in names]
     s0, s1, s2, s3, s4, s5, s6 = setters

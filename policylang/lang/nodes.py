@@ -12,7 +12,6 @@ or ``dataclasses.fields`` call on it or on an instance (see ``realise``).
 """
 from __future__ import annotations
 
-import dataclasses
 import threading
 from typing import Any, TypeVar, Union, dataclass_transform
 
@@ -78,6 +77,8 @@ def realise(cls: _N) -> _N:
         with _LOCK:
             if cls not in _REALISED:
                 if isinstance(cls.__dict__.get("__dataclass_fields__"), _FieldsOnDemand):
+                    import dataclasses  # here: a process that only reads cached nodes never imports it
+
                     delattr(cls, "__dataclass_fields__")
                     dataclasses.dataclass(frozen=True)(cls)
                 _REALISED.add(cls)

@@ -8,7 +8,6 @@ test keys, data URIs).
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from typing import Any, NamedTuple
 
@@ -52,7 +51,9 @@ class Finding(NamedTuple):
 def redaction_marker(kind: str, value: str) -> str:
     """``[REDACTED kind:fingerprint]``: the fingerprint is 6 hex digits of SHA-256 of the value, enough
     to tell two secrets apart in a log, far too few to recover or confirm one."""
-    digest = hashlib.sha256(b"policylang-secret:" + value.encode("utf-8", "surrogatepass")).hexdigest()[:6]
+    from ...cache import sha256  # CPython's own SHA-256: hashlib would load OpenSSL first
+
+    digest = sha256(b"policylang-secret:" + value.encode("utf-8", "surrogatepass")).hexdigest()[:6]
     return f"[REDACTED {kind}:{digest}]"
 
 
@@ -62,12 +63,11 @@ class Catalog:
     def __init__(self, data: dict[str, Any]):
         formats = []
         for f in data["format"]:
-            rx = _re2.RE2(f["pattern"].encode("utf-8"), _OPTS)
-            if not rx.ok():
-                raise ValueError(f"secrets catalog: format {f['id']}: bad pattern")
             formats.append(Format(f["id"], f["name"], f["pattern"], float(f.get("min_entropy", 0.0)),
-                                  int(f.get("min_length", 0)), bool(f.get("mixed", False)), rx))
-        self.formats: tuple[Format, ...] = tuple(formats)
+                                  int(f.get("min_length", 0)), bool(f.get("mixed", False)), None))
+        self.formats: list[Format] = formats
+        # The set rejects a bad pattern here; each format's own regex is compiled when the set first
+        # says it may match (a process that decides one action compiles one or two, not fifty).
         self.prefilter = RegexSet([f.pattern for f in formats], anchored=False)
         ns = data.get("not_secrets", {})
         self.markers = tuple(m.casefold() for m in ns.get("markers", ()))
@@ -89,6 +89,8 @@ class Catalog:
         found: list[Finding] = []
         for i in sorted(hits):
             fmt = self.formats[i]
+            if fmt.rx is None:
+                fmt = self.formats[i] = self._compiled(i)
             pos = 0
             while pos <= len(data):
                 spans = fmt.rx.Match(_UNANCHORED, data, pos, len(data))
@@ -104,6 +106,13 @@ class Catalog:
                 if self.keeps(fmt, value) and not _in_data_uri(text, start):
                     found.append(Finding(fmt.id, fmt.name, start, end, value))
         return _merge(found)
+
+    def _compiled(self, i: int) -> Format:
+        fmt = self.formats[i]
+        rx = _re2.RE2(fmt.pattern.encode("utf-8"), _OPTS)
+        if not rx.ok():
+            raise ValueError(f"secrets catalog: format {fmt.id}: bad pattern")
+        return fmt._replace(rx=rx)
 
     def keeps(self, fmt: Format, value: str) -> bool:
         """Does the value pass its format's gates and none of the placeholder filters?"""
@@ -200,12 +209,34 @@ def catalog() -> Catalog:
     """The built-in catalog, loaded once."""
     global _CATALOG
     if _CATALOG is None:
-        import tomllib  # not at import: a decision with nothing to scan never reads the catalog
+        _CATALOG = Catalog(_catalog_data())
+    return _CATALOG
+
+
+def _catalog_data() -> dict[str, Any]:
+    """The parsed data/secrets.toml: from the private cache (cache.py) while the file is unchanged, so
+    a process that scans one text imports no ``tomllib`` and parses nothing.  The file is read next
+    to this module; ``importlib.resources`` only for a package that is not on a file system."""
+    import os
+
+    from ... import cache
+
+    try:
+        with open(os.path.join(os.path.dirname(__file__), "data", "secrets.toml"), encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError:
         from importlib import resources
 
         text = resources.files("policylang.analysis.secretscan").joinpath("data/secrets.toml").read_text("utf-8")
-        _CATALOG = Catalog(tomllib.loads(text))
-    return _CATALOG
+    key = cache.key_of("secrets-data-1", text)
+    hit = cache.load("secrets", key)
+    if isinstance(hit, dict) and isinstance(hit.get("format"), list):
+        return hit
+    import tomllib  # not at import: a decision with nothing to scan never reads the catalog
+
+    data = tomllib.loads(text)
+    cache.store("secrets", key, data)
+    return data
 
 
 def scan(text: str) -> list[Finding]:

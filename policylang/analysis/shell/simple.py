@@ -3,12 +3,11 @@ its exec, path and network effects; inline code goes to the code analyser."""
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 from ...diagnostics import shown
 from ...effects import Effect
-from ...frozen import replace
+from ...frozen import frozen, replace
 from ...resolve import file_url_path, join_path, normalise_path
 from ...verdict import Risk
 from ..catalog import CommandModel, Parsed, concerns_of, has_invisible, lookup, normalise_program, parse, risk_of
@@ -30,7 +29,7 @@ from .syntax import RESERVED
 from .words import Words, _dotdot_variants, _sub_word
 
 
-@dataclass(slots=True)
+@frozen
 class _Call:
     """The context of one simple command, passed to handlers."""
 

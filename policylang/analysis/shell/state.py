@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Sequence
 
 from ...effects import Effect, Segment
-from ...frozen import replace
+from ...frozen import frozen, replace
 from ...resolve import join_path
 from ...verdict import Risk, combine_risk
 from ..catalog import lookup, normalise_word
@@ -22,7 +21,7 @@ MAX_PARALLEL_ARGS = 16  # argument lines of parallel analysed; more makes it opa
 Cwds = tuple[str | None, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Stream:
     """Where a command's input or output comes from.
 
@@ -50,7 +49,7 @@ def _worst(a: Stream | None, b: Stream | None) -> Stream | None:
     return a if order[a.kind] >= order[b.kind] else b
 
 
-@dataclass(slots=True)
+@frozen  # never changed after it is built; not a dataclass: importing dataclasses costs a cold start ~10 ms
 class W:
     """One argument word after expansion."""
 
@@ -122,7 +121,7 @@ class _Seg:
             speculative=self.speculative)
 
 
-@dataclass(slots=True)
+@frozen
 class _Wrap:
     """What the wrappers around a command contributed (sudo, env, nice ...)."""
 
