@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 from .. import cache
+from ..frozen import frozen
 from .reads import MISSING, RECORDER, Dependency, note_file, unchanged
 
 if TYPE_CHECKING:
@@ -161,7 +161,7 @@ def compile_uncached(config: str | os.PathLike[str] | None, preset: str | Sequen
     return _compile(config, preset, mode, policy_files, [])[0]
 
 
-@dataclass(frozen=True)
+@frozen
 class Layers:
     """What a load finds before anything is compiled: the effective settings, the policy sources
     (lowest layer first), the files read (self-protection covers them) and the loader's warnings a
