@@ -192,7 +192,7 @@ def test_policy_show(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     payload = json.loads(out.getvalue())
     assert payload["settings"]["mode"] == {"value": "approve", "from": "argument:mode"}
     assert payload["settings"]["exec_strict"] == {"value": True, "from": "preset:strict"}
-    assert payload["settings"]["risk_threshold"] == {"value": "low", "from": "default"}
+    assert payload["settings"]["risk_threshold"] == {"value": "medium", "from": "default"}
     assert [s["layer"] for s in payload["sources"]] == ["builtin", "user"]
 
 
