@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from policylang.adapters.cli import main
 from policylang.adapters.cli_config import cmd_policy
 from policylang.diagnostics import PolicyError
 from policylang.config.edit import edit_preset_text, switch_preset
@@ -199,5 +200,8 @@ def test_policy_show(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_policy_show_with_errors(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text('[security]\nmode = "aprove"\n')
     out, err = io.StringIO(), io.StringIO()
-    assert cmd_policy(_Args(name="show", config=str(tmp_path / "config.toml")), stdout=out, stderr=err) == 1
+    with pytest.raises(PolicyError) as exc:  # the CLI's main turns it into exit 5 (tests/test_cli_codes.py)
+        cmd_policy(_Args(name="show", config=str(tmp_path / "config.toml")), stdout=out, stderr=err)
+    assert "did you mean 'approve'" in str(exc.value) and out.getvalue() == ""
+    assert main(["policy", "show", "--config", str(tmp_path / "config.toml")], stdout=out, stderr=err) == 5
     assert "did you mean 'approve'" in err.getvalue() and out.getvalue() == ""
