@@ -24,7 +24,6 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from .actions import Action, Code, Command, Context, Fetch, FileOp, Message, ToolCall, action_from_json
-    from .lang.nodes import PolicyFile
     from .lang.compile import compile_policy
     from .diagnostics import Diagnostic, PolicyError
     from .engine.policy import Explanation, Policy

@@ -8,7 +8,6 @@ timeout after which the process is killed; it reports the exit code, the peak re
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 import tempfile

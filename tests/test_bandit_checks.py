@@ -11,6 +11,7 @@ import json
 import re
 import shlex
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -282,7 +283,9 @@ def test_filtered_walk_finds_what_bandits_own_walk_finds(name: str, source: str)
     stock = node_visitor.BanditNodeVisitor("/cell.py", io.BytesIO(source.encode()), None, eng.testset, False, {},
                                            eng.metrics)
     stock.process(source)
-    key = lambda i: (i.test_id, i.lineno, i.col_offset, i.severity, i.confidence)
+    def key(i: Any) -> tuple[Any, ...]:
+        return (i.test_id, i.lineno, i.col_offset, i.severity, i.confidence)
+
     assert sorted(map(key, ours)) == sorted(map(key, stock.tester.results))
 
 

@@ -1,7 +1,10 @@
 """Shadowed rules: a rule a stronger rule always covers is reported as a warning by check."""
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from policylang import from_text
+from policylang.lang import shadow
 from policylang.lang.shadow import shadowed_rules
 
 
@@ -28,11 +31,6 @@ def test_shadowed(text, shadowed):
 
 
 # ---- the index finds what the pairwise scan finds, in linear work -----------------------------
-
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from policylang.lang import shadow
 
 _DECISIONS = ["allow", "ask", "sandbox", "deny"]
 _TARGETS = [

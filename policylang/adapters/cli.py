@@ -14,12 +14,12 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TextIO
 
-from ..actions import ActionError, Command, Context, action_from_json
+from ..actions import Command, Context
 from . import cli_audit
 from ..diagnostics import Diagnostic, PolicyError, shown
 from ..frozen import replace
 from ..inputs import InputError, working_directory
-from ..verdict import Decision, Reason, Risk, Verdict
+from ..verdict import Verdict
 from .cli_codes import EXIT_OK, EXIT_POLICY, EXIT_USAGE, UsageError, error_json, exit_code
 
 if TYPE_CHECKING:

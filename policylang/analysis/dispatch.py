@@ -6,7 +6,7 @@ fetch, a tool call and a message state their effects directly.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 
 from ..diagnostics import shown
 from ..actions import Action, Code, Command, Fetch, FileOp, Message, ToolCall, json_text

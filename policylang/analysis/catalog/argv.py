@@ -8,7 +8,7 @@ from typing import Sequence
 from ...diagnostics import shown
 from ...resolve import normalise_path
 from ...verdict import Risk
-from .model import CommandModel, Filled, Option, Parsed, Slot, flag_key
+from .model import CommandModel, Filled, Option, Parsed, Slot
 from .store import lookup
 
 SYSTEM_BIN_DIRS = frozenset({

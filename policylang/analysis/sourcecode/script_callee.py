@@ -18,7 +18,7 @@ from .callee import HARMLESS, MAX_CALLEE_STEPS, Resolution, combine, unknown
 from .collector import Out
 from .script_values import ScriptReader
 from .syntax import Syntax
-from .values import AMBIGUOUS, RUNTIME, Unknown, as_text
+from .values import RUNTIME, Unknown, as_text
 
 _LOGICAL = frozenset({"||", "&&", "??", "or", "and", "//"})
 

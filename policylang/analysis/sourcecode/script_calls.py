@@ -13,7 +13,7 @@ from .lexer import Lexer, Tok
 from .callee import Resolution
 from .script_callee import ScriptCallees
 from .script_values import STATEMENT_KEYWORDS, Chain
-from .values import AMBIGUOUS, MISSING, RUNTIME, Missing, Unknown, Value, as_text, render
+from .values import AMBIGUOUS, MISSING, RUNTIME, Missing, Unknown, Value, render
 
 
 class ScriptAnalyser(ScriptCallees):
