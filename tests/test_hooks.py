@@ -428,6 +428,25 @@ def test_install_keeps_the_rest_of_the_users_file(env: Env) -> None:
     assert not [p for p in settings.parent.iterdir() if p.name.startswith(".policylang-")]  # no temporary left
 
 
+def test_install_edits_a_linked_settings_file_in_place(env: Env) -> None:
+    """Settings kept in a dotfiles repository and linked into place stay linked; a hard link sees the edit."""
+    dotfiles = env.home / "dotfiles"
+    dotfiles.mkdir()
+    real = dotfiles / "claude-settings.json"
+    real.write_text('{"model": "x"}\n', encoding="utf-8")
+    twin = dotfiles / "twin.json"
+    os.link(real, twin)
+    settings = env.ws / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    settings.symlink_to(real)
+    r = env.run("hook", "install", "claude")
+    assert r.returncode == 0, r.stderr
+    assert settings.is_symlink() and os.readlink(settings) == str(real)
+    data = json.loads(real.read_text(encoding="utf-8"))
+    assert data["model"] == "x" and data["hooks"]["PreToolUse"][0]["hooks"][0]["command"].endswith(" hook claude")
+    assert twin.read_text(encoding="utf-8") == real.read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("text", ["{not json", "[1, 2]", '{"hooks": {"PreToolUse": {"matcher": "*"}}}'])
 def test_install_refuses_a_settings_file_it_cannot_edit(env: Env, text: str) -> None:
     settings = env.ws / ".claude" / "settings.json"

@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
 
         cli_config.register(sub)
         cli_audit.register(sub)
-        cli_run.register(sub, load_for, format_verdict)
+        cli_run.register(sub, load_for, format_verdict, policy_options)
     except ImportError:  # pragma: no cover - the config commands ship with the package
         pass
     from . import cli_fmt

@@ -26,21 +26,18 @@ if TYPE_CHECKING:
     import argparse
 
 
-def register(subparsers: Any, load: Callable[[Any], tuple[Any, str]], show: Callable[[Verdict], str]) -> None:
+def register(subparsers: Any, load: Callable[[Any], tuple[Any, str]], show: Callable[[Verdict], str],
+             policy_options: Callable[[Any], None]) -> None:
     """Add ``run`` to the main parser's subparsers; ``load`` is cli.load_for (the policy the options
-    name), ``show`` cli.format_verdict (passed in: cli imports this module)."""
+    name), ``show`` cli.format_verdict, ``policy_options`` adds --config, --preset, --mode and
+    --policy as every deciding command has them (passed in: cli imports this module)."""
     import argparse
 
     r = subparsers.add_parser("run", help="decide a command, then run it: directly, in the sandbox, or not at all",
                               description="Decide COMMAND, then run it as the verdict says: allow runs it, sandbox "
                               "runs it isolated, ask asks on the terminal (denied without one), deny does not run "
                               "it (exit 126).  One word after -- is shell text (/bin/sh -c); several are an argv.")
-    r.add_argument("--config", metavar="FILE", help="config.toml with a [security] table")
-    r.add_argument("--preset", metavar="NAME", action="append",
-                   help="preset to use (repeat or comma-separate: approve,strict)")
-    r.add_argument("--mode", choices=["explain_only", "approve", "execute"])
-    r.add_argument("--policy", metavar="FILE", action="append", default=[],
-                   help="extra .policy file (user layer); repeatable")
+    policy_options(r)
     r.add_argument("--cwd", metavar="DIR", help="run the command in DIR (default: here)")
     r.add_argument("--headless", action="store_true", help="no person can answer: ask becomes deny")
     r.add_argument("--role", default="user", help="principal role (admin enables allow_admin_override)")

@@ -142,9 +142,12 @@ def cmd_install(args: Any, *, stdout: TextIO, stderr: TextIO) -> int:
         print(f"(dry run: {path} not written)", file=stdout)
         return EXIT_OK
     try:
-        _write(path, new)
-    except OSError as exc:
-        print(f"policylang hook install: cannot write {path}: {exc.strerror or exc}", file=stderr)
+        _write(path, agent, command)
+    except InstallError as exc:  # the file changed under us into something that cannot be edited
+        print(f"policylang hook install: cannot edit {path}: {exc}", file=stderr)
+        return EXIT_USAGE
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"policylang hook install: cannot write {path}: {getattr(exc, 'strerror', None) or exc}", file=stderr)
         return EXIT_USAGE
     print(f"{path}: the {agent.title} hook runs `{command}`", file=stdout)
     return EXIT_OK
@@ -159,41 +162,12 @@ def _read(path: str) -> str | None:
         return None
 
 
-def _write(path: str, text: str) -> None:
-    """Replace ``path`` with ``text`` atomically, keeping its permissions (0644 minus umask when new)."""
-    import tempfile
+def _write(path: str, agent: Agent, command: str) -> None:
+    """Add the hook to ``path`` as ``config/edit.edit_config`` edits a file: under a lock, in place
+    (a symbolic link's target is edited and stays a link; inode, owner, mode and hard links are
+    kept), with the plan made again from the text read under the lock, so a concurrent edit of the
+    agent's settings is not lost."""
+    from ...config.edit import edit_config
 
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    try:
-        mode: int | None = os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        mode = None
-    fd, tmp = tempfile.mkstemp(prefix=".policylang-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if mode is None:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:
-        dfd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    edit_config(path, lambda text: (plan(agent, text or None, command), []))
