@@ -7,7 +7,8 @@ Run: .venv/bin/python -m pytest benchmarks/test_bench_oneliners.py --benchmark-c
 from __future__ import annotations
 
 import itertools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 

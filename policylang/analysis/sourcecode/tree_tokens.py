@@ -15,10 +15,11 @@ from __future__ import annotations
 import importlib
 import threading
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .lexer import Tok
 from .strings import unescape
@@ -43,6 +44,10 @@ class TreeSpec:
     strings: frozenset[str]
     interpolations: frozenset[str]
     regexes: frozenset[str]
+
+    def actions(self) -> dict[str, int]:
+        """What the walk does at a node of each type the tables list."""
+        return _actions(self)
 
 
 @dataclass(slots=True)
@@ -82,7 +87,7 @@ def tree_specs() -> Mapping[str, TreeSpec]:
     return load_specs(tomllib.loads(text))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _language(module: str) -> tree_sitter.Language:
     # imported on first use: a command with no one-liner of the language never loads its grammar
     import tree_sitter
@@ -112,93 +117,119 @@ def tree_tokens(spec: TreeSpec, lexer: LexerSpec, source: str, steps: int) -> Tr
     return _Walk(spec, lexer, src, steps).run(tree.root_node)
 
 
+# what the walk does at a node of each type (TreeSpec.actions)
+_SKIP, _STRING, _REGEX, _NUMBER, _OPERATOR, _NAME = range(6)
+
+
 class _Walk:
     """One walk over a parse tree, in source order, into token lists."""
 
     def __init__(self, spec: TreeSpec, lexer: LexerSpec, src: bytes, steps: int) -> None:
         self.spec = spec
+        self.actions = spec.actions()
         self.lexer = lexer
         self.src = src
         self.steps = steps
         self.out = TreeTokens([], [], [])
-        self.ends: dict[int, int] = {}  # id of a token list -> where its last token or comment ended
 
     def text(self, a: int, b: int) -> str:
         return self.src[a:b].decode("utf-8", "surrogatepass")
 
-    def emit(self, toks: list[Tok], tok: Tok, start: int, end: int) -> None:
-        key = id(toks)
-        gap = self.src[self.ends.get(key, start) : start] if toks else b""
-        tok.space = bool(gap)
-        tok.nl = b"\n" in gap or b"\r" in gap
-        toks.append(tok)
-        self.ends[key] = end
-
-    def error(self, node: tree_sitter.Node) -> None:
-        if len(self.out.errors) >= 3:
-            return
-        row, col = node.start_point
-        shown = " ".join(self.text(node.start_byte, node.start_byte + 40).split())
-        what = f"a missing {node.type!r}" if node.is_missing else f"`{shown}`" if shown else "the end"
-        self.out.errors.append(f"line {row + 1}, column {col + 1}: {what}")
-
     def run(self, root: tree_sitter.Node) -> TreeTokens:
-        spec = self.spec
-        stack: list[tuple[tree_sitter.Node, list[Tok]]] = [(root, self.out.toks)]
-        while stack:
-            node, toks = stack.pop()
+        if root.has_error:
+            self.errors(root)
+        self.walk(root, self.out.toks)
+        return self.out
+
+    def errors(self, root: tree_sitter.Node) -> None:
+        """Where the source does not parse: its first ERROR and MISSING nodes."""
+        stack = [root]
+        found = self.out.errors
+        while stack and len(found) < 3:
+            node = stack.pop()
+            if node.is_missing or node.is_error:
+                row, col = node.start_point
+                shown = " ".join(self.text(node.start_byte, node.start_byte + 40).split())
+                what = f"a missing {node.type!r}" if node.is_missing else f"`{shown}`" if shown else "the end"
+                found.append(f"line {row + 1}, column {col + 1}: {what}")
+            elif node.has_error:
+                stack.extend(reversed(node.children))
+
+    def walk(self, top: tree_sitter.Node, toks: list[Tok]) -> None:
+        """Append the tokens of ``top`` and everything under it to ``toks``."""
+        src, actions, text = self.src, self.actions, self.text
+        last = top.start_byte  # where the previous token or comment ended
+        cursor = top.walk()
+        while True:
             self.steps -= 1
             if self.steps < 0:
                 self.out.truncated = True
-                break
-            kind = node.type
-            if node.is_missing or kind == "ERROR":
-                self.error(node)
-            if kind in spec.skip:
-                self.ends[id(toks)] = node.end_byte
-            elif kind in spec.strings:
-                self.string(node, toks, stack)
-            elif kind in spec.regexes:
-                self.emit(toks, Tok("regex", "/"), node.start_byte, node.end_byte)
-            elif node.child_count:
-                stack.extend((child, toks) for child in reversed(node.children))
-            elif node.end_byte > node.start_byte:
-                self.leaf(node, toks)
-        return self.out
+                return
+            node = cursor.node
+            assert node is not None
+            action = actions.get(node.type)
+            descend = False
+            if action == _SKIP:
+                last = node.end_byte
+            elif action == _STRING or action == _REGEX or node.child_count == 0:
+                a, b = node.start_byte, node.end_byte
+                if b > a:
+                    gap = src[last:a] if toks else b""
+                    if action == _STRING:
+                        tok = self.string(node)
+                    elif action == _REGEX:
+                        tok = Tok("regex", "/")
+                    else:
+                        word = text(a, b)
+                        if action == _NUMBER:
+                            tok = Tok("num", word)
+                        elif action == _OPERATOR:
+                            tok = Tok("op", word)
+                        elif action == _NAME or node.is_named or word.isidentifier():
+                            tok = Tok("id", word)  # a name, a keyword, or a named leaf no table lists
+                        else:
+                            tok = Tok("op", word)
+                    tok.space = bool(gap)
+                    tok.nl = b"\n" in gap or b"\r" in gap
+                    toks.append(tok)
+                    last = b
+            else:
+                descend = True
+            if descend and cursor.goto_first_child():
+                continue
+            while not cursor.goto_next_sibling():
+                if not cursor.goto_parent():  # the cursor never leaves ``top``
+                    return
 
-    def leaf(self, node: tree_sitter.Node, toks: list[Tok]) -> None:
-        spec = self.spec
-        kind = node.type
-        text = self.text(node.start_byte, node.end_byte)
-        if kind in spec.numbers:
-            tok = Tok("num", text)
-        elif kind in spec.operators:
-            tok = Tok("op", text)
-        elif node.is_named or text.isidentifier():
-            tok = Tok("id", text)  # a name, a keyword, or a named leaf no table lists: read as a name
-        else:
-            tok = Tok("op", text)
-        self.emit(toks, tok, node.start_byte, node.end_byte)
-
-    def string(self, node: tree_sitter.Node, toks: list[Tok], stack: list[tuple[tree_sitter.Node, list[Tok]]]) -> None:
+    def string(self, node: tree_sitter.Node) -> Tok:
         """One str token for a string; the code of its interpolations as token lists of their own."""
         children = node.children
         if len(children) < 2 or children[0].is_named:
-            self.error(node)  # a string without its delimiters: not a string the analysis can read
-            self.emit(toks, Tok("str", "", True), node.start_byte, node.end_byte)
-            return
+            # a string without its delimiters: not a string the analysis can read
+            if len(self.out.errors) < 3:
+                shown = self.text(node.start_byte, node.end_byte)[:40]
+                self.out.errors.append(f"a string the parser could not read: {shown}")
+            return Tok("str", "", True)
         a, b = children[0].end_byte, children[-1].start_byte
         body = self.text(a, b)
-        quote = self.lexer.quotes.get(self.text(node.start_byte, a)[-1:])
         interpolations = [c for c in children if c.type in self.spec.interpolations]
         if interpolations:
-            self.emit(toks, Tok("str", body, True), node.start_byte, node.end_byte)
-            parts: list[tuple[tree_sitter.Node, list[Tok]]] = []
             for part in interpolations[: max(0, MAX_INNER - len(self.out.inner))]:
                 inner: list[Tok] = []
                 self.out.inner.append(inner)
-                parts.extend((c, inner) for c in part.children if c.is_named or c.type not in ("${", "}", "#{", "{"))
-            stack.extend(reversed(parts))
-            return
+                for child in part.children:
+                    if child.is_named or child.type not in ("${", "}", "#{", "{"):
+                        self.walk(child, inner)
+            return Tok("str", body, True)
+        quote = self.lexer.quotes.get(self.text(node.start_byte, a)[-1:])
         single = quote is not None and quote.escapes == "single"
-        self.emit(toks, Tok("str", unescape(body, single, self.lexer)), node.start_byte, node.end_byte)
+        return Tok("str", unescape(body, single, self.lexer))
+
+
+@lru_cache(maxsize=None)
+def _actions(spec: TreeSpec) -> dict[str, int]:
+    table: dict[str, int] = {}
+    for action, types in ((_NAME, spec.names), (_OPERATOR, spec.operators), (_NUMBER, spec.numbers),
+                          (_REGEX, spec.regexes), (_STRING, spec.strings), (_SKIP, spec.skip)):
+        table.update(dict.fromkeys(types, action))
+    return table
