@@ -9,7 +9,8 @@ import tempfile
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import policylang
 from policylang import Command
@@ -149,6 +150,39 @@ def test_node_code_that_does_not_parse_is_opaque(policy: Any, src: str, command:
 def test_node_tree_tokens_read_what_javascript_reads(src: str, command: str) -> None:
     f = analyse_code("node", src)
     assert command in f.commands and not f.opaque, f
+
+
+def _node_sources() -> list[str]:
+    """Every string of the code tests that reads as a node source: what the lexer has been tested on."""
+    import ast
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    found: list[str] = [src for _, _, src, _, _ in TABLE] + [src for src, _ in UNPARSED]
+    for name in ("test_code.py", "test_code_oneliners.py"):
+        for node in ast.walk(ast.parse((here / name).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) > 3:
+                found.append(node.value)
+    return found
+
+
+def test_tree_tokens_are_the_lexer_tokens() -> None:
+    """With ``tokens = true`` the tree-sitter front-end reads, on every source that parses, the
+    tokens the lexer reads: the script analyser sees the same code either way."""
+    from policylang.analysis.sourcecode.collector import Budget
+    from policylang.analysis.sourcecode.lexer import Lexer
+
+    spec, lexer = tree_specs()["node"], syntaxes()["node"].lexer
+    compared = 0
+    for src in _node_sources():
+        found = tree_tokens(spec, lexer, src, 10**6)
+        if found.errors:
+            continue
+        compared += 1
+        mine = [(t.kind, t.text, t.dyn) for t in found.toks]
+        theirs = [(t.kind, t.text, t.dyn) for t in Lexer(lexer, src, Budget()).run()]
+        assert mine == theirs, src
+    assert compared > 500
 
 
 def test_tree_tables_name_languages_with_a_syntax() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from .appliers import Args, dispatch, spread
 from .lexer import Lexer, Tok
-from .tree_tokens import MAX_INNER, TreeSpec, tree_specs, tree_tokens
+from .tree_tokens import MAX_INNER, TreeSpec, parse_errors, tree_specs, tree_tokens
 from .callee import Resolution
 from .script_callee import ScriptCallees
 from .script_values import STATEMENT_KEYWORDS, Chain
@@ -23,7 +23,13 @@ class ScriptAnalyser(ScriptCallees):
     # -- entry
     def run(self) -> None:
         tree = tree_specs().get(self.lang)
-        toks = self._lex() if tree is None else self._parse(tree)
+        if tree is not None and tree.tokens:
+            toks = self._parse(tree)
+        else:
+            toks = self._lex()
+            errors = parse_errors(tree, self.source) if tree is not None else []
+            if errors:
+                self.out.make_opaque(f"the {self.lang} code does not parse ({'; '.join(errors)})")
         self.toks = self._statements(toks)
         self.match = self._brackets()
         try:

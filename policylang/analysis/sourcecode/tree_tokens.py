@@ -1,15 +1,17 @@
-"""Tokens from a tree-sitter parse, for the languages data/treesitter.toml lists (today JavaScript).
+"""The tree-sitter front-end of the script languages data/treesitter.toml lists (today JavaScript).
 
-The script analyser reads tokens (``lexer.Tok``); for a language with a packaged tree-sitter
-grammar they come from the parse tree instead of the hand-written lexer: each leaf is a token,
-each string a single token whose text is decoded with the language's escapes (``strings``), each
-regex literal one token; comments are dropped. The parse tree decides what the lexer guesses
-(whether a "/" divides or starts a regex, where a template literal's substitution ends), and the
-code inside interpolations comes as token lists of its own, analysed after the source as the
-lexer's interpolated code is. A tree with ERROR or MISSING nodes makes the findings opaque: code
-that does not parse is never harmless. Work is bounded by the budget's steps.
+Each listed language is parsed with its packaged grammar, and code that does not parse (a tree
+with ERROR or MISSING nodes, :func:`parse_errors`) makes the findings opaque: never harmless.
+With ``tokens = true`` the script analyser's tokens (``lexer.Tok``) come from the tree instead of
+the hand-written lexer (:func:`tree_tokens`): each leaf is a token, each string a single token
+whose text is decoded with the language's escapes (``strings``), each regex literal one token;
+comments are dropped; the code inside interpolations comes as token lists of its own, analysed
+after the source as the lexer's interpolated code is. The tree then decides what the lexer
+guesses (whether a "/" divides or starts a regex, where a template substitution ends); on every
+source of the test suite it reads the lexer's tokens, at about twice the lexer's cost, so node
+keeps the lexer's tokens (docs/code-frontends.md has the figures). Work is bounded by the
+budget's steps.
 """
-
 from __future__ import annotations
 
 import importlib
@@ -44,6 +46,7 @@ class TreeSpec:
     strings: frozenset[str]
     interpolations: frozenset[str]
     regexes: frozenset[str]
+    tokens: bool = False  # the tokens come from the tree; else the lexer's, and the parse checks the code
 
     def actions(self) -> dict[str, int]:
         """What the walk does at a node of each type the tables list."""
@@ -61,22 +64,27 @@ class TreeTokens:
     truncated: bool = False
 
 
-_KEYS = ("module", "skip", "names", "numbers", "operators", "strings", "interpolations", "regexes")
+_KEYS = ("module", "tokens", "skip", "names", "numbers", "operators", "strings", "interpolations", "regexes")
 
 
 def load_specs(data: Mapping[str, Any]) -> dict[str, TreeSpec]:
     """The grammar tables of ``data`` (treesitter.toml, parsed); ValueError when one is malformed."""
     out: dict[str, TreeSpec] = {}
     for lang, sec in data.items():
-        if not isinstance(sec, dict) or set(sec) - set(_KEYS) or not isinstance(sec.get("module"), str):
-            raise ValueError(f"treesitter.toml [{lang}]: a module and lists of node types ({', '.join(_KEYS[1:])})")
+        if (
+            not isinstance(sec, dict)
+            or set(sec) - set(_KEYS)
+            or not isinstance(sec.get("module"), str)
+            or not isinstance(sec.get("tokens", False), bool)
+        ):
+            raise ValueError(f"treesitter.toml [{lang}]: a module, tokens and lists of node types ({', '.join(_KEYS[2:])})")
         lists: dict[str, frozenset[str]] = {}
-        for key in _KEYS[1:]:
+        for key in _KEYS[2:]:
             value = sec.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
                 raise ValueError(f"treesitter.toml [{lang}].{key}: a list of node types")
             lists[key] = frozenset(value)
-        out[lang] = TreeSpec(lang, sec["module"], **lists)
+        out[lang] = TreeSpec(lang, sec["module"], **lists, tokens=sec.get("tokens", False))
     return out
 
 
@@ -110,6 +118,31 @@ def _parser(module: str) -> tree_sitter.Parser:
     return parser
 
 
+def parse_errors(spec: TreeSpec, source: str) -> list[str]:
+    """Where ``source`` does not parse (its first ERROR and MISSING nodes); empty when it parses."""
+    src = source.encode("utf-8", "surrogatepass")
+    root = _parser(spec.module).parse(src).root_node
+    if not root.has_error:
+        return []
+    return _errors(root, src)
+
+
+def _errors(root: tree_sitter.Node, src: bytes) -> list[str]:
+    """Where a tree does not parse: its first ERROR and MISSING nodes, as line, column and text."""
+    stack = [root]
+    found: list[str] = []
+    while stack and len(found) < 3:
+        node = stack.pop()
+        if node.is_missing or node.is_error:
+            row, col = node.start_point
+            shown = " ".join(src[node.start_byte : node.start_byte + 40].decode("utf-8", "replace").split())
+            what = f"a missing {node.type!r}" if node.is_missing else f"`{shown}`" if shown else "the end"
+            found.append(f"line {row + 1}, column {col + 1}: {what}")
+        elif node.has_error:
+            stack.extend(reversed(node.children))
+    return found
+
+
 def tree_tokens(spec: TreeSpec, lexer: LexerSpec, source: str, steps: int) -> TreeTokens:
     """The tokens of ``source``, read from its tree-sitter parse; at most ``steps`` nodes are read."""
     src = source.encode("utf-8", "surrogatepass")
@@ -137,23 +170,9 @@ class _Walk:
 
     def run(self, root: tree_sitter.Node) -> TreeTokens:
         if root.has_error:
-            self.errors(root)
+            self.out.errors = _errors(root, self.src)
         self.walk(root, self.out.toks)
         return self.out
-
-    def errors(self, root: tree_sitter.Node) -> None:
-        """Where the source does not parse: its first ERROR and MISSING nodes."""
-        stack = [root]
-        found = self.out.errors
-        while stack and len(found) < 3:
-            node = stack.pop()
-            if node.is_missing or node.is_error:
-                row, col = node.start_point
-                shown = " ".join(self.text(node.start_byte, node.start_byte + 40).split())
-                what = f"a missing {node.type!r}" if node.is_missing else f"`{shown}`" if shown else "the end"
-                found.append(f"line {row + 1}, column {col + 1}: {what}")
-            elif node.has_error:
-                stack.extend(reversed(node.children))
 
     def walk(self, top: tree_sitter.Node, toks: list[Tok]) -> None:
         """Append the tokens of ``top`` and everything under it to ``toks``."""
@@ -226,7 +245,7 @@ class _Walk:
         return Tok("str", unescape(body, single, self.lexer))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _actions(spec: TreeSpec) -> dict[str, int]:
     table: dict[str, int] = {}
     for action, types in ((_NAME, spec.names), (_OPERATOR, spec.operators), (_NUMBER, spec.numbers),
