@@ -140,7 +140,7 @@ def _errors(root: tree_sitter.Node, src: bytes) -> list[str]:
             found.append(f"line {row + 1}, column {col + 1}: {what}")
         elif node.has_error:
             stack.extend(reversed(node.children))
-    return found
+    return found or ["the parser reports an error it does not place"]
 
 
 def tree_tokens(spec: TreeSpec, lexer: LexerSpec, source: str, steps: int) -> TreeTokens:
@@ -185,7 +185,8 @@ class _Walk:
                 self.out.truncated = True
                 return
             node = cursor.node
-            assert node is not None
+            if node is None:  # a cursor on a tree always has a node: nothing to read otherwise
+                return
             action = actions.get(node.type)
             descend = False
             if action == _SKIP:
