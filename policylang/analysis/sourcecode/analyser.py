@@ -23,7 +23,8 @@ How each language is read:
   or, in Perl, Ruby and PHP, without them (Lua: a string or a table); names bound once by
   assignment, ``require``, ``import`` or destructuring are followed. Arguments are literal
   strings, arrays, hashes/objects and concatenations of literals; everything else is a run-time
-  value.
+  value. JavaScript is also parsed with its tree-sitter grammar (``tree_tokens``,
+  ``data/treesitter.toml``): code that does not parse is opaque.
 * awk is tokenized by the same lexer and read by ``awk_program`` (``system()``, print and getline
   redirections); sed scripts are parsed by ``sed_script`` (``e``, ``w``, ``r`` and the ``e`` and
   ``w`` flags of ``s``).

@@ -10,6 +10,7 @@ from typing import Any
 
 from .appliers import Args, dispatch, spread
 from .lexer import Lexer, Tok
+from .tree_tokens import MAX_INNER, TreeSpec, parse_errors, tree_specs, tree_tokens
 from .callee import Resolution
 from .script_callee import ScriptCallees
 from .script_values import STATEMENT_KEYWORDS, Chain
@@ -21,21 +22,14 @@ class ScriptAnalyser(ScriptCallees):
 
     # -- entry
     def run(self) -> None:
-        lexer = Lexer(self.syntax.lexer, self.source, self.out.budget)
-        toks = lexer.run()
-        self.out.budget.steps -= len(toks)
-        if lexer.truncated:
-            self.out.make_opaque(f"{self.lang} source is too complex to analyse in full")
-        pending = lexer.inner_code  # code interpolated into strings, itself maybe interpolating
-        k = 0
-        while k < len(pending) and k < 50:
-            sub = Lexer(self.syntax.lexer, pending[k], self.out.budget)
-            k += 1
-            sub_toks = sub.run()
-            pending.extend(sub.inner_code[: max(0, 50 - len(pending))])
-            if sub_toks:
-                toks.append(Tok("op", ";"))
-                toks.extend(sub_toks)
+        tree = tree_specs().get(self.lang)
+        if tree is not None and tree.tokens:
+            toks = self._parse(tree)
+        else:
+            toks = self._lex()
+            errors = parse_errors(tree, self.source) if tree is not None else []
+            if errors:
+                self.out.make_opaque(f"the {self.lang} code does not parse ({'; '.join(errors)})")
         self.toks = self._statements(toks)
         self.match = self._brackets()
         try:
@@ -43,6 +37,40 @@ class ScriptAnalyser(ScriptCallees):
             self._scan_calls()
         except RecursionError:
             self.out.make_opaque(f"{self.lang} source is nested too deeply to analyse")
+
+    def _lex(self) -> list[Tok]:
+        """The tokens of the source and of the code interpolated into its strings, from the lexer."""
+        lexer = Lexer(self.syntax.lexer, self.source, self.out.budget)
+        toks = lexer.run()
+        self.out.budget.steps -= len(toks)
+        if lexer.truncated:
+            self.out.make_opaque(f"{self.lang} source is too complex to analyse in full")
+        pending = lexer.inner_code  # code interpolated into strings, itself maybe interpolating
+        k = 0
+        while k < len(pending) and k < MAX_INNER:
+            sub = Lexer(self.syntax.lexer, pending[k], self.out.budget)
+            k += 1
+            sub_toks = sub.run()
+            pending.extend(sub.inner_code[: max(0, MAX_INNER - len(pending))])
+            if sub_toks:
+                toks.append(Tok("op", ";"))
+                toks.extend(sub_toks)
+        return toks
+
+    def _parse(self, tree: TreeSpec) -> list[Tok]:
+        """The same tokens, from the language's tree-sitter parse; code that does not parse is opaque."""
+        found = tree_tokens(tree, self.syntax.lexer, self.source, self.out.budget.steps)
+        toks = found.toks
+        for inner in found.inner:
+            if inner:
+                toks.append(Tok("op", ";"))
+                toks.extend(inner)
+        self.out.budget.steps -= len(toks)
+        if found.truncated:
+            self.out.make_opaque(f"{self.lang} source is too complex to analyse in full")
+        if found.errors:
+            self.out.make_opaque(f"the {self.lang} code does not parse ({'; '.join(found.errors)})")
+        return toks
 
     def _statements(self, toks: list[Tok]) -> list[Tok]:
         """Turn line breaks that end a statement into ";" (continuation lines stay joined)."""
