@@ -28,7 +28,9 @@ from policylang.settings import SandboxLimits, SandboxSettings
 SCRATCH = Path(__file__).resolve().parent.parent / "build"
 BACKENDS = ["bwrap", "firejail", "unshare"]
 SECRET = "made-up-private-key-for-the-sandbox-test"
-PY = sys.executable
+# The probes need only the standard library: the base interpreter, not a virtualenv's link to it,
+# which may sit under /tmp (a checkout there), where a sandbox's private /tmp does not show it.
+PY = os.path.realpath(sys.executable)
 
 
 @cache

@@ -738,6 +738,7 @@ class FakeFindings:
     why: tuple[str, ...] = ()
     opaque: bool = False
     opaque_reason: str = ""
+    findings: tuple[Any, ...] = ()
     seen: list[tuple[str, str]] = field(default_factory=list, compare=False)
 
 
