@@ -500,10 +500,13 @@ def test_internal_error_rejects(root: Path) -> None:
     workspace, env = scratch(root)
     stream, analyzer = analyzer_for(root, True, "medium")
 
-    def broken_policy(action: Any) -> Any:
-        raise RuntimeError("engine exploded")
+    class BrokenPolicy:
+        settings = analyzer.policy.settings
 
-    analyzer.verdict = broken_policy  # type: ignore[method-assign]
+        def decide(self, action: Any, context: Any = None) -> Any:
+            raise RuntimeError("engine exploded")
+
+    analyzer.policy = BrokenPolicy()  # type: ignore[assignment]
     event = ActionEvent(actions(workspace, env)["ls"])
     stream.add_event(event)
     assert (event.confirmation_state, event.security_risk) == (X, R.HIGH)
