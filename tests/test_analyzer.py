@@ -500,13 +500,10 @@ def test_internal_error_rejects(root: Path) -> None:
     workspace, env = scratch(root)
     stream, analyzer = analyzer_for(root, True, "medium")
 
-    class BrokenPolicy:
-        settings = analyzer.policy.settings
+    def broken_policy(action: Any) -> Any:
+        raise RuntimeError("engine exploded")
 
-        def decide(self, action: Any, context: Any = None) -> Any:
-            raise RuntimeError("engine exploded")
-
-    analyzer.policy = BrokenPolicy()  # type: ignore[assignment]
+    analyzer.verdict = broken_policy  # type: ignore[method-assign]
     event = ActionEvent(actions(workspace, env)["ls"])
     stream.add_event(event)
     assert (event.confirmation_state, event.security_risk) == (X, R.HIGH)

@@ -290,6 +290,26 @@ def test_malformed_input_has_neither_decision_nor_confirmation_record(tmp_path: 
     assert not log.exists() or [r["event"] for r in read_log(log)] == ["open"]
 
 
+def test_a_subclass_that_decides_its_own_way_is_still_asked(tmp_path: Path) -> None:
+    from policylang.verdict import DENY, UNKNOWN, Reason, Verdict
+
+    class NoPush(PolicylangAnalyzer):
+        def verdict(self, action: Any) -> Verdict:
+            return Verdict(DENY, UNKNOWN, (Reason("sub.nopush", "never", DENY, UNKNOWN),), action="x", kind="command")
+
+    workspace, env = scratch(tmp_path)
+    log = tmp_path / "audit" / "audit.jsonl"
+    config = write_config(tmp_path, extra=f'[security.audit]\nenabled = true\npath = "{log}"\n')
+    stream = EventStream()
+    analyzer = NoPush(stream, config=config, audit=True)
+    event = ActionEvent(actions(workspace, env)["ls"])
+    stream.add_event(event)
+    analyzer.close()
+    assert event.confirmation_state is X and event.rejection_reason == "sub.nopush: never"
+    assert event.decision_id is None  # its verdict left no record to link a confirmation to
+    assert not log.exists() or [r["event"] for r in read_log(log)] == ["open"]
+
+
 class _NoConfirmations(AuditLog):
     """A log that writes decisions but cannot write a confirmation record."""
 

@@ -275,7 +275,10 @@ class PolicylangAnalyzer(SecurityAnalyzer):
 
     def judge(self, event: ActionEvent) -> None:
         """Fill in the event's verdict, risk, and the decision id of its audit record."""
-        event.verdict, event.decision_id = self.decide(event.action)
+        if type(self).verdict is PolicylangAnalyzer.verdict and "verdict" not in vars(self):
+            event.verdict, event.decision_id = self.decide(event.action)
+        else:  # a subclass (or the caller) decides its own way: its verdict, and no record to link
+            event.verdict, event.decision_id = self.verdict(event.action), None
         event.security_risk = risk_of(event.verdict)
 
     def verdict(self, action: Any) -> Verdict:
