@@ -2,7 +2,9 @@
 
 ``policylang.load(..., audit=True)`` returns one when ``[security.audit] enabled`` is true: the
 embedder opts in *and* the settings allow it.  Appends are queued for the log's writer thread, so
-``decide`` pays for a list append, not for the disk.
+``decide`` pays for a list append, not for the disk.  ``decide_recorded`` also hands back the
+decision id of the record, and ``confirmation`` records what became of that decision, for an
+adapter that confirms or rejects actions (the security analyzer).
 
 When a record cannot be written the verdict is never loosened.  With ``on_failure = "warn"`` (the
 default) the failure is reported as a ``RuntimeWarning`` and the verdict stands; with ``"deny"``
