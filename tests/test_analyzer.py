@@ -528,9 +528,13 @@ def test_headless_context_turns_asks_into_rejections(root: Path) -> None:
     analyzer.close()
 
 
-def test_threads_share_one_analyzer(root: Path) -> None:
+def test_threads_share_one_analyzer(root: Path, tmp_path: Path) -> None:
+    from policylang.audit.verify import verify
+    from policylang.audit.writer import AuditLog
+
     workspace, env = scratch(root)
-    stream, analyzer = analyzer_for(root, True, "high", trace_limit=10_000)
+    log = AuditLog(str(tmp_path / "audit" / "audit.jsonl"), background=True)
+    stream, analyzer = analyzer_for(root, True, "high", trace_limit=10_000, audit=log)
     named = actions(workspace, env)
     expected = {"ls": {C}, "rmroot": {X}, "redirect": {A}, "pip": {C, A}}  # pip: as the threshold was then
     events: list[tuple[str, ActionEvent]] = []
@@ -561,4 +565,15 @@ def test_threads_share_one_analyzer(root: Path) -> None:
     actions_logged = [e for e in trace["events"] if e["type"] == "action"]
     assert len(actions_logged) == 160 and sorted(e["seq"] for e in trace["events"]) == \
         list(range(1, len(trace["events"]) + 1))
-    analyzer.close()
+    analyzer.close()  # what still waits is rejected: every action has its confirmation record
+    log.close()
+    report = verify([str(tmp_path / "audit")])
+    assert report.valid and report.notes == [], (report.problem, report.notes)
+    records = [json.loads(line) for line in (tmp_path / "audit" / "audit.jsonl").read_text().splitlines()]
+    decided = {r["decision_id"]: r for r in records if r["event"] == "decision"}
+    confirmed = {r["decision_id"]: r["confirmation"] for r in records if r["event"] == "confirmation"}
+    assert len(decided) == 160 and confirmed.keys() == decided.keys()
+    for _, event in events:
+        assert event.decision_id in confirmed and confirmed[event.decision_id]["status"] == \
+            event.confirmation_state.value  # type: ignore[union-attr]
+    assert {c["how"] for c in confirmed.values()} <= {"automatic", "denied", "closed"}

@@ -1,5 +1,5 @@
-"""Exporting the audit log: the summary's counts, filters, outcomes, CSV cells and time arguments
-(policylang/audit/export.py)."""
+"""Exporting the audit log: the summary's counts, filters, outcomes, confirmations, CSV cells and
+time arguments (policylang/audit/export.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from policylang.audit.export import Filters, csv_rows, decisions, parse_time, read_records, summarise
+from policylang.audit.export import CSV_COLUMNS, Filters, confirmations, csv_rows, decisions, follow_ups, parse_time, \
+    read_records, summarise
 from policylang.audit.verify import verify
 from policylang.audit.writer import AuditLog
 
@@ -72,3 +73,31 @@ def test_outcomes_are_counted_for_the_decisions_exported(tmp_path: Path) -> None
     assert summarise(read.records)["outcomes"] == {"executed": 1, "not_executed": 1}
     assert summarise(read.records, Filters(decisions=frozenset({"allow"})))["outcomes"] == {
         "executed": 1, "not_executed": 0}
+
+
+def test_confirmations_are_counted_linked_and_in_the_csv(tmp_path: Path) -> None:
+    log = AuditLog(str(tmp_path / "audit.jsonl"))
+    for r in RECORDS:
+        log.append(r)
+    log.confirmation("d1", status="confirmed", how="automatic", by="analyzer")
+    log.confirmation("d2", status="rejected", how="denied", by="analyzer", reason="a: m")
+    log.confirmation("d4", status="rejected", how="timeout", by="analyzer", waited_ms=300_000, reason="=1+1")
+    log.outcome("d1", executed=True, exit_code=0)
+    log.append({"event": "confirmation", "decision_id": ["not", "an", "id"], "confirmation": "garbage"})
+    log.close()
+    assert verify([str(tmp_path)]).valid
+    read = read_records([str(tmp_path)])
+    s = summarise(read.records)
+    assert s["confirmations"] == {"confirmed": 1, "rejected": 2,
+                                  "by_how": {"confirmed automatic": 1, "rejected denied": 1, "rejected timeout": 1}}
+    assert summarise(read.records, Filters(decisions=frozenset({"deny"})))["confirmations"] == {
+        "confirmed": 0, "rejected": 1, "by_how": {"rejected denied": 1}}
+    assert [(r["event"], r["decision_id"]) for r in follow_ups(read.records, {"d1", "d4"})] == [
+        ("confirmation", "d1"), ("confirmation", "d4"), ("outcome", "d1")]
+    rows = list(csv_rows(decisions(read.records, Filters()), confirmations(read.records)))
+    assert rows[0] == list(CSV_COLUMNS)
+    at = {c: CSV_COLUMNS.index(c) for c in ("confirmation", "confirmation_how", "answered_by", "waited_ms",
+                                            "rejection_reason")}
+    assert [[row[i] for i in at.values()] for row in rows[1:]] == [
+        ["confirmed", "automatic", "analyzer", "0", ""], ["rejected", "denied", "analyzer", "0", "a: m"],
+        ["", "", "", "", ""], ["rejected", "timeout", "analyzer", "300000", "'=1+1"], ["", "", "", "", ""]]

@@ -17,8 +17,8 @@ import policylang
 from policylang.actions import Command, Context
 from policylang.audit.audited import AuditedPolicy, audited
 from policylang.audit.chain import GENESIS, Key, line_head, record_hash, seal
-from policylang.audit.record import canonical, decision_body, new_decision_id, parse_timestamp, policy_revision, \
-    timestamp
+from policylang.audit.record import EVENTS, canonical, confirmation_body, decision_body, new_decision_id, \
+    parse_timestamp, policy_revision, timestamp
 from policylang.audit.verify import verify
 from policylang.audit.writer import AuditLog
 from policylang.settings import AuditSettings
@@ -78,6 +78,22 @@ def test_timestamps_and_ids() -> None:
     assert len(ids) == 1000
     for i in ids:
         assert len(i) == 36 and i[14] == "4" and i[19] in "89ab"
+
+
+def test_a_confirmation_record_names_its_decision_and_how_it_ended() -> None:
+    rec = confirmation_body("d-1", status="rejected", how="timeout", by="analyzer", waited_ms=300_000,
+                            reason="analyzer:confirmation-timeout: no confirmation within 300 seconds", action_id=7,
+                            entry="analyzer", ts="t")
+    assert {k: v for k, v in rec.items() if k != "labels"} == {
+        "event": "confirmation", "decision_id": "d-1", "timestamp": "t",
+        "confirmation": {"status": "rejected", "how": "timeout", "by": "analyzer", "waited_ms": 300_000,
+                         "reason": "analyzer:confirmation-timeout: no confirmation within 300 seconds",
+                         "action_id": 7}}
+    assert rec["labels"]["entry"] == "analyzer" and "confirmation" in EVENTS
+    for status, how in (("maybe", "person"), ("confirmed", "by-magic"), ("", "")):
+        with pytest.raises(ValueError):
+            confirmation_body("d", status=status, how=how, by="x", waited_ms=0, reason=None, action_id=None,
+                              entry="e", ts="t")
 
 
 # ---- the revision ---------------------------------------------------------------------------------

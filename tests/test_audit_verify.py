@@ -351,3 +351,46 @@ def test_report_json_carries_the_problem(tmp_path: Path) -> None:
     assert out["valid"] is False and out["records"] == 3
     assert out["problem"]["kind"] == "record_deleted" and out["problem"]["line"] == 4
     assert out["problem"]["file"] == str(path) and os.path.isabs(out["problem"]["file"])
+
+
+# ---- confirmation and outcome records -----------------------------------------------------------
+
+@KEYS
+@pytest.mark.parametrize("dotted", ["confirmation.status", "confirmation.how", "confirmation.by",
+                                    "confirmation.waited_ms", "decision_id"])
+def test_changing_a_confirmation_record_is_field_modified(tmp_path: Path, key: Key | None, dotted: str) -> None:
+    log = AuditLog(str(tmp_path / "audit.jsonl"), key=key, fsync="never")
+    log.append(body(0))
+    log.confirmation("id-0", status="rejected", how="person", by="user", waited_ms=1200, reason="no")
+    log.append(body(1))
+    log.close()
+    path = tmp_path / "audit.jsonl"
+    assert check(path, key) == (None, None)
+    content = lines(path)
+    rec = json.loads(content[2])
+    _set(rec, dotted, _changed)
+    content[2] = json.dumps(rec) + "\n"
+    write_lines(path, content)
+    assert check(path, key) == ("field_modified", 3)
+
+
+def test_a_follow_up_whose_decision_is_not_in_the_files_is_a_note(tmp_path: Path) -> None:
+    log = AuditLog(str(tmp_path / "audit.jsonl"), fsync="never", rotate_bytes=1)  # a file per record
+    log.append(body(0))
+    log.confirmation("id-0", status="confirmed", how="automatic", by="analyzer")
+    log.outcome("id-0", executed=True, exit_code=0)
+    log.close()
+    whole = verify([str(tmp_path)])
+    assert whole.valid and whole.notes == []
+    assert len(list(tmp_path.glob("audit.jsonl*"))) == 3
+    second = str(tmp_path / "audit.jsonl.000002")  # its open record and the confirmation
+    later = verify([second, str(tmp_path / "audit.jsonl")])
+    assert later.valid
+    assert later.notes[-1].startswith("2 outcome or confirmation record(s) (the first at "
+                                      f"{second}:2) follow a decision that is not in the files checked")
+    orphan = AuditLog(str(tmp_path / "other" / "audit.jsonl"), fsync="never")
+    orphan.confirmation("never-decided", status="confirmed", how="person", by="user")
+    orphan.append({"event": "outcome", "decision_id": {"not": "an id"}})
+    orphan.close()
+    report = verify([str(tmp_path / "other")])
+    assert report.valid and len(report.notes) == 1 and report.notes[0].startswith("2 outcome or confirmation")

@@ -6,7 +6,10 @@ An analyzer subscribes to an event stream.  For every action event it decides th
 rejected with its rule and message whatever the settings; an ask, an UNKNOWN risk, and (in
 confirmation mode) a risk above ``risk_threshold`` wait for a person; the rest is confirmed.  Every
 event goes into a bounded trace with secrets redacted; ``handle_api_request`` serves the policy,
-the settings and the trace (adapters/analyzer_api.py).
+the settings and the trace (adapters/analyzer_api.py).  With an audit log, every decision is
+recorded (entry ``analyzer``), and so is what became of it: a ``confirmation`` record linked to
+the decision by its id says whether it was confirmed or rejected, how, by whom, and how long the
+answer took (docs/audit.md).
 
 The framework's risk from a verdict (``risk_of``):
 
@@ -71,6 +74,8 @@ TIMEOUT_RULE = "analyzer:confirmation-timeout"
 REJECTED_RULE = "analyzer:rejected-by-user"
 CONFIRMER_RULE = "analyzer:confirmer-error"
 CLOSED_RULE = "analyzer:closed"
+AUDIT_RULE = "error:audit"
+ENTRY = "analyzer"  # the audit records' labels.entry
 
 # (event) -> True to confirm, False (or None) to reject; runs on the thread that added the action
 Confirmer = Callable[[ActionEvent], "bool | None"]
@@ -128,8 +133,7 @@ class SecurityAnalyzer:
                 self.act(event)
             except Exception as exc:  # noqa: BLE001 -- fail closed: the action is rejected, and says why
                 event.security_risk = ActionSecurityRisk.HIGH
-                event.confirmation_state = ActionConfirmationStatus.REJECTED
-                event.rejection_reason = f"error:internal: {type(exc).__name__}: {exc}"
+                self.fail(event, f"error:internal: {type(exc).__name__}: {exc}")
         else:
             self.handle_other(event)
         self.log_event(event)
@@ -150,6 +154,11 @@ class SecurityAnalyzer:
 
     def act(self, event: ActionEvent) -> None:
         raise NotImplementedError
+
+    def fail(self, event: ActionEvent, reason: str) -> None:
+        """Reject an action event because judging or acting on it failed."""
+        event.confirmation_state = ActionConfirmationStatus.REJECTED
+        event.rejection_reason = reason
 
     def handle_other(self, event: Event) -> None:
         """An event that is not an action (a confirmation answer, an observation, a message)."""
@@ -173,6 +182,7 @@ class _Pending:
     event: ActionEvent
     deadline: float
     answered: threading.Event
+    started: float  # time.monotonic() when the person was asked
     answer: UserConfirmation | None = None
     logged: bool = False  # the action's own trace entry is written: a later answer adds another
 
@@ -263,17 +273,35 @@ class PolicylangAnalyzer(SecurityAnalyzer):
 
     # ---- judging and acting -------------------------------------------------------------------
 
+    def judge(self, event: ActionEvent) -> None:
+        """Fill in the event's verdict, risk, and the decision id of its audit record."""
+        if type(self).verdict is PolicylangAnalyzer.verdict and "verdict" not in vars(self):
+            event.verdict, event.decision_id = self.decide(event.action)
+        else:  # a subclass (or the caller) decides its own way: its verdict, and no record to link
+            event.verdict, event.decision_id = self.verdict(event.action), None
+        event.security_risk = risk_of(event.verdict)
+
     def verdict(self, action: Any) -> Verdict:
         """The verdict on an action or an action event's payload; malformed input is a deny."""
+        return self.decide(action)[0]
+
+    def decide(self, action: Any) -> tuple[Verdict, str | None]:
+        """The verdict, and the decision id of its audit record (None without an audit log, when
+        the record could not be written, and for input refused before the policy saw it)."""
         if self.closed:
-            return _refused(CLOSED_RULE, "the analyzer is closed")
+            return _refused(CLOSED_RULE, "the analyzer is closed"), None
         try:
             act = to_action(action)
         except ActionError as exc:
-            return _refused("error:input", f"malformed action: {exc}")
+            return _refused("error:input", f"malformed action: {exc}"), None
         except Exception as exc:  # noqa: BLE001 -- fail closed on anything else too
-            return _refused("error:input", f"malformed action: {type(exc).__name__}: {exc}")
-        return self.policy.decide(act, self.context)
+            return _refused("error:input", f"malformed action: {type(exc).__name__}: {exc}"), None
+        policy = self.policy
+        recorded = getattr(policy, "decide_recorded", None)
+        if recorded is not None:
+            verdict, decision_id = recorded(act, self.context, entry=ENTRY)
+            return verdict, decision_id
+        return policy.decide(act, self.context), None
 
     def act(self, event: ActionEvent) -> None:
         """Confirm, reject, or ask a person, as the verdict and the settings say."""
@@ -283,16 +311,17 @@ class PolicylangAnalyzer(SecurityAnalyzer):
             verdict = event.verdict
         assert verdict is not None
         if verdict.decision is DENY:
-            self._resolve(event, REJECTED, rejection(verdict))
+            self._resolve(event, REJECTED, rejection(verdict), how="denied")
             return
         if not self._needs_person(verdict, event.security_risk):
-            self._resolve(event, CONFIRMED)
+            self._resolve(event, CONFIRMED, how="automatic")
             return
         event.confirmation_state = AWAITING
         if self.confirmer is not None:
             self._ask_confirmer(event)
             return
-        pending = _Pending(event, time.monotonic() + self.confirm_timeout, threading.Event())
+        started = time.monotonic()
+        pending = _Pending(event, started + self.confirm_timeout, threading.Event(), started)
         with self._lock:
             self._pending[event.id] = pending
         request = ConfirmationRequest(action_id=event.id, security_risk=event.security_risk,
@@ -304,7 +333,7 @@ class PolicylangAnalyzer(SecurityAnalyzer):
             with self._lock:
                 self._pending.pop(event.id, None)
             self._resolve(event, REJECTED, f"error:internal: the confirmation request failed: "
-                                           f"{type(exc).__name__}: {exc}")
+                                           f"{type(exc).__name__}: {exc}", how="error", started=started)
             return
         if not self.wait:
             return
@@ -321,15 +350,18 @@ class PolicylangAnalyzer(SecurityAnalyzer):
 
     def _ask_confirmer(self, event: ActionEvent) -> None:
         assert self.confirmer is not None
+        started = time.monotonic()
         try:
             answer = self.confirmer(event)
         except Exception as exc:  # noqa: BLE001 -- a failing confirmer rejects
-            self._resolve(event, REJECTED, f"{CONFIRMER_RULE}: the confirmer failed: {type(exc).__name__}: {exc}")
+            self._resolve(event, REJECTED, f"{CONFIRMER_RULE}: the confirmer failed: {type(exc).__name__}: {exc}",
+                          how="error", by="confirmer", started=started)
             return
         if answer is True:
-            self._resolve(event, CONFIRMED)
+            self._resolve(event, CONFIRMED, how="person", by="confirmer", started=started)
         else:
-            self._resolve(event, REJECTED, f"{REJECTED_RULE}: the person did not confirm it")
+            self._resolve(event, REJECTED, f"{REJECTED_RULE}: the person did not confirm it", how="person",
+                          by="confirmer", started=started)
 
     def _settle(self, pending: _Pending) -> None:
         """The answer (or the lack of one) to a confirmation request decides the event."""
@@ -337,19 +369,46 @@ class PolicylangAnalyzer(SecurityAnalyzer):
             if self._pending.get(pending.event.id) is not pending:
                 return  # settled already
             del self._pending[pending.event.id]
-        answer = pending.answer
+        answer, started = pending.answer, pending.started
         if answer is None:
             why = f"{TIMEOUT_RULE}: no confirmation within {self.confirm_timeout:g} seconds"
-            self._resolve(pending.event, REJECTED, why)
+            self._resolve(pending.event, REJECTED, why, how="timeout", started=started)
         elif answer.confirmed:
-            self._resolve(pending.event, CONFIRMED)
+            self._resolve(pending.event, CONFIRMED, how="person", by=answer.source, started=started)
         else:
             self._resolve(pending.event, REJECTED,
-                          f"{REJECTED_RULE}: {redacted(answer.reason, 500) or 'the person rejected it'}")
+                          f"{REJECTED_RULE}: {redacted(answer.reason, 500) or 'the person rejected it'}",
+                          how="person", by=answer.source, started=started)
 
-    def _resolve(self, event: ActionEvent, state: ActionConfirmationStatus, reason: str | None = None) -> None:
+    def fail(self, event: ActionEvent, reason: str) -> None:
+        self._resolve(event, REJECTED, reason, how="error")
+
+    def _resolve(self, event: ActionEvent, state: ActionConfirmationStatus, reason: str | None = None, *,
+                 how: str, by: str = EventSource.ANALYZER, started: float | None = None) -> None:
+        """Settle the event, and record how in the audit log (a confirmation that cannot be recorded
+        under ``on_failure = "deny"`` becomes a rejection)."""
+        waited_ms = 0 if started is None else max(0, round((time.monotonic() - started) * 1000))
+        failure = self._record_confirmation(event, state, reason, how, by, waited_ms)
+        if failure is not None and state is CONFIRMED:
+            state, reason = REJECTED, f"{AUDIT_RULE}: the confirmation cannot be recorded: {failure}"
         event.confirmation_state = state
         event.rejection_reason = reason if state is REJECTED else None
+
+    def _record_confirmation(self, event: ActionEvent, state: ActionConfirmationStatus, reason: str | None,
+                             how: str, by: str, waited_ms: int) -> BaseException | None:
+        """Write the confirmation record of an event whose decision was recorded; the failure that
+        must make it a rejection, if any."""
+        decision_id = event.decision_id
+        record = getattr(self.policy, "confirmation", None)
+        if decision_id is None or record is None:
+            return None
+        try:
+            failure: BaseException | None = record(decision_id, status=state.value, how=how, by=by,
+                                                   waited_ms=waited_ms, reason=reason, action_id=event.id,
+                                                   entry=ENTRY)
+        except Exception as exc:  # noqa: BLE001 -- an unexpected failure fails closed
+            return exc
+        return failure
 
     def handle_other(self, event: Event) -> None:
         self._expire()
@@ -446,7 +505,8 @@ class PolicylangAnalyzer(SecurityAnalyzer):
             with self._lock:
                 still = self._pending.pop(p.event.id, None)
             if still is not None:
-                self._resolve(p.event, REJECTED, f"{CLOSED_RULE}: the analyzer was closed before an answer")
+                self._resolve(p.event, REJECTED, f"{CLOSED_RULE}: the analyzer was closed before an answer",
+                              how="closed", started=p.started)
         log: Any = getattr(self.policy, "audit_log", None)
         if log is None:
             return

@@ -197,7 +197,8 @@ def cmd_verify(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stder
 def cmd_export(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     import json
 
-    from ..audit.export import Filters, csv_rows, decisions, parse_time, read_records, summarise, summary_text
+    from ..audit.export import Filters, confirmations, csv_rows, decisions, follow_ups, parse_time, read_records, \
+        summarise, summary_text
     from ..audit.verify import UsageError
 
     try:
@@ -218,11 +219,13 @@ def cmd_export(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stder
         import csv
 
         writer = csv.writer(stdout, lineterminator="\n")
-        writer.writerows(csv_rows(decisions(read.records, filters)))
+        writer.writerows(csv_rows(decisions(read.records, filters), confirmations(read.records)))
         return EXIT_OK
     summary = summarise(read.records, filters, top=args.top, skipped=read.skipped)
     if args.format == "json":
-        print(json.dumps({"summary": summary, "records": list(decisions(read.records, filters))},
+        chosen = list(decisions(read.records, filters))
+        linked = follow_ups(read.records, {r["decision_id"] for r in chosen if isinstance(r.get("decision_id"), str)})
+        print(json.dumps({"summary": summary, "records": chosen, "follow_ups": linked},
                          ensure_ascii=False, indent=2), file=stdout)
     else:
         print(summary_text(summary, args.top), file=stdout)

@@ -60,7 +60,7 @@ class Event:
 
 @dataclass(eq=False)
 class ActionEvent(Event):
-    """An action the agent wants to take.  The analyzer fills in the last four fields."""
+    """An action the agent wants to take.  The analyzer fills in the last five fields."""
 
     action: Action | Mapping[str, Any]
     thought: str = ""
@@ -69,6 +69,7 @@ class ActionEvent(Event):
     confirmation_state: ActionConfirmationStatus | None = None  # None: not acted on yet
     verdict: Verdict | None = None
     rejection_reason: str | None = None  # "rule-id: message" of what rejected it
+    decision_id: str | None = None  # the audit record of the verdict, when the analyzer keeps an audit log
 
     @property
     def may_run(self) -> bool:

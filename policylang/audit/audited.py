@@ -2,7 +2,9 @@
 
 ``policylang.load(..., audit=True)`` returns one when ``[security.audit] enabled`` is true: the
 embedder opts in *and* the settings allow it.  Appends are queued for the log's writer thread, so
-``decide`` pays for a list append, not for the disk.
+``decide`` pays for a list append, not for the disk.  ``decide_recorded`` also hands back the
+decision id of the record, and ``confirmation`` records what became of that decision, for an
+adapter that confirms or rejects actions (the security analyzer).
 
 When a record cannot be written the verdict is never loosened.  With ``on_failure = "warn"`` (the
 default) the failure is reported as a ``RuntimeWarning`` and the verdict stands; with ``"deny"``
@@ -38,25 +40,48 @@ class AuditedPolicy(Policy):
         self.on_failure = on_failure
 
     def decide(self, action: Action | str | Sequence[str], context: Context | None = None) -> Verdict:
-        return self._record(super().decide(action, context), context, "python.decide")
+        return self._record(super().decide(action, context), context, "python.decide")[0]
+
+    def decide_recorded(self, action: Action | str | Sequence[str], context: Context | None = None, *,
+                        entry: str = "python.decide") -> tuple[Verdict, str | None]:
+        """``decide``, and the decision id of the record it wrote (None when the record could not be
+        written), for an adapter that records later what became of the decision (``confirmation``,
+        ``AuditLog.outcome``).  ``entry`` is the record's ``labels.entry``."""
+        return self._record(super().decide(action, context), context, entry)
+
+    def confirmation(self, decision_id: str, *, status: str, how: str, by: str, waited_ms: int = 0,
+                     reason: str | None = None, action_id: int | None = None,
+                     entry: str | None = None) -> BaseException | None:
+        """Record what became of the decision ``decision_id`` (AuditLog.confirmation).  The failure
+        that must turn a confirmation into a rejection (``on_failure = "deny"``: this record, or an
+        earlier one, could not be written), else None (with ``warn`` the log reports it)."""
+        log = self.audit_log
+        try:
+            log.confirmation(decision_id, status=status, how=how, by=by, waited_ms=waited_ms, reason=reason,
+                             action_id=action_id, entry=entry)
+        except AuditError as exc:
+            return exc if self.on_failure == "deny" else None
+        if log.error is not None and self.on_failure == "deny":
+            return log.error
+        return None
 
     def explain(self, action: Action | str | Sequence[str], context: Context | None = None) -> Explanation:
         ex = super().explain(action, context)
-        verdict = self._record(ex.verdict, context, "python.explain")
+        verdict = self._record(ex.verdict, context, "python.explain")[0]
         return ex if verdict is ex.verdict else replace(ex, verdict=verdict)
 
     def with_settings(self, **changes: Any) -> "AuditedPolicy":
         return AuditedPolicy(super().with_settings(**changes), self.audit_log, on_failure=self.on_failure)
 
-    def _record(self, verdict: Verdict, context: Context | None, entry: str) -> Verdict:
+    def _record(self, verdict: Verdict, context: Context | None, entry: str) -> tuple[Verdict, str | None]:
         log = self.audit_log
         try:
-            log.decision(self, verdict, context, entry=entry)
+            decision_id = log.decision(self, verdict, context, entry=entry)
         except AuditError as exc:
-            return self._failed_write(verdict, exc)
+            return self._failed_write(verdict, exc), None
         if log.error is not None and self.on_failure == "deny":
-            return failed_closed(verdict, log.error)
-        return verdict
+            return failed_closed(verdict, log.error), decision_id
+        return verdict, decision_id
 
     def _failed_write(self, verdict: Verdict, exc: BaseException) -> Verdict:
         if self.on_failure == "deny":

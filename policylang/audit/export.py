@@ -1,6 +1,7 @@
 """Export an audit log: a summary (counts by decision, risk and rule, the most denied actions, the
-time range) as text or JSON, or the decision records as JSON or CSV, filtered by time, decision
-and rule (docs/audit.md, "Export").
+time range, the executors' outcomes and the confirmations) as text or JSON, or the decision records
+as JSON (with the outcome and confirmation records linked to them) or CSV (a row per decision, with
+its confirmation), filtered by time, decision and rule (docs/audit.md, "Export").
 
 Export reads; it does not verify (``policylang audit verify`` does).  Lines that are not records
 are counted and skipped.
@@ -17,7 +18,9 @@ from .record import parse_timestamp
 from .verify import log_files
 
 CSV_COLUMNS = ("timestamp", "decision_id", "decision", "risk", "kind", "action", "rules", "principal", "role",
-               "session", "entry", "revision", "seq")
+               "session", "entry", "revision", "seq", "confirmation", "confirmation_how", "answered_by", "waited_ms",
+               "rejection_reason")
+FOLLOW_UPS = ("outcome", "confirmation")  # the records about a decision, linked to it by its decision_id
 _RELATIVE = re.compile(r"(\d+)\s*([smhdw])\Z")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -34,7 +37,7 @@ class Filters:
     def accepts(self, rec: dict[str, Any]) -> bool:
         result = rec.get("result") if isinstance(rec.get("result"), dict) else {}
         assert isinstance(result, dict)
-        if self.decisions and result.get("decision") not in self.decisions:
+        if self.decisions and str(result.get("decision")) not in self.decisions:
             return False
         if self.rules and not (self.rules & set(rule_ids(rec))):
             return False
@@ -121,9 +124,27 @@ def decisions(records: Iterable[dict[str, Any]], filters: Filters) -> Iterator[d
             yield rec
 
 
+def follow_ups(records: Iterable[dict[str, Any]], decision_ids: set[str]) -> list[dict[str, Any]]:
+    """The outcome and confirmation records of these decisions, in log order."""
+    return [rec for rec in records if rec.get("event") in FOLLOW_UPS and isinstance(rec.get("decision_id"), str)
+            and rec["decision_id"] in decision_ids]
+
+
+def confirmations(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Decision id -> the ``confirmation`` field of its confirmation record (the last, should there
+    be several)."""
+    out: dict[str, dict[str, Any]] = {}
+    for rec in records:
+        body = rec.get("confirmation")
+        if rec.get("event") == "confirmation" and isinstance(rec.get("decision_id"), str) and isinstance(body, dict):
+            out[rec["decision_id"]] = body
+    return out
+
+
 def summarise(records: Iterable[dict[str, Any]], filters: Filters | None = None, *, top: int = 10,
               skipped: int = 0) -> dict[str, Any]:
-    """Counts by decision, risk and rule, the most denied actions, outcomes, and the time range."""
+    """Counts by decision, risk and rule, the most denied actions, outcomes, confirmations, and the
+    time range."""
     filters = filters or Filters()
     by_decision: dict[str, int] = {}
     by_risk: dict[str, int] = {}
@@ -155,14 +176,23 @@ def summarise(records: Iterable[dict[str, Any]], filters: Filters | None = None,
         if isinstance(rec.get("decision_id"), str):
             chosen.add(rec["decision_id"])
     executed = not_executed = 0
-    for rec in all_records:
-        if rec.get("event") == "outcome" and rec.get("decision_id") in chosen:
+    by_status: dict[str, int] = {"confirmed": 0, "rejected": 0}
+    by_how: dict[str, int] = {}
+    for rec in follow_ups(all_records, chosen):
+        if rec.get("event") == "outcome":
             outcome = rec.get("outcome") if isinstance(rec.get("outcome"), dict) else {}
             assert isinstance(outcome, dict)
             if outcome.get("executed"):
                 executed += 1
             else:
                 not_executed += 1
+            continue
+        body = rec.get("confirmation") if isinstance(rec.get("confirmation"), dict) else {}
+        assert isinstance(body, dict)
+        status = "confirmed" if body.get("status") == "confirmed" else "rejected"  # anything else is no confirmation
+        by_status[status] += 1
+        how = f"{status} {body.get('how')}"
+        by_how[how] = by_how.get(how, 0) + 1
     return {
         "decisions": total,
         "from": first,
@@ -172,6 +202,7 @@ def summarise(records: Iterable[dict[str, Any]], filters: Filters | None = None,
         "by_rule": _sorted(by_rule),
         "most_denied": [{"action": a, "count": c} for a, c in list(_sorted(denied).items())[:top]],
         "outcomes": {"executed": executed, "not_executed": not_executed},
+        "confirmations": {**by_status, "by_how": _sorted(by_how)},
         "skipped_lines": skipped,
     }
 
@@ -197,22 +228,32 @@ def summary_text(summary: dict[str, Any], top: int = 10) -> str:
     outcomes = summary["outcomes"]
     if outcomes["executed"] or outcomes["not_executed"]:
         lines.append(f"outcomes: {outcomes['executed']} executed, {outcomes['not_executed']} not executed")
+    confirmed = summary["confirmations"]
+    if confirmed["confirmed"] or confirmed["rejected"]:
+        lines.append(f"confirmations: {confirmed['confirmed']} confirmed, {confirmed['rejected']} rejected")
+        for how, count in confirmed["by_how"].items():
+            lines.append(f"  {count:>7}  {how}")
     if summary["skipped_lines"]:
         lines.append(f"skipped: {summary['skipped_lines']} line(s) that are not records")
     return "\n".join(lines)
 
 
-def csv_rows(records: Iterable[dict[str, Any]]) -> Iterator[list[str]]:
-    """One row per decision record, CSV_COLUMNS first."""
+def csv_rows(records: Iterable[dict[str, Any]], confirmed: dict[str, dict[str, Any]] | None = None
+             ) -> Iterator[list[str]]:
+    """One row per decision record, CSV_COLUMNS first; ``confirmed`` (``confirmations``) fills in
+    the confirmation columns."""
     yield list(CSV_COLUMNS)
     for rec in records:
         inp = rec.get("input") if isinstance(rec.get("input"), dict) else {}
         result = rec.get("result") if isinstance(rec.get("result"), dict) else {}
         labels = rec.get("labels") if isinstance(rec.get("labels"), dict) else {}
         assert isinstance(inp, dict) and isinstance(result, dict) and isinstance(labels, dict)
+        decision_id = rec.get("decision_id")
+        conf = (confirmed or {}).get(decision_id, {}) if isinstance(decision_id, str) else {}
         values = [rec.get("timestamp"), rec.get("decision_id"), result.get("decision"), result.get("risk"),
                   inp.get("kind"), inp.get("action"), " ".join(rule_ids(rec)), inp.get("principal"), inp.get("role"),
-                  inp.get("session"), labels.get("entry"), rec.get("revision"), rec.get("seq")]
+                  inp.get("session"), labels.get("entry"), rec.get("revision"), rec.get("seq"), conf.get("status"),
+                  conf.get("how"), conf.get("by"), conf.get("waited_ms"), conf.get("reason")]
         yield ["" if v is None else _cell(str(v)) for v in values]
 
 

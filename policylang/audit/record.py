@@ -34,9 +34,16 @@ except ImportError:  # pragma: no cover - another version or implementation
         from hashlib import sha256 as sha256  # type: ignore[assignment,unused-ignore]
 
 # What a record says about itself: "decision" (one verdict), "outcome" (what an executor reported
-# back about a decision), "open" (the first record of every file), "recovery" (written after a
-# partial line left by a crash).
-EVENTS = ("decision", "outcome", "open", "recovery")
+# back about a decision), "confirmation" (what became of a decision that an adapter confirmed or
+# rejected: a person's answer, a timeout, ...), "open" (the first record of every file), "recovery"
+# (written after a partial line left by a crash).
+EVENTS = ("decision", "outcome", "confirmation", "open", "recovery")
+
+# How a confirmation came about (a confirmation record's ``confirmation.how``): confirmed without a
+# person (below the threshold), by a person's (or a confirmer's) answer, or rejected because nobody
+# answered in time, the verdict was a deny, the adapter was closed first, or something failed.
+CONFIRMATION_HOW = ("automatic", "person", "timeout", "denied", "closed", "error")
+CONFIRMATION_STATUS = ("confirmed", "rejected")
 
 
 class AuditError(Exception):
@@ -222,6 +229,26 @@ def outcome_body(decision_id: str, *, executed: bool, exit_code: int | None, dur
         "timestamp": ts,
         "outcome": {"executed": executed, "exit_code": exit_code, "duration_ms": duration_ms, "sandbox": sandbox,
                     "timed_out": timed_out, "reason": reason},
+        "labels": labels(entry),
+    }
+
+
+def confirmation_body(decision_id: str, *, status: str, how: str, by: str, waited_ms: int, reason: str | None,
+                      action_id: int | None, entry: str, ts: str) -> dict[str, Any]:
+    """The fields of a confirmation record: what became of a decision an adapter had confirmed or
+    rejected (``status``), how (CONFIRMATION_HOW), who answered (``by``: the answer's source,
+    ``confirmer``, or the adapter itself), how long it waited for the answer, why it was rejected,
+    and the adapter's own id of the action (an event id)."""
+    if status not in CONFIRMATION_STATUS:
+        raise ValueError(f"a confirmation's status is one of {', '.join(CONFIRMATION_STATUS)}, not {status!r}")
+    if how not in CONFIRMATION_HOW:
+        raise ValueError(f"a confirmation's how is one of {', '.join(CONFIRMATION_HOW)}, not {how!r}")
+    return {
+        "event": "confirmation",
+        "decision_id": decision_id,
+        "timestamp": ts,
+        "confirmation": {"status": status, "how": how, "by": by, "waited_ms": waited_ms, "reason": reason,
+                         "action_id": action_id},
         "labels": labels(entry),
     }
 

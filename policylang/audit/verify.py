@@ -20,7 +20,8 @@ classified by looking at the records around it:
                      while a key is given (how a rewrite of the whole log without the key looks)
 
 A partial line followed by the ``recovery`` record that acknowledges it (a crash, handled by the
-next append) is a note, not a problem.  What no chain can show: records cut from the end at a line
+next append) is a note, not a problem; so are ``outcome`` and ``confirmation`` records whose
+decision is not in the files checked (rotated out, or in a file not given).  What no chain can show: records cut from the end at a line
 boundary, or the oldest files deleted (which is what ``keep`` does); the report gives the first and
 last record so that an operator can compare them with an earlier report.
 """
@@ -189,7 +190,8 @@ class _Walk:
         self.seen_seqs: set[int] = set()
         self.file_index: int | None = None  # the open record's index of the file being walked
         self.firsts: list[dict[str, Any] | None] = []  # each file's first record
-
+        self.decided: set[str] = set()  # the decision ids of the decision records checked
+        self.unlinked: list[str] = []  # "file:line" of follow-ups whose decision was not among them
 
     def fail(self, kind: str, file: str, line: int, message: str) -> bool:
         self.report.problem = Problem(kind, file, line, message)
@@ -201,6 +203,10 @@ class _Walk:
         for i, path in enumerate(self.report.files):
             if not self.file(path, contents[i], i):
                 break
+        if self.unlinked:
+            self.report.notes.append(f"{len(self.unlinked)} outcome or confirmation record(s) (the first at "
+                                     f"{self.unlinked[0]}) follow a decision that is not in the files checked "
+                                     "(rotated out, or in a file not given)")
         return self.report
 
     def file(self, path: str, lines: list[_Line], index: int) -> bool:
@@ -370,6 +376,11 @@ class _Walk:
             self.report.first = pos
         self.report.last = pos
         self.report.records += 1
+        event, decision_id = rec.get("event"), rec.get("decision_id")
+        if event == "decision" and isinstance(decision_id, str):
+            self.decided.add(decision_id)
+        elif event in ("outcome", "confirmation") and not (isinstance(decision_id, str) and decision_id in self.decided):
+            self.unlinked.append(f"{path}:{n}")
         self.seen[rec["hash"]] = (path, n, rec["seq"])
         self.seen_seqs.add(rec["seq"])
         self.exp_seq = rec["seq"] + 1

@@ -32,8 +32,8 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from .chain import GENESIS, Key, line_head, load_key, seal
-from .record import AuditError, decision_body, new_decision_id, outcome_body, parse_timestamp, policy_revision, \
-    rule_locations, sha256, timestamp
+from .record import AuditError, confirmation_body, decision_body, new_decision_id, outcome_body, parse_timestamp, \
+    policy_revision, rule_locations, sha256, timestamp
 
 if TYPE_CHECKING:
     from ..actions import Context
@@ -138,6 +138,14 @@ class AuditLog:
         body = outcome_body(decision_id, executed=executed, exit_code=exit_code, duration_ms=duration_ms,
                             entry=entry or self.entry, ts=timestamp(), sandbox=sandbox, timed_out=timed_out,
                             reason=reason)
+        self._submit(lambda: body)
+
+    def confirmation(self, decision_id: str, *, status: str, how: str, by: str, waited_ms: int = 0,
+                     reason: str | None = None, action_id: int | None = None, entry: str | None = None) -> None:
+        """Append what became of a decision an adapter confirmed or rejected (record.confirmation_body).
+        Raises ValueError for a status or how that is not one of the known ones."""
+        body = confirmation_body(decision_id, status=status, how=how, by=by, waited_ms=waited_ms, reason=reason,
+                                 action_id=action_id, entry=entry or self.entry, ts=timestamp())
         self._submit(lambda: body)
 
     def append(self, body: Mapping[str, Any]) -> None:
