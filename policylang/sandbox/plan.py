@@ -98,9 +98,13 @@ def _outermost(paths: Iterable[str]) -> tuple[str, ...]:
     return tuple(kept)
 
 
-def hidden_paths(patterns: Iterable[str], home: str, workspace: str) -> tuple[str, ...]:
-    """The existing paths a sandbox hides for these path patterns (the deny-read classes)."""
-    return _outermost(_existing(patterns, os.path.normpath(home), os.path.normpath(workspace)))
+def hidden_paths(patterns: Iterable[str], home: str, workspace: str, below: Iterable[str] = ()) -> tuple[str, ...]:
+    """The existing paths a sandbox hides for these path patterns (the deny-read classes), with
+    ``below``: what the walk of the workspace found deeper in it (sandbox/walk.py)."""
+    workspace = os.path.normpath(workspace)
+    deeper = [os.path.normpath(p) for p in below if _inside(os.path.normpath(p), workspace)
+              and os.path.normpath(p) != workspace]
+    return _outermost([*_existing(patterns, os.path.normpath(home), workspace), *deeper])
 
 
 def readonly_paths(patterns: Iterable[str], home: str, workspace: str, hidden: Iterable[str] = ()

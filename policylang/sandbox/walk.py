@@ -1,0 +1,69 @@
+"""The credential files deeper in the workspace: a bounded walk that finds what a sandbox must hide
+below its top (``sub/.env``, ``deep/a/b/key.pem``).
+
+``plan.hidden_paths`` looks for a ``**/NAME`` pattern at the top of the workspace only; this walk
+looks at every entry below it and asks ``hide(path, is_dir)`` -- the executor's test against the
+policy's ``deny read`` patterns -- about each.  A directory that is hidden is not entered.  It does
+not follow symbolic links to directories, and it does not enter the directories of
+``SKIPPED``: version control's own (``.git``: the policy protects its hooks and config by other
+rules), installed dependencies (``node_modules``) and virtualenvs (a directory holding
+``pyvenv.cfg``), which are large and hold what a package manager put there, not the project's
+credentials.
+
+It is bounded: past ``max_entries`` entries or ``max_depth`` levels it raises ``WalkLimit`` and the
+sandbox is not set up (the command does not run) -- a walk that stopped half-way would leave
+credentials it never saw readable.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+MAX_ENTRIES = 100_000
+MAX_DEPTH = 40
+SKIPPED = frozenset({".git", ".hg", ".svn", "node_modules"})
+
+
+class WalkLimit(Exception):
+    """The workspace is larger than the walk may look at: the sandbox cannot promise what it hides."""
+
+
+def _virtualenv(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, "pyvenv.cfg"))
+
+
+def hidden_below(workspace: str, hide: Callable[[str, bool], bool], max_entries: int = MAX_ENTRIES,
+                 max_depth: int = MAX_DEPTH) -> tuple[str, ...]:
+    """The paths below ``workspace`` that ``hide`` names, outermost first (nothing below a hidden
+    directory), sorted.  Raises WalkLimit past the bounds; a directory that cannot be read is
+    skipped (the sandboxed command, running as the same user, cannot read it either)."""
+    found: list[str] = []
+    seen = 0
+    stack: list[tuple[str, int]] = [(workspace, 0)]
+    while stack:
+        directory, depth = stack.pop()
+        try:
+            with os.scandir(directory) as it:
+                entries = list(it)
+        except OSError:
+            continue
+        seen += len(entries)
+        if seen > max_entries:
+            raise WalkLimit(f"the workspace {workspace} has more than {max_entries:,} entries: its credential "
+                            "files cannot all be found and hidden")
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if hide(entry.path, is_dir):
+                if os.path.exists(entry.path):  # a dangling link holds nothing to read
+                    found.append(entry.path)
+                continue
+            if not is_dir or entry.name in SKIPPED or _virtualenv(entry.path):
+                continue
+            if depth + 1 >= max_depth:
+                raise WalkLimit(f"the workspace {workspace} is nested deeper than {max_depth} directories "
+                                f"({entry.path}): its credential files cannot all be found and hidden")
+            stack.append((entry.path, depth + 1))
+    return tuple(sorted(found))
