@@ -32,7 +32,7 @@ from ..frozen import record, replace
 from ..sandbox.backends import detect
 from ..sandbox.build import SandboxError, started, wrap
 from ..sandbox.plan import Plan, hidden_paths, readonly_paths
-from ..sandbox.walk import WalkLimit, hidden_below
+from ..sandbox.walk import WalkError, hidden_below
 from ..verdict import Decision, Verdict
 from .sandbox_env import scrubbed
 
@@ -153,7 +153,7 @@ def plan_for(policy: Policy, cwd: str, env: Mapping[str, str]) -> Plan:
         raise SandboxError("the workspace is the root directory: nothing would be read-only")
     try:
         below = hidden_below(workspace, _denied_reading(policy, home, workspace, os.path.realpath(cwd), env))
-    except WalkLimit as exc:
+    except WalkError as exc:
         raise SandboxError(str(exc)) from None
     hidden = hidden_paths(denied_patterns(policy, "read"), home, workspace, below)
     readonly = readonly_paths([*denied_patterns(policy, "write"), *_guard_paths(policy, workspace)], home,

@@ -10,7 +10,7 @@ rules), installed dependencies (``node_modules``) and virtualenvs (a directory h
 ``pyvenv.cfg``), which are large and hold what a package manager put there, not the project's
 credentials.
 
-It is bounded: past ``max_entries`` entries or ``max_depth`` levels it raises ``WalkLimit`` and the
+It is bounded: past ``max_entries`` entries or ``max_depth`` levels it raises ``WalkError`` and the
 sandbox is not set up (the command does not run) -- a walk that stopped half-way would leave
 credentials it never saw readable.
 """
@@ -24,19 +24,29 @@ MAX_DEPTH = 40
 SKIPPED = frozenset({".git", ".hg", ".svn", "node_modules"})
 
 
-class WalkLimit(Exception):
-    """The workspace is larger than the walk may look at: the sandbox cannot promise what it hides."""
+class WalkError(Exception):
+    """The walk cannot look at the whole workspace: the sandbox cannot promise what it hides."""
+
+
+def _own(path: str) -> bool:
+    try:
+        return os.lstat(path).st_uid == os.getuid()
+    except OSError:
+        return False  # gone since it was listed: nothing to hide
 
 
 def _virtualenv(path: str) -> bool:
     return os.path.isfile(os.path.join(path, "pyvenv.cfg"))
 
 
-def hidden_below(workspace: str, hide: Callable[[str, bool], bool], max_entries: int = MAX_ENTRIES,
-                 max_depth: int = MAX_DEPTH) -> tuple[str, ...]:
+def hidden_below(workspace: str, hide: Callable[[str, bool], bool], max_entries: int | None = None,
+                 max_depth: int | None = None) -> tuple[str, ...]:
     """The paths below ``workspace`` that ``hide`` names, outermost first (nothing below a hidden
-    directory), sorted.  Raises WalkLimit past the bounds; a directory that cannot be read is
-    skipped (the sandboxed command, running as the same user, cannot read it either)."""
+    directory), sorted.  Raises WalkError past the bounds (by default MAX_ENTRIES and MAX_DEPTH); a
+    directory that cannot be read is skipped when another user owns it (the sandboxed command
+    cannot read it either), and is an error when this user does (it could make it readable)."""
+    max_entries = MAX_ENTRIES if max_entries is None else max_entries
+    max_depth = MAX_DEPTH if max_depth is None else max_depth
     found: list[str] = []
     seen = 0
     stack: list[tuple[str, int]] = [(workspace, 0)]
@@ -45,11 +55,14 @@ def hidden_below(workspace: str, hide: Callable[[str, bool], bool], max_entries:
         try:
             with os.scandir(directory) as it:
                 entries = list(it)
-        except OSError:
+        except OSError as exc:
+            if _own(directory):  # its owner can chmod it inside the writable workspace and look in
+                raise WalkError(f"cannot look into {directory}: {exc.strerror or exc}: its credential files "
+                                "cannot be found and hidden") from None
             continue
         seen += len(entries)
         if seen > max_entries:
-            raise WalkLimit(f"the workspace {workspace} has more than {max_entries:,} entries: its credential "
+            raise WalkError(f"the workspace {workspace} has more than {max_entries:,} entries: its credential "
                             "files cannot all be found and hidden")
         for entry in entries:
             try:
@@ -63,7 +76,7 @@ def hidden_below(workspace: str, hide: Callable[[str, bool], bool], max_entries:
             if not is_dir or entry.name in SKIPPED or _virtualenv(entry.path):
                 continue
             if depth + 1 >= max_depth:
-                raise WalkLimit(f"the workspace {workspace} is nested deeper than {max_depth} directories "
+                raise WalkError(f"the workspace {workspace} is nested deeper than {max_depth} directories "
                                 f"({entry.path}): its credential files cannot all be found and hidden")
             stack.append((entry.path, depth + 1))
     return tuple(sorted(found))
