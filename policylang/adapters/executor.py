@@ -4,8 +4,10 @@
 
 - **allow**: runs it as given;
 - **sandbox**: runs it inside the configured backend (policylang/sandbox/) with the limits of
-  ``[security.sandbox.limits]`` and a timeout of ``timeout_seconds``; when no backend is here, or
-  the sandbox cannot be set up, the command does not run -- never unsandboxed;
+  ``[security.sandbox.limits]``, a timeout of ``timeout_seconds``, the credential files of the
+  workspace hidden (sandbox/walk.py) and the environment's credentials removed (sandbox_env.py);
+  when no backend is here, or the sandbox cannot be set up, the command does not run -- never
+  unsandboxed -- and a backend that reports it never started the command is recorded as not run;
 - **ask**: asks ``approve(verdict)``; without it, or when it says no, the command does not run (the
   engine itself makes ask a deny when the context is not interactive or the settings are headless);
 - **deny**: does not run it.

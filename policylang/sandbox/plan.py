@@ -11,7 +11,8 @@ one whose last parts are globs names the directory above them (``~/.ssh/id_*`` n
 ``~/`` and ``$HOME/`` patterns are in the home directory, ``$WORKSPACE/`` ones in the workspace, and
 ``**/REST`` -- a file or directory by name wherever it is -- is looked for at the top of the home
 directory and of the workspace (``**/.netrc`` names ``~/.netrc``; ``**/.git/hooks/**`` names
-``WORKSPACE/.git/hooks``), not in every directory below them.  Only what exists is named; the
+``WORKSPACE/.git/hooks``); the hidden files deeper in the workspace are what the walk finds
+(sandbox/walk.py), given as ``below``.  Only what exists is named; the
 kernel's trees (``/proc``, ``/sys``, ``/dev``), the root, a top-level directory, the home directory
 itself and the workspace or a directory above it are never hidden (the sandbox would not work
 without them); read-only paths matter only inside the workspace (everything else is read-only).
