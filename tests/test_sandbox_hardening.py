@@ -269,6 +269,31 @@ def test_a_sandboxed_command_sees_neither_credentials_nor_nested_secrets(scratch
 
 # ---- did the command start? ----------------------------------------------------------------------
 
+@pytest.mark.parametrize("backend, message", [("bwrap", "bwrap: Can't chdir"),
+                                              ("unshare", "policylang-sandbox (unshare):")])
+def test_a_real_set_up_failure_is_recorded_as_not_run(scratch: Path, backend: str, message: str,
+                                                       capfd: pytest.CaptureFixture[str]) -> None:
+    """A working directory under /tmp, outside the configured workspace, is on the host but not in
+    the sandbox (its /tmp is a fresh tmpfs): the backend's own set-up fails before the command."""
+    reason = why_not(backend)
+    if reason is not None:
+        pytest.skip(reason)
+    ws = scratch / "home" / "project"
+    (ws / "probe.py").write_text(PROBE)
+    policy = _config(scratch, f'enabled = true\nbackend = "{backend}"',
+                     security=f'mode = "approve"\nworkspace = "{ws}"')
+    elsewhere = Path(tempfile.mkdtemp(prefix="policylang-sbx-cwd-", dir="/tmp"))
+    try:
+        outcome = policylang.run(["python3", str(ws / "probe.py")], policy, cwd=str(elsewhere),
+                                 env={"HOME": str(scratch / "home"), "PATH": "/usr/bin:/bin"})
+        assert list(elsewhere.iterdir()) == []  # the probe never ran
+    finally:
+        shutil.rmtree(elsewhere, ignore_errors=True)
+    assert outcome.verdict.decision is Decision.SANDBOX
+    assert not outcome.ran and outcome.status == 126 and outcome.exit_code is None
+    assert (outcome.reason or "").startswith(f"the sandbox did not start: {backend} exited ")
+    assert message in capfd.readouterr().err
+
 @pytest.mark.parametrize("report, text, code, expected", [
     ("bwrap-json", b'{ "child-pid": 12, "mnt-namespace": 4026532175 }\n{ "exit-code": 1 }\n', 1, True),
     ("bwrap-json", b'{ "child-pid": 12, "mnt-namespace": 4026532175 }\n', 1, False),  # set-up failed
