@@ -38,13 +38,14 @@ KEY_TEXT = "made-up-key-material-for-the-walk-test"
 
 PROBE = """\
 import json, os, sys
+fds = os.listdir("/proc/self/fd")  # 0, 1, 2 and the one listdir itself opens
 files = {}
 for p in ["sub/.env", "deep/a/b/key.pem", "sub/app.py", ".env"]:
     try:
         files[p] = open(p).read()
     except OSError as e:
         files[p] = "unreadable: " + e.strerror
-open("seen.json", "w").write(json.dumps({"env": dict(os.environ), "files": files}))
+open("seen.json", "w").write(json.dumps({"env": dict(os.environ), "files": files, "fds": fds}))
 sys.exit(3)
 """
 
@@ -261,6 +262,7 @@ def test_a_sandboxed_command_sees_neither_credentials_nor_nested_secrets(scratch
     for rel in ("sub/.env", "deep/a/b/key.pem", ".env"):
         assert KEY_TEXT not in seen["files"][rel], rel
     assert seen["files"]["sub/app.py"] == "print('app')\n"
+    assert set(seen["fds"]) <= {"0", "1", "2", "3"}  # the backend's status descriptor is not passed on
     # the control: allowed outright (execute mode) the same probe runs as given and sees all of it
     outcome = policylang.run(["python3", "probe.py"], _config(scratch, security='mode = "execute"'), cwd=str(ws),
                              env=env)

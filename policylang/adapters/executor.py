@@ -313,7 +313,7 @@ def _sandboxed(policy: Policy, verdict: Verdict, argv: Sequence[str], cwd: str, 
             timeout = limit if timeout is None else min(timeout, limit)
         try:
             code, timed_out, ms = spawn(wrapped.argv, cwd, inner_env, timeout, wrapped.kill, stdin, stdout, stderr,
-                                        pass_fds=(write_end,))
+                                        pass_fds=() if wrapped.status_fd is None else (wrapped.status_fd,))
         except OSError as exc:
             return Outcome(verdict, False, backend=wrapped.backend,
                            reason=f"cannot run {wrapped.argv[0]}: {exc.strerror or exc}")

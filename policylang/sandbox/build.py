@@ -43,6 +43,7 @@ class Wrapped:
     argv: tuple[str, ...]
     kill: tuple[str, ...] | None = None  # run this to stop the sandbox when the executor gives up on it
     report: str | None = None  # how it says the command started: "bwrap-json", "ready", "engine"; None: it does not
+    status_fd: int | None = None  # the descriptor the argv names for the report: the backend must inherit it
 
 
 _BUILDERS: dict[str, Callable[[str, list[str], Plan, int | None], list[str]]] = {
@@ -72,8 +73,9 @@ def wrap(backend: Backend, argv: list[str] | tuple[str, ...], plan: Plan, status
     builder = _BUILDERS.get(backend.name)
     if builder is None:
         raise SandboxError(f"unknown sandbox backend {backend.name!r}")
-    return Wrapped(backend.name, tuple(builder(backend.program, list(argv), plan, status_fd)),
-                   report=_REPORTS.get(backend.name) if status_fd is not None else None)
+    report = _REPORTS.get(backend.name) if status_fd is not None else None
+    return Wrapped(backend.name, tuple(builder(backend.program, list(argv), plan, status_fd)), report=report,
+                   status_fd=status_fd if report is not None else None)
 
 
 def started(report: str | None, text: bytes, exit_code: int) -> bool:
