@@ -55,6 +55,8 @@ class SandboxSettings:
     backend: str = "auto"  # auto | bwrap | firejail | unshare | container
     container_image: str | None = None
     limits: SandboxLimits = SandboxLimits()
+    # environment variables let into the sandbox although their name or value says credential
+    pass_env: tuple[str, ...] = ()
 
 
 @record

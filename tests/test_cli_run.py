@@ -202,9 +202,32 @@ def test_a_backend_that_fails_to_start_does_not_lead_to_an_unsandboxed_run(setup
     (fake / "bwrap").chmod(0o755)
     setup.configure('mode = "approve"', 'enabled = true\nbackend = "bwrap"')
     code, _, err = setup.run("--", "touch", "marker", env={"PATH": f"{fake}:/usr/bin:/bin"})
-    assert code == 1 and "cannot start here" in err
+    assert code == 126 and "cannot start here" in err  # did not run: not the backend's 1 as the command's
+    assert "the sandbox did not start: bwrap exited 1" in err
     assert not (setup.ws / "marker").exists()
-    assert setup.outcome()["sandbox"] == "bwrap"
+    outcome = setup.outcome()
+    assert outcome["sandbox"] == "bwrap" and outcome["executed"] is False and outcome["exit_code"] is None
+    assert outcome["reason"] == "the sandbox did not start: bwrap exited 1 before the command ran"
+    assert setup.verified()
+
+
+def test_a_real_bwrap_that_fails_in_its_set_up_is_recorded_as_not_run(setup: Setup) -> None:
+    """A working directory under /tmp, outside the configured workspace, exists on the host but not
+    inside the sandbox (its /tmp is a fresh tmpfs): bwrap's own --chdir fails before the command."""
+    _needs_bwrap()
+    setup.configure(f'mode = "approve"\nworkspace = "{setup.ws}"', 'enabled = true\nbackend = "bwrap"')
+    elsewhere = Path(tempfile.mkdtemp(prefix="policylang-sbx-cwd-", dir="/tmp"))
+    try:
+        code, _, err = setup.run("--cwd", str(elsewhere), "--", "python3", str(setup.ws / "probe.py"), "/nonexistent")
+        assert setup.records()[-2]["result"]["decision"] == "sandbox"  # type: ignore[index]
+        assert code == 126, err
+        assert "bwrap: Can't chdir" in err
+        assert list(elsewhere.iterdir()) == []  # the probe never ran: no result.txt
+    finally:
+        shutil.rmtree(elsewhere, ignore_errors=True)
+    outcome = setup.outcome()
+    assert outcome["executed"] is False and outcome["sandbox"] == "bwrap" and outcome["exit_code"] is None
+    assert outcome["reason"] == "the sandbox did not start: bwrap exited 1 before the command ran"
 
 
 def test_under_exec_strict_the_words_are_the_argv_and_no_shell_runs(setup: Setup) -> None:

@@ -89,6 +89,7 @@ KEY_CASES: list[tuple[str, str, Any]] = [
     ("sandbox.enabled = true", "sandbox.enabled", True),
     ('sandbox.backend = "firejail"', "sandbox.backend", "firejail"),
     ('sandbox.container_image = "alpine:3.20"', "sandbox.container_image", "alpine:3.20"),
+    ('sandbox.pass_env = ["NPM_TOKEN", "CI_TOKEN"]', "sandbox.pass_env", ("NPM_TOKEN", "CI_TOKEN")),
     ("sandbox.limits.cpu_seconds = 30", "sandbox.limits.cpu_seconds", 30),
     ("sandbox.limits.memory_mb = 512", "sandbox.limits.memory_mb", 512),
     ("sandbox.limits.max_processes = 64", "sandbox.limits.max_processes", 64),
@@ -467,6 +468,13 @@ ADMIN_CASES: list[tuple[str, str, str, Any, bool]] = [
     ("project_policies = false", "project_policies = true", "project_policies", False, True),
     ("headless = true", "headless = false", "headless", True, True),
     ('sandbox.backend = "bwrap"', 'sandbox.backend = "firejail"', "sandbox.backend", "bwrap", True),
+    # pass_env: the admin's list is the most that gets through
+    ('sandbox.pass_env = ["NPM_TOKEN"]', 'sandbox.pass_env = ["NPM_TOKEN", "GITHUB_TOKEN"]', "sandbox.pass_env",
+     ("NPM_TOKEN",), True),
+    ('sandbox.pass_env = ["NPM_TOKEN", "CI_TOKEN"]', 'sandbox.pass_env = ["CI_TOKEN"]', "sandbox.pass_env",
+     ("CI_TOKEN",), False),
+    ("sandbox.pass_env = []", 'sandbox.pass_env = ["GITHUB_TOKEN"]', "sandbox.pass_env", (), True),
+    ('sandbox.pass_env = ["NPM_TOKEN"]', "", "sandbox.pass_env", ("NPM_TOKEN",), False),
 ]
 
 

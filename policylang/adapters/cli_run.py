@@ -5,8 +5,8 @@ One word after ``--`` is shell text, run by ``/bin/sh -c``; several words are an
 shell; under ``exec_strict`` the words are always the argv.  The decision is on exactly what runs.
 
 Exit codes: the command's own when it ran; 124 when it was stopped at its time limit; 126 when it
-did not run (denied, not approved, no sandbox backend, a sandbox that cannot be set up; the reason
-is on stderr); 2 usage error; 5 policy or config error.
+did not run (denied, not approved, no sandbox backend, a sandbox that cannot be set up or a backend
+that did not start the command; the reason is on stderr); 2 usage error; 5 policy or config error.
 """
 from __future__ import annotations
 

@@ -4,8 +4,10 @@
 
 - **allow**: runs it as given;
 - **sandbox**: runs it inside the configured backend (policylang/sandbox/) with the limits of
-  ``[security.sandbox.limits]`` and a timeout of ``timeout_seconds``; when no backend is here, or
-  the sandbox cannot be set up, the command does not run -- never unsandboxed;
+  ``[security.sandbox.limits]``, a timeout of ``timeout_seconds``, the credential files of the
+  workspace hidden (sandbox/walk.py) and the environment's credentials removed (sandbox_env.py);
+  when no backend is here, or the sandbox cannot be set up, the command does not run -- never
+  unsandboxed -- and a backend that reports it never started the command is recorded as not run;
 - **ask**: asks ``approve(verdict)``; without it, or when it says no, the command does not run (the
   engine itself makes ask a deny when the context is not interactive or the settings are headless);
 - **deny**: does not run it.
@@ -30,9 +32,11 @@ from ..actions import Command, Context
 from ..engine.matcher import PathTarget
 from ..frozen import record, replace
 from ..sandbox.backends import detect
-from ..sandbox.build import SandboxError, wrap
+from ..sandbox.build import SandboxError, started, wrap
 from ..sandbox.plan import Plan, hidden_paths, readonly_paths
+from ..sandbox.walk import WalkError, hidden_below
 from ..verdict import Decision, Verdict
+from .sandbox_env import scrubbed
 
 if TYPE_CHECKING:
     from ..engine.policy import Policy
@@ -89,18 +93,35 @@ def argv_to_run(action: Command, verdict: Verdict, exec_strict: bool) -> tuple[s
 
 # ---- the sandbox's plan ------------------------------------------------------------------------
 
+def _deny_targets(policy: Policy, kind: str) -> list[PathTarget]:
+    """The path targets of every ``deny`` rule of the policy on ``kind`` (read or write) paths."""
+    return [rule.target for rule in policy.rules
+            if rule.decision is Decision.DENY and isinstance(rule.target, PathTarget) and rule.target.kind == kind]
+
+
 def denied_patterns(policy: Policy, kind: str) -> list[str]:
     """The patterns of every ``deny`` rule of the policy on ``kind`` (read or write) paths: the
     built-in credential, start-up file and agent-settings classes among them; and the restricted
     paths in the home directory (``~/.ssh``, ``~/.gnupg``; the others, ``/usr/bin`` and the like,
     are restricted for writes, which the read-only root already prevents)."""
     out: list[str] = []
-    for rule in policy.rules:
-        target = rule.target
-        if rule.decision is Decision.DENY and isinstance(target, PathTarget) and target.kind == kind:
-            out.extend(p.text for p in target.paths.patterns if not p.negated)
+    for target in _deny_targets(policy, kind):
+        out.extend(p.text for p in target.paths.patterns if not p.negated)
     out.extend(p for p in policy.settings.restricted_paths if p.startswith(("~/", "$HOME/")))
     return out
+
+
+def _denied_reading(policy: Policy, home: str, workspace: str, cwd: str, env: Mapping[str, str]
+                    ) -> Callable[[str, bool], bool]:
+    """Whether the policy denies reading a path (as the walk of the workspace asks): the path sets of
+    its ``deny read`` rules, negations included, under the roots of this run.  A rule on recursive
+    reads only (``grep -r``) is about the tree, not the file, and is left out."""
+    from ..engine.pathsets import Roots
+
+    sets = [t.paths for t in _deny_targets(policy, "read") if not t.recursive]
+    roots = Roots(home=home, workspace=workspace, cwd=cwd, tmpdir=env.get("TMPDIR") or "/tmp",
+                  fold=policy.settings.case_insensitive_paths)
+    return lambda path, is_dir: any(s.contains(path, roots) for s in sets)
 
 
 _ESCAPED = re.compile(r"\[(.)\]")
@@ -132,7 +153,11 @@ def plan_for(policy: Policy, cwd: str, env: Mapping[str, str]) -> Plan:
     workspace = os.path.realpath(workspace)
     if workspace == "/":
         raise SandboxError("the workspace is the root directory: nothing would be read-only")
-    hidden = hidden_paths(denied_patterns(policy, "read"), home, workspace)
+    try:
+        below = hidden_below(workspace, _denied_reading(policy, home, workspace, os.path.realpath(cwd), env))
+    except WalkError as exc:
+        raise SandboxError(str(exc)) from None
+    hidden = hidden_paths(denied_patterns(policy, "read"), home, workspace, below)
     readonly = readonly_paths([*denied_patterns(policy, "write"), *_guard_paths(policy, workspace)], home,
                               workspace, hidden)
     return Plan(workspace, os.path.realpath(cwd), home, hidden, readonly, settings.sandbox.limits,
@@ -165,7 +190,7 @@ def _stop(proc: subprocess.Popen[bytes], group: bool, kill: Sequence[str] | None
 
 def spawn(argv: Sequence[str], cwd: str, env: Mapping[str, str] | None, timeout: float | None,
           kill: Sequence[str] | None = None, stdin: IO[Any] | int | None = None, stdout: IO[Any] | int | None = None,
-          stderr: IO[Any] | int | None = None) -> tuple[int, bool, int]:
+          stderr: IO[Any] | int | None = None, pass_fds: Sequence[int] = ()) -> tuple[int, bool, int]:
     """Run ``argv`` to its end or its timeout: (exit code, timed out, milliseconds).  Raises OSError
     when it cannot be started.  Without a terminal on stdin it gets a process group of its own, so
     that a timeout stops its children too."""
@@ -176,7 +201,7 @@ def spawn(argv: Sequence[str], cwd: str, env: Mapping[str, str] | None, timeout:
         group = True
     start = time.monotonic()
     proc = subprocess.Popen(list(argv), cwd=cwd, env=None if env is None else dict(env), stdin=stdin, stdout=stdout,
-                            stderr=stderr, process_group=0 if group else None)
+                            stderr=stderr, process_group=0 if group else None, pass_fds=tuple(pass_fds))
     timed_out = False
     try:
         code = proc.wait(timeout)
@@ -255,27 +280,73 @@ def carry_out(policy: Policy, action: Command, verdict: Verdict, *, env: Mapping
     argv = argv_to_run(action, verdict, settings.exec_strict)
     if argv is None:
         return Outcome(verdict, False, reason="exec_strict: the verdict gives no argv to run")
-    backend_name = None
-    kill: Sequence[str] | None = None
-    if decision is Decision.SANDBOX:
-        environ = os.environ if env is None else env
-        backend = detect(settings.sandbox, environ)
-        if backend is None:
-            return Outcome(verdict, False, reason=f"no sandbox backend here ({settings.sandbox.backend})")
+    if decision is not Decision.SANDBOX:
         try:
-            wrapped = wrap(backend, argv, plan_for(policy, cwd, environ))
+            code, timed_out, ms = spawn(argv, cwd, env, timeout, None, stdin, stdout, stderr)
+        except OSError as exc:
+            return Outcome(verdict, False, reason=f"cannot run {argv[0]}: {exc.strerror or exc}")
+        return Outcome(verdict, True, code, ms, None, timed_out,
+                       f"stopped after {timeout:g} seconds" if timed_out and timeout is not None else None)
+    return _sandboxed(policy, verdict, argv, cwd, env, timeout, stdin, stdout, stderr)
+
+
+def _sandboxed(policy: Policy, verdict: Verdict, argv: Sequence[str], cwd: str, env: Mapping[str, str] | None,
+               timeout: float | None, stdin: IO[Any] | int | None, stdout: IO[Any] | int | None,
+               stderr: IO[Any] | int | None) -> Outcome:
+    """Run ``argv`` in the configured backend: with the plan's mounts and limits, the environment
+    without its credentials (adapters/sandbox_env.py), and the backend's report of whether the
+    command started (sandbox/build.py): one that never started did not run."""
+    settings = policy.settings
+    environ = os.environ if env is None else env
+    backend = detect(settings.sandbox, environ)
+    if backend is None:
+        return Outcome(verdict, False, reason=f"no sandbox backend here ({settings.sandbox.backend})")
+    read_end, write_end = os.pipe()
+    try:
+        try:
+            wrapped = wrap(backend, tuple(argv), plan_for(policy, cwd, environ), status_fd=write_end)
+            inner_env, _ = scrubbed(environ, settings.sandbox.pass_env)
         except (SandboxError, OSError) as exc:
             return Outcome(verdict, False, backend=backend.name, reason=f"the sandbox cannot be set up: {exc}")
-        argv, kill, backend_name = wrapped.argv, wrapped.kill, wrapped.backend
         limit = settings.sandbox.limits.timeout_seconds
         if limit is not None:
             timeout = limit if timeout is None else min(timeout, limit)
-    try:
-        code, timed_out, ms = spawn(argv, cwd, env, timeout, kill, stdin, stdout, stderr)
-    except OSError as exc:
-        return Outcome(verdict, False, backend=backend_name, reason=f"cannot run {argv[0]}: {exc.strerror or exc}")
-    return Outcome(verdict, True, code, ms, backend_name, timed_out,
-                   f"stopped after {timeout:g} seconds" if timed_out and timeout is not None else None)
+        try:
+            code, timed_out, ms = spawn(wrapped.argv, cwd, inner_env, timeout, wrapped.kill, stdin, stdout, stderr,
+                                        pass_fds=() if wrapped.status_fd is None else (wrapped.status_fd,))
+        except OSError as exc:
+            return Outcome(verdict, False, backend=wrapped.backend,
+                           reason=f"cannot run {wrapped.argv[0]}: {exc.strerror or exc}")
+        os.close(write_end)
+        write_end = -1
+        report = _drain(read_end)
+    finally:
+        for fd in (read_end, write_end):
+            if fd >= 0:
+                os.close(fd)
+    if timed_out:  # stopped: the report is cut short, and a set-up does not take that long
+        return Outcome(verdict, True, code, ms, wrapped.backend, True,
+                       f"stopped after {timeout:g} seconds" if timeout is not None else None)
+    if not started(wrapped.report, report, code):
+        return Outcome(verdict, False, None, ms, wrapped.backend,
+                       reason=f"the sandbox did not start: {wrapped.backend} exited {code} before the command ran")
+    return Outcome(verdict, True, code, ms, wrapped.backend)
+
+
+def _drain(fd: int, limit: int = 65536) -> bytes:
+    """What is in the pipe now, up to ``limit`` bytes, without waiting (a process the command left
+    behind may hold its write end open)."""
+    os.set_blocking(fd, False)
+    out = b""
+    while len(out) < limit:
+        try:
+            chunk = os.read(fd, limit - len(out))
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out
 
 
 # ---- the audit log -----------------------------------------------------------------------------

@@ -167,6 +167,7 @@ SETTING_KEYS: dict[str, _Key] = {
     "sandbox.enabled": _Key("sandbox_mode", _prefer(False)),
     "sandbox.backend": _Key("sandbox.backend", _admin_wins),
     "sandbox.container_image": _Key("sandbox.container_image", _admin_wins),
+    "sandbox.pass_env": _Key("sandbox.pass_env", lambda a, low: tuple(n for n in low if n in a), tuple, list),
     "sandbox.limits.cpu_seconds": _Key("sandbox.limits.cpu_seconds", _smaller_limit, int),
     "sandbox.limits.memory_mb": _Key("sandbox.limits.memory_mb", _smaller_limit, int),
     "sandbox.limits.max_processes": _Key("sandbox.limits.max_processes", _smaller_limit, int),
@@ -490,10 +491,10 @@ class _Loader:
                         continue
                     relative = not value.startswith(("/", "~", "$"))
                     converted = normalise_setting_path(os.path.join(base_dir, value) if relative else value)
-                elif key in ("safe_paths", "restricted_paths"):
-                    if not all(isinstance(p, str) for p in value):
+                elif key in ("safe_paths", "restricted_paths", "sandbox.pass_env"):  # pass_env: names, as they are
+                    if not isinstance(value, tuple) or not all(isinstance(p, str) for p in value):
                         continue
-                    converted = tuple(dict.fromkeys(normalise_setting_path(p) for p in value))
+                    converted = tuple(dict.fromkeys(p if "pass_env" in key else normalise_setting_path(p) for p in value))
                 else:
                     converted = spec.convert(value)
             except (TypeError, ValueError, KeyError):

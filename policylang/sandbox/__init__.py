@@ -3,9 +3,11 @@
 
 ``detect`` finds a backend the way a shell finds a program (no process is started: it runs at every
 policy load that enables the sandbox); ``plan`` says what the sandbox must hold (the writable workspace, the paths to hide,
-the paths kept read-only, the limits); ``wrap`` turns an argv and a plan into the argv of the
-backend (``bwrap``, ``firejail``, ``unshare``, ``container``), with the resource limits applied
-inside.  Running it is an executor's business (adapters/executor.py); this package starts nothing.
+the paths kept read-only, the limits), with ``walk`` finding the credential files deeper in the
+workspace; ``wrap`` turns an argv and a plan into the argv of the backend (``bwrap``, ``firejail``,
+``unshare``, ``container``), with the resource limits applied inside, and ``build.started`` reads
+the backend's report of whether the command started.  Running it is an executor's business
+(adapters/executor.py); this package starts nothing.
 """
 from __future__ import annotations
 

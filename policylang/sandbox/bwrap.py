@@ -16,9 +16,11 @@ from .limits import limited
 from .plan import Plan
 
 
-def bwrap_argv(program: str, argv: list[str], plan: Plan) -> list[str]:
+def bwrap_argv(program: str, argv: list[str], plan: Plan, status_fd: int | None = None) -> list[str]:
     a = [program, "--die-with-parent", "--new-session", "--unshare-user", "--unshare-ipc", "--unshare-pid",
          "--unshare-uts", "--unshare-cgroup-try"]
+    if status_fd is not None:  # an "exit-code" report there only when the command ran (sandbox/build.py)
+        a += ["--json-status-fd", str(status_fd)]
     if not plan.limits.network:
         a.append("--unshare-net")
     a += ["--cap-drop", "ALL", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]

@@ -10,8 +10,11 @@ guard's own paths in the workspace bound read-only.  Then the limits, a new sess
 capabilities (bounding, inheritable, ambient, permitted and effective sets all empty) and
 ``no_new_privs`` -- so the command cannot undo a mount -- and ``exec``.
 
-SPEC is JSON: ``{"workspace", "cwd", "hidden", "readonly", "limits": [[NAME, VALUE], ...]}``.
-Any failure exits 125 before the command runs.
+SPEC is JSON: ``{"workspace", "cwd", "hidden", "readonly", "limits": [[NAME, VALUE], ...],
+"status_fd"}``.  Any failure exits 125 before the command runs.  With ``status_fd`` (a descriptor
+the executor reads), ``ready`` is written to it when everything is set up, just before the ``exec``
+-- which closes it (close-on-exec) -- and ``exec-failed`` when the ``exec`` fails: the executor
+tells a set-up that failed from a command that ran.
 """
 from __future__ import annotations
 
@@ -131,6 +134,14 @@ def drop_privileges() -> None:
     _check(_libc.capset(header, data), "capset")
 
 
+def report(fd: int, what: bytes) -> None:
+    """Tell the executor that the command could not be run (it reads the pipe after the run)."""
+    try:
+        os.write(fd, what)
+    except OSError:
+        pass  # nobody reads it: the exit code says it as well
+
+
 def main(argv: list[str]) -> int:
     try:
         i = argv.index("--")
@@ -138,15 +149,21 @@ def main(argv: list[str]) -> int:
         command = argv[i + 1:]
         if i != 2 or not command:
             raise Failed("usage: nsinit.py SPEC -- COMMAND ...")
+        status = spec.get("status_fd")
         set_up(spec)
         limit(spec)
         drop_privileges()
+        if status is not None:
+            os.set_inheritable(status, False)  # closed by the exec: the command does not get it
+            os.write(status, b"ready\n")  # when it cannot be told, the command does not run
     except (Failed, OSError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
         sys.stderr.write(f"policylang-sandbox (unshare): {exc}\n")
         return 125
     try:
         os.execvp(command[0], command)
     except OSError as exc:
+        if status is not None:
+            report(status, b"exec-failed\n")
         sys.stderr.write(f"policylang-sandbox: {command[0]}: {exc.strerror}\n")
         return 127 if exc.errno == errno.ENOENT else 126
     return 126  # pragma: no cover - execvp does not return

@@ -11,7 +11,8 @@ one whose last parts are globs names the directory above them (``~/.ssh/id_*`` n
 ``~/`` and ``$HOME/`` patterns are in the home directory, ``$WORKSPACE/`` ones in the workspace, and
 ``**/REST`` -- a file or directory by name wherever it is -- is looked for at the top of the home
 directory and of the workspace (``**/.netrc`` names ``~/.netrc``; ``**/.git/hooks/**`` names
-``WORKSPACE/.git/hooks``), not in every directory below them.  Only what exists is named; the
+``WORKSPACE/.git/hooks``); the hidden files deeper in the workspace are what the walk finds
+(sandbox/walk.py), given as ``below``.  Only what exists is named; the
 kernel's trees (``/proc``, ``/sys``, ``/dev``), the root, a top-level directory, the home directory
 itself and the workspace or a directory above it are never hidden (the sandbox would not work
 without them); read-only paths matter only inside the workspace (everything else is read-only).
@@ -98,9 +99,13 @@ def _outermost(paths: Iterable[str]) -> tuple[str, ...]:
     return tuple(kept)
 
 
-def hidden_paths(patterns: Iterable[str], home: str, workspace: str) -> tuple[str, ...]:
-    """The existing paths a sandbox hides for these path patterns (the deny-read classes)."""
-    return _outermost(_existing(patterns, os.path.normpath(home), os.path.normpath(workspace)))
+def hidden_paths(patterns: Iterable[str], home: str, workspace: str, below: Iterable[str] = ()) -> tuple[str, ...]:
+    """The existing paths a sandbox hides for these path patterns (the deny-read classes), with
+    ``below``: what the walk of the workspace found deeper in it (sandbox/walk.py)."""
+    workspace = os.path.normpath(workspace)
+    deeper = [os.path.normpath(p) for p in below if _inside(os.path.normpath(p), workspace)
+              and os.path.normpath(p) != workspace]
+    return _outermost([*_existing(patterns, os.path.normpath(home), workspace), *deeper])
 
 
 def readonly_paths(patterns: Iterable[str], home: str, workspace: str, hidden: Iterable[str] = ()

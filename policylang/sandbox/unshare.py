@@ -19,11 +19,12 @@ from .plan import Plan
 NSINIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nsinit.py")
 
 
-def unshare_argv(program: str, argv: list[str], plan: Plan) -> list[str]:
+def unshare_argv(program: str, argv: list[str], plan: Plan, status_fd: int | None = None) -> list[str]:
     a = [program, "--user", "--map-root-user", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc",
          "--ipc", "--uts"]
     if not plan.limits.network:
         a.append("--net")
     spec = {"workspace": plan.workspace, "cwd": plan.cwd, "hidden": list(plan.hidden),
-            "readonly": list(plan.readonly), "limits": [list(x) for x in rlimits(plan.limits)]}
+            "readonly": list(plan.readonly), "limits": [list(x) for x in rlimits(plan.limits)],
+            "status_fd": status_fd}
     return a + ["--", sys.executable, "-I", "-S", NSINIT, json.dumps(spec), "--", *argv]
