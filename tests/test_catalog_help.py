@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -44,7 +45,9 @@ CHECKED = [(path, model) for path, model in _models() if help_command(model) is 
 
 
 def _help_text(path: tuple[str, ...], model: CommandModel, home: Path) -> str | None:
-    exe = shutil.which(path[0])
+    # the programs on PATH, and the ones installed beside the interpreter running the tests (policylang
+    # itself, in a virtualenv that is not activated)
+    exe = shutil.which(path[0]) or shutil.which(path[0], path=os.path.dirname(sys.executable))
     if exe is None:
         return None
     argv = [exe, *path[1:], *(help_command(model) or ())]
