@@ -259,3 +259,84 @@ def store(name: str, key: str, value: Any) -> None:
         except Exception:
             return
         store_bytes(name, key, payload)
+
+
+# ---- entries whose parts are decoded one at a time ----------------------------------------------
+
+PARTS_SUFFIX = ".parts"
+
+
+class Parts:
+    """The parts of an entry kept by :func:`store_parts`, read one at a time: each part is read from
+    its span of the parts file and checked against the SHA-256 the sealed entry recorded for it
+    before it is returned, so a process that needs one part of a large entry neither reads nor
+    hashes the rest."""
+
+    __slots__ = ("path", "spans")
+
+    def __init__(self, path: str, spans: tuple[tuple[int, int, bytes], ...]) -> None:
+        self.path = path
+        self.spans = spans
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    def get(self, i: int) -> bytes | None:
+        """Part ``i``, or None when the parts file is gone, not a private regular file of ours, or
+        its span does not hash to the recorded digest (changed, torn or planted)."""
+        offset, length, want = self.spans[i]
+        try:
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                         | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            return None
+        try:
+            st = os.fstat(fd)
+            if not private_file_ok(st) or st.st_size < offset + length:
+                return None
+            data = os.pread(fd, length, offset)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        if len(data) != length or not _compare_digest(bytes(sha256(data).digest()), want):
+            return None
+        return bytes(data)
+
+
+def store_parts(name: str, key: str, head: Any, parts: list[bytes]) -> None:
+    """Keep ``head`` and ``parts`` for ``key``: the parts end to end in a parts file named by its own
+    digest (written first, never rewritten), and ``head`` with that name and each part's span and
+    SHA-256 in the sealed entry.  Nothing happens when the cache is off."""
+    d = cache_dir()
+    if d is None or cache_key_bytes() is None:
+        return
+    blob = b"".join(parts)
+    file_name = f"{name}-{key}-{digest(blob)[:32]}{PARTS_SUFFIX}"
+    path = os.path.join(d, file_name)
+    if read_private(path) != blob and not write_private(path, blob):
+        return
+    spans = []
+    offset = 0
+    for p in parts:
+        spans.append((offset, len(p), bytes(sha256(p).digest())))
+        offset += len(p)
+    store(name, key, ("parts/1", head, file_name, tuple(spans)))
+
+
+def load_parts(name: str, key: str) -> tuple[Any, Parts] | None:
+    """The head stored by :func:`store_parts` for ``key`` and its parts, or None when there is no
+    sealed entry of that form (its parts are checked one by one as they are read)."""
+    entry = load(name, key)
+    if not (isinstance(entry, tuple) and len(entry) == 4 and entry[0] == "parts/1"):
+        return None
+    _, head, file_name, spans = entry
+    d = cache_dir()
+    if (d is None or not isinstance(file_name, str) or os.sep in file_name or not file_name.startswith(f"{name}-")
+            or not isinstance(spans, tuple)):
+        return None
+    for s in spans:
+        if not (isinstance(s, tuple) and len(s) == 3 and isinstance(s[0], int) and isinstance(s[1], int)
+                and s[0] >= 0 and s[1] >= 0 and isinstance(s[2], bytes) and len(s[2]) == 32):
+            return None
+    return head, Parts(os.path.join(d, file_name), spans)
