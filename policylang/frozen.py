@@ -22,6 +22,7 @@ raises ``FrozenInstanceError`` (``frozen``) or ``AttributeError`` (``record``).
 from __future__ import annotations
 
 import operator
+from types import CodeType, FunctionType
 from typing import Any, TypeVar, dataclass_transform
 
 T = TypeVar("T")
@@ -43,20 +44,31 @@ def _fields(cls: type) -> tuple[list[str], dict[str, Any]]:
     return names, defaults
 
 
+_INIT_CODE: dict[tuple[bool, int], CodeType] = {}
+
+
+def _init_code(public: bool, n: int) -> CodeType:
+    """The code of an ``__init__`` that stores ``n`` arguments: through the setters ``_set0`` ...
+    (public slots), or as ``self._a0`` ... (private slots).  Compiled once per arity and given each
+    class's own argument and attribute names with ``CodeType.replace``: compiling an ``__init__`` for
+    every class cost about 0.15 ms a class, some 7 ms of a process that defines fifty."""
+    code = _INIT_CODE.get((public, n))
+    if code is None:
+        body = [f"    _set{i}(self, a{i})" if public else f"    self._a{i} = a{i}" for i in range(n)]
+        source = f"def __init__(self{''.join(f', a{i}' for i in range(n))}):\n" + ("\n".join(body) or "    pass") + "\n"
+        namespace: dict[str, Any] = {}
+        exec(source, namespace)  # noqa: S102 - the source is built from numbers only
+        code = _INIT_CODE[(public, n)] = namespace["__init__"].__code__
+    return code
+
+
 def _build(cls: type, public: bool, extra: dict[str, Any]) -> Any:
     """The value class for ``cls``: slots (public, or private ``_name``), ``extra`` attributes, the
     comparison methods, and a generated ``__init__`` that stores each field."""
     names, defaults = _fields(cls)
-    namespace: dict[str, Any] = {}
-    args = []
     for i, name in enumerate(names):
-        if name in defaults:
-            namespace[f"_default{i}"] = defaults[name]
-            args.append(f"{name}=_default{i}")
-        elif any(n in defaults for n in names[:i]):
+        if name not in defaults and any(n in defaults for n in names[:i]):
             raise TypeError(f"{cls.__name__}.{name}: a field without a default after one with a default")
-        else:
-            args.append(name)
     attrs: dict[str, Any] = {k: v for k, v in cls.__dict__.items()
                              if k not in names and k not in ("__dict__", "__weakref__")}
     attrs["__slots__"] = tuple(names) if public else tuple(f"_{n}" for n in names)
@@ -69,15 +81,11 @@ def _build(cls: type, public: bool, extra: dict[str, Any]) -> Any:
             attrs[name] = property(operator.attrgetter(f"_{name}"), doc=f"the {name} field")
     attrs.update(extra)
     new = type(cls.__name__, cls.__bases__, attrs)
-    if public:  # a public slot is written through its own descriptor, past the refusing __setattr__
-        for i, name in enumerate(names):
-            namespace[f"_set{i}"] = new.__dict__[name].__set__
-        body = [f"    _set{i}(self, {n})" for i, n in enumerate(names)]
-    else:
-        body = [f"    self._{n} = {n}" for n in names]
-    source = f"def __init__(self, {', '.join(args)}):\n" + ("\n".join(body) or "    pass") + "\n"
-    exec(source, namespace)  # noqa: S102 - the source is built from field names only
-    init = namespace["__init__"]
+    setters = {f"_set{i}": new.__dict__[name].__set__ for i, name in enumerate(names)} if public else {}
+    code = _init_code(public, len(names)).replace(
+        co_varnames=("self", *names), co_qualname=f"{cls.__qualname__}.__init__",
+        **({} if public else {"co_names": tuple(f"_{n}" for n in names)}))
+    init = FunctionType(code, setters, "__init__", tuple(defaults[n] for n in names if n in defaults) or None)
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     setattr(new, "__init__", init)
     new.__qualname__ = cls.__qualname__

@@ -117,3 +117,35 @@ def test_a_verdicts_lazy_segments_behave_as_a_field() -> None:
     assert lazy.to_json() == eager.to_json()
     with pytest.raises(AttributeError):
         lazy.decision = Decision.DENY  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("decorator", [frozen, record], ids=["frozen", "record"])
+def test_classes_of_one_arity_keep_their_own_names_and_defaults(decorator: Any) -> None:
+    """Every ``__init__`` of one arity shares one compiled body: each class still takes its own
+    argument names, stores its own fields and has its own defaults."""
+    @decorator
+    class First:
+        a: int
+        b: str = "first"
+
+    @decorator
+    class Second:
+        x: str
+        y: int = 7
+
+    @decorator
+    class Empty:
+        pass
+
+    first, second = First(1), Second(y=2, x="s")
+    assert (first.a, first.b, second.x, second.y) == (1, "first", "s", 2)
+    assert (First(b="k", a=3).b, Second("t").y) == ("k", 7)
+    assert repr(Empty()).endswith(".Empty()") and Empty() == Empty()
+    with pytest.raises(TypeError, match="'y'"):
+        First(1, y=2)
+    with pytest.raises(TypeError, match="'b'"):
+        Second("s", b="x")
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'x'"):
+        Second()
+    assert First.__init__.__qualname__.endswith("First.__init__")
+    assert pickle.loads(pickle.dumps(Sample("p", 2))) == Sample("p", 2)
