@@ -82,9 +82,9 @@ def _build(cls: type, public: bool, extra: dict[str, Any]) -> Any:
     attrs.update(extra)
     new = type(cls.__name__, cls.__bases__, attrs)
     setters = {f"_set{i}": new.__dict__[name].__set__ for i, name in enumerate(names)} if public else {}
-    code = _init_code(public, len(names)).replace(
-        co_varnames=("self", *names), co_qualname=f"{cls.__qualname__}.__init__",
-        **({} if public else {"co_names": tuple(f"_{n}" for n in names)}))
+    code = _init_code(public, len(names))
+    code = code.replace(co_varnames=("self", *names), co_qualname=f"{cls.__qualname__}.__init__",
+                        co_names=code.co_names if public else tuple(f"_{n}" for n in names))
     init = FunctionType(code, setters, "__init__", tuple(defaults[n] for n in names if n in defaults) or None)
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     setattr(new, "__init__", init)
