@@ -43,8 +43,9 @@ except ImportError:  # pragma: no cover - another version or implementation
 
 
 
-def cache_dir() -> str | None:
-    """The private cache directory, created if needed; None when no safe one is available."""
+def cache_dir(create: bool = True) -> str | None:
+    """The private cache directory, created if needed (unless not ``create``: then None when it does
+    not exist yet); None when no safe one is available."""
     if os.environ.get("POLICYLANG_NO_CACHE"):
         return None
     base = os.environ.get("POLICYLANG_CACHE_DIR")
@@ -52,7 +53,8 @@ def cache_dir() -> str | None:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         base = os.path.join(xdg, "policylang")
     try:
-        os.makedirs(base, mode=0o700, exist_ok=True)
+        if create:
+            os.makedirs(base, mode=0o700, exist_ok=True)
         st = os.lstat(base)
     except OSError:
         return None
@@ -75,8 +77,8 @@ def digest(data: bytes) -> str:
     return str(sha256(data).hexdigest())
 
 
-def path_for(name: str, key: str) -> str | None:
-    d = cache_dir()
+def path_for(name: str, key: str, create: bool = True) -> str | None:
+    d = cache_dir(create)
     return None if d is None else os.path.join(d, f"{name}-{key}.pickle")
 
 
@@ -91,7 +93,7 @@ MAX_ENTRY = 256 << 20
 _key_memo: dict[str, bytes] = {}
 
 
-def state_dir() -> str | None:
+def state_dir(create: bool = True) -> str | None:
     """The user's private state directory (``$POLICYLANG_STATE_DIR``, else ``~/.policylang``),
     created 0700; None when it is a link, someone else's or writable by others.
 
@@ -99,7 +101,8 @@ def state_dir() -> str | None:
     in reach must not be able to write through the cache."""
     base = os.environ.get("POLICYLANG_STATE_DIR") or os.path.join(os.path.expanduser("~"), ".policylang")
     try:
-        os.makedirs(base, mode=0o700, exist_ok=True)
+        if create:
+            os.makedirs(base, mode=0o700, exist_ok=True)
         st = os.lstat(base)
     except OSError:
         return None
@@ -108,9 +111,9 @@ def state_dir() -> str | None:
     return base
 
 
-def key_path() -> str | None:
+def key_path(create: bool = True) -> str | None:
     """Where the cache key is kept (outside the cache directory), or None when there is no safe place."""
-    d = state_dir()
+    d = state_dir(create)
     return None if d is None else os.path.join(d, "cache.key")
 
 
@@ -181,17 +184,18 @@ def write_private(path: str, data: bytes, *, exclusive: bool = False) -> bool:
                 pass
 
 
-def cache_key_bytes() -> bytes | None:
+def cache_key_bytes(create: bool = True) -> bytes | None:
     """The user's secret cache key (32 random bytes in ``~/.policylang/cache.key``, mode 0600,
-    created atomically on first use); None when it cannot be had safely (then nothing is cached)."""
-    path = key_path()
+    created atomically on first use unless not ``create``); None when it cannot be had safely (then
+    nothing is cached)."""
+    path = key_path(create)
     if path is None:
         return None
     memo = _key_memo.get(path)
     if memo is not None:
         return memo
     key = read_private(path, secret=True, limit=64)
-    if key is None and not os.path.lexists(path):
+    if key is None and create and not os.path.lexists(path):
         write_private(path, os.urandom(32), exclusive=True)  # another process may win: read theirs
         key = read_private(path, secret=True, limit=64)
     if key is None or len(key) != 32:
@@ -213,11 +217,13 @@ def _mac(key: bytes, *parts: bytes) -> bytes:
     return bytes(outer.digest())
 
 
-def load_bytes(name: str, key: str) -> bytes | None:
+def load_bytes(name: str, key: str, create: bool = True) -> bytes | None:
     """The payload stored for ``key`` when its seal verifies, else None (no entry, the cache off, or
-    an entry that is not a private regular file of ours, or was changed or planted)."""
-    path = path_for(name, key)
-    secret = cache_key_bytes() if path is not None else None
+    an entry that is not a private regular file of ours, or was changed or planted).  Without
+    ``create``, neither the cache directory nor the key is made when missing (a read that must
+    leave no trace, as when a module is imported)."""
+    path = path_for(name, key, create)
+    secret = cache_key_bytes(create) if path is not None else None
     if path is None or secret is None:
         return None
     data = read_private(path)

@@ -45,21 +45,84 @@ def _fields(cls: type) -> tuple[list[str], dict[str, Any]]:
 
 
 _INIT_CODE: dict[tuple[bool, int], CodeType] = {}
+_INIT_STATE = {"kept": False, "new": False}  # the kept bodies looked for yet; one compiled here since
+_INITS_ENTRY = "frozen-inits"
+_INITS_FORMAT = "1"  # bump when the template source changes
+
+
+def _init_source(public: bool, n: int) -> str:
+    body = [f"    _set{i}(self, a{i})" if public else f"    self._a{i} = a{i}" for i in range(n)]
+    return f"def __init__(self{''.join(f', a{i}' for i in range(n))}):\n" + ("\n".join(body) or "    pass") + "\n"
 
 
 def _init_code(public: bool, n: int) -> CodeType:
     """The code of an ``__init__`` that stores ``n`` arguments: through the setters ``_set0`` ...
     (public slots), or as ``self._a0`` ... (private slots).  Compiled once per arity and given each
     class's own argument and attribute names with ``CodeType.replace``: compiling an ``__init__`` for
-    every class cost about 0.15 ms a class, some 7 ms of a process that defines fifty."""
+    every class cost about 0.15 ms a class, some 7 ms of a process that defines fifty.  The bodies a
+    CLI or hook process compiled are kept in the private cache (``keep_compiled``) and read back by
+    the next one, which then compiles none."""
     code = _INIT_CODE.get((public, n))
     if code is None:
-        body = [f"    _set{i}(self, a{i})" if public else f"    self._a{i} = a{i}" for i in range(n)]
-        source = f"def __init__(self{''.join(f', a{i}' for i in range(n))}):\n" + ("\n".join(body) or "    pass") + "\n"
+        if not _INIT_STATE["kept"]:
+            _INIT_STATE["kept"] = True
+            _load_kept()
+            code = _INIT_CODE.get((public, n))
+    if code is None:
         namespace: dict[str, Any] = {}
-        exec(source, namespace)  # noqa: S102 - the source is built from numbers only
+        exec(_init_source(public, n), namespace)  # noqa: S102 - the source is built from numbers only
         code = _INIT_CODE[(public, n)] = namespace["__init__"].__code__
+        _INIT_STATE["new"] = True
     return code
+
+
+def _inits_key() -> str:
+    import sys
+
+    from .cache import key_of
+
+    return key_of(_INITS_ENTRY, _INITS_FORMAT, sys.version, _init_source(True, 1), _init_source(False, 1))
+
+
+def _valid_init(public: bool, n: int, code: object) -> bool:
+    """Is ``code`` what ``_init_source(public, n)`` compiles to, as far as its names and arguments
+    show (the entry is sealed by the cache; this catches an entry of another layout)?"""
+    names = tuple(f"_set{i}" for i in range(n)) if public else tuple(f"_a{i}" for i in range(n))
+    return (isinstance(code, CodeType) and code.co_argcount == n + 1 and code.co_kwonlyargcount == 0
+            and code.co_varnames == ("self", *(f"a{i}" for i in range(n))) and code.co_names == names)
+
+
+def _load_kept() -> None:
+    """Add the bodies kept by an earlier process, if the cache holds them; never creates the cache
+    directory or its key (importing a module must leave no trace)."""
+    import marshal
+
+    from .cache import load_bytes
+
+    try:
+        payload = load_bytes(_INITS_ENTRY, _inits_key(), create=False)
+        kept = marshal.loads(payload) if payload is not None else None
+    except (ValueError, EOFError, TypeError, OSError):
+        return
+    if not isinstance(kept, dict):
+        return
+    for k, code in kept.items():
+        if (isinstance(k, tuple) and len(k) == 2 and isinstance(k[0], bool) and isinstance(k[1], int)
+                and _valid_init(k[0], k[1], code)):
+            _INIT_CODE.setdefault(k, code)
+
+
+def keep_compiled() -> None:
+    """Keep the ``__init__`` bodies of this process in the private cache when it compiled one that
+    was not kept (the CLI calls this as it exits)."""
+    if not _INIT_STATE["new"]:
+        return
+    import marshal
+
+    from .cache import store_bytes
+
+    _INIT_STATE["new"] = False
+    store_bytes(_INITS_ENTRY, _inits_key(), marshal.dumps(dict(_INIT_CODE)))
 
 
 def _build(cls: type, public: bool, extra: dict[str, Any]) -> Any:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from .load import load_catalog
 from ...frozen import replace
 from .model import _MODEL_CLASSES, CommandModel, LazyModels
 
@@ -18,6 +17,15 @@ if TYPE_CHECKING:
 # The layout of a cached catalog: bump when it or a model class changes, so an older entry is a miss.
 _CACHE_FORMAT = "6"
 _DATA_DIR = "data"
+
+
+def load_catalog(texts: str | Sequence[tuple[str, str]]
+                 ) -> tuple[dict[str, CommandModel], tuple[tuple[str, CommandModel], ...]]:
+    """The catalog parsed from ``texts`` (load.py, which checks every key; raises CatalogError):
+    imported on a cache miss, not by every process that looks a program up."""
+    from .load import load_catalog as parse
+
+    return parse(texts)
 
 
 def _catalog_texts() -> tuple[tuple[str, str], ...]:
