@@ -12,6 +12,12 @@ is checked before a byte of it is unpickled.  A planted, linked, changed or torn
 missing and is rebuilt and overwritten.  If no safe directory or key can be had, nothing is cached.
 Every entry is keyed by a hash of its inputs and the package version, and is written atomically
 (a temporary file in the same directory, then rename).
+
+A large entry of which a process needs a few parts (the command catalog: 1.7 MB, of which ``git
+status`` needs git's model) is kept as a sealed index and a parts file (``store_parts``): the
+index holds each part's span and SHA-256, the parts file is read one span at a time, and a part
+is unpickled only when its bytes hash to what the sealed index recorded.  The parts file is named
+by its own digest and never rewritten in place.
 """
 from __future__ import annotations
 

@@ -15,6 +15,9 @@ only, no factories; a field without a default may not follow one with a default)
   writes, about three times cheaper again, at the price of a property call (~75 ns) per read.  For
   objects built on every decision and read a few times (actions, reasons, verdicts).
 
+Each ``__init__`` is one compiled body per arity, renamed for the class; a CLI or hook process
+keeps the bodies it compiled in the private cache (``keep_compiled``), so a warm start compiles none.
+
 Both give the class ``__eq__`` and ``__hash__`` over the fields (instances of other classes are not
 equal), a dataclass-like ``repr``, pickling, and ``replace`` (this module's).  Assigning a field
 raises ``FrozenInstanceError`` (``frozen``) or ``AttributeError`` (``record``).
