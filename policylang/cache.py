@@ -12,6 +12,12 @@ is checked before a byte of it is unpickled.  A planted, linked, changed or torn
 missing and is rebuilt and overwritten.  If no safe directory or key can be had, nothing is cached.
 Every entry is keyed by a hash of its inputs and the package version, and is written atomically
 (a temporary file in the same directory, then rename).
+
+A large entry of which a process needs a few parts (the command catalog: 1.7 MB, of which ``git
+status`` needs git's model) is kept as a sealed index and a parts file (``store_parts``): the
+index holds each part's span and SHA-256, the parts file is read one span at a time, and a part
+is unpickled only when its bytes hash to what the sealed index recorded.  The parts file is named
+by its own digest and never rewritten in place.
 """
 from __future__ import annotations
 
@@ -43,8 +49,9 @@ except ImportError:  # pragma: no cover - another version or implementation
 
 
 
-def cache_dir() -> str | None:
-    """The private cache directory, created if needed; None when no safe one is available."""
+def cache_dir(create: bool = True) -> str | None:
+    """The private cache directory, created if needed (unless not ``create``: then None when it does
+    not exist yet); None when no safe one is available."""
     if os.environ.get("POLICYLANG_NO_CACHE"):
         return None
     base = os.environ.get("POLICYLANG_CACHE_DIR")
@@ -52,7 +59,8 @@ def cache_dir() -> str | None:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         base = os.path.join(xdg, "policylang")
     try:
-        os.makedirs(base, mode=0o700, exist_ok=True)
+        if create:
+            os.makedirs(base, mode=0o700, exist_ok=True)
         st = os.lstat(base)
     except OSError:
         return None
@@ -75,8 +83,8 @@ def digest(data: bytes) -> str:
     return str(sha256(data).hexdigest())
 
 
-def path_for(name: str, key: str) -> str | None:
-    d = cache_dir()
+def path_for(name: str, key: str, create: bool = True) -> str | None:
+    d = cache_dir(create)
     return None if d is None else os.path.join(d, f"{name}-{key}.pickle")
 
 
@@ -91,7 +99,7 @@ MAX_ENTRY = 256 << 20
 _key_memo: dict[str, bytes] = {}
 
 
-def state_dir() -> str | None:
+def state_dir(create: bool = True) -> str | None:
     """The user's private state directory (``$POLICYLANG_STATE_DIR``, else ``~/.policylang``),
     created 0700; None when it is a link, someone else's or writable by others.
 
@@ -99,7 +107,8 @@ def state_dir() -> str | None:
     in reach must not be able to write through the cache."""
     base = os.environ.get("POLICYLANG_STATE_DIR") or os.path.join(os.path.expanduser("~"), ".policylang")
     try:
-        os.makedirs(base, mode=0o700, exist_ok=True)
+        if create:
+            os.makedirs(base, mode=0o700, exist_ok=True)
         st = os.lstat(base)
     except OSError:
         return None
@@ -108,9 +117,9 @@ def state_dir() -> str | None:
     return base
 
 
-def key_path() -> str | None:
+def key_path(create: bool = True) -> str | None:
     """Where the cache key is kept (outside the cache directory), or None when there is no safe place."""
-    d = state_dir()
+    d = state_dir(create)
     return None if d is None else os.path.join(d, "cache.key")
 
 
@@ -181,17 +190,18 @@ def write_private(path: str, data: bytes, *, exclusive: bool = False) -> bool:
                 pass
 
 
-def cache_key_bytes() -> bytes | None:
+def cache_key_bytes(create: bool = True) -> bytes | None:
     """The user's secret cache key (32 random bytes in ``~/.policylang/cache.key``, mode 0600,
-    created atomically on first use); None when it cannot be had safely (then nothing is cached)."""
-    path = key_path()
+    created atomically on first use unless not ``create``); None when it cannot be had safely (then
+    nothing is cached)."""
+    path = key_path(create)
     if path is None:
         return None
     memo = _key_memo.get(path)
     if memo is not None:
         return memo
     key = read_private(path, secret=True, limit=64)
-    if key is None and not os.path.lexists(path):
+    if key is None and create and not os.path.lexists(path):
         write_private(path, os.urandom(32), exclusive=True)  # another process may win: read theirs
         key = read_private(path, secret=True, limit=64)
     if key is None or len(key) != 32:
@@ -213,11 +223,13 @@ def _mac(key: bytes, *parts: bytes) -> bytes:
     return bytes(outer.digest())
 
 
-def load_bytes(name: str, key: str) -> bytes | None:
+def load_bytes(name: str, key: str, create: bool = True) -> bytes | None:
     """The payload stored for ``key`` when its seal verifies, else None (no entry, the cache off, or
-    an entry that is not a private regular file of ours, or was changed or planted)."""
-    path = path_for(name, key)
-    secret = cache_key_bytes() if path is not None else None
+    an entry that is not a private regular file of ours, or was changed or planted).  Without
+    ``create``, neither the cache directory nor the key is made when missing (a read that must
+    leave no trace, as when a module is imported)."""
+    path = path_for(name, key, create)
+    secret = cache_key_bytes(create) if path is not None else None
     if path is None or secret is None:
         return None
     data = read_private(path)
@@ -259,3 +271,84 @@ def store(name: str, key: str, value: Any) -> None:
         except Exception:
             return
         store_bytes(name, key, payload)
+
+
+# ---- entries whose parts are decoded one at a time ----------------------------------------------
+
+PARTS_SUFFIX = ".parts"
+
+
+class Parts:
+    """The parts of an entry kept by :func:`store_parts`, read one at a time: each part is read from
+    its span of the parts file and checked against the SHA-256 the sealed entry recorded for it
+    before it is returned, so a process that needs one part of a large entry neither reads nor
+    hashes the rest."""
+
+    __slots__ = ("path", "spans")
+
+    def __init__(self, path: str, spans: tuple[tuple[int, int, bytes], ...]) -> None:
+        self.path = path
+        self.spans = spans
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    def get(self, i: int) -> bytes | None:
+        """Part ``i``, or None when the parts file is gone, not a private regular file of ours, or
+        its span does not hash to the recorded digest (changed, torn or planted)."""
+        offset, length, want = self.spans[i]
+        try:
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                         | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            return None
+        try:
+            st = os.fstat(fd)
+            if not private_file_ok(st) or st.st_size < offset + length:
+                return None
+            data = os.pread(fd, length, offset)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        if len(data) != length or not _compare_digest(bytes(sha256(data).digest()), want):
+            return None
+        return bytes(data)
+
+
+def store_parts(name: str, key: str, head: Any, parts: list[bytes]) -> None:
+    """Keep ``head`` and ``parts`` for ``key``: the parts end to end in a parts file named by its own
+    digest (written first, never rewritten), and ``head`` with that name and each part's span and
+    SHA-256 in the sealed entry.  Nothing happens when the cache is off."""
+    d = cache_dir()
+    if d is None or cache_key_bytes() is None:
+        return
+    blob = b"".join(parts)
+    file_name = f"{name}-{key}-{digest(blob)[:32]}{PARTS_SUFFIX}"
+    path = os.path.join(d, file_name)
+    if read_private(path) != blob and not write_private(path, blob):
+        return
+    spans = []
+    offset = 0
+    for p in parts:
+        spans.append((offset, len(p), bytes(sha256(p).digest())))
+        offset += len(p)
+    store(name, key, ("parts/1", head, file_name, tuple(spans)))
+
+
+def load_parts(name: str, key: str) -> tuple[Any, Parts] | None:
+    """The head stored by :func:`store_parts` for ``key`` and its parts, or None when there is no
+    sealed entry of that form (its parts are checked one by one as they are read)."""
+    entry = load(name, key)
+    if not (isinstance(entry, tuple) and len(entry) == 4 and entry[0] == "parts/1"):
+        return None
+    _, head, file_name, spans = entry
+    d = cache_dir()
+    if (d is None or not isinstance(file_name, str) or os.sep in file_name or not file_name.startswith(f"{name}-")
+            or not isinstance(spans, tuple)):
+        return None
+    for s in spans:
+        if not (isinstance(s, tuple) and len(s) == 3 and isinstance(s[0], int) and isinstance(s[1], int)
+                and s[0] >= 0 and s[1] >= 0 and isinstance(s[2], bytes) and len(s[2]) == 32):
+            return None
+    return head, Parts(os.path.join(d, file_name), spans)

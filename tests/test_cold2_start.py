@@ -54,6 +54,7 @@ def test_a_decoded_catalog_equals_the_parsed_one(private: Path, cached: bool) ->
     if cached:
         commands._default()  # builds and stores the entry
         assert len(list(private.glob("catalog-*.pickle"))) == 1
+        assert len(list(private.glob("catalog-*.parts"))) == 1
         commands._DEFAULT = None
         commands._BUILT = None
     assert commands.all_models() == by_name
@@ -69,7 +70,7 @@ def test_a_hit_decodes_only_what_is_looked_up(private: Path) -> None:
     commands._BUILT = None
     git = commands.lookup("git")
     cat = commands._DEFAULT
-    assert git is not None and cat is not None and cat.blobs[cat.names["git"]]
+    assert git is not None and cat is not None and cat.parts is not None
     decoded = [m for m in cat.models if m is not None]
     assert decoded == [git]
     assert commands._BUILT is None  # commands.toml was not parsed
@@ -82,34 +83,114 @@ def test_names_of_one_entry_share_one_model(private: Path) -> None:
     assert commands.lookup("mkfs.ext4") is commands.lookup("mkfs.xfs")
 
 
-@pytest.mark.parametrize("entry", [
-    "garbage", ("1", {}, (), ()), ("2", {"git": 5}, (), (b"x",)), ("2", {"git": 0}, (("a", 1),), (b"x",)),
-    ("2", {"git": "0"}, (), (b"x",)), ("2", {}, (), ("not bytes",)),
-], ids=["string", "old-format", "index-out-of-range", "family-out-of-range", "index-not-int", "blob-not-bytes"])
-def test_a_foreign_entry_is_not_used(private: Path, entry: Any) -> None:
-    key = commands._catalog_key(commands._catalog_texts())
-    cache.store("catalog", key, entry)
+@pytest.mark.parametrize("head,parts", [
+    ("garbage", [b"x"]), (("5", {}, ()), [b"x"]), (("6", {"git": 5}, ()), [b"x"]),
+    (("6", {"git": 0}, (("a", 1),)), [b"x"]), (("6", {"git": "0"}, ()), [b"x"]), (("6", [], ()), [b"x"]),
+], ids=["string", "old-format", "index-out-of-range", "family-out-of-range", "index-not-int", "names-not-dict"])
+def test_a_foreign_entry_is_not_used(private: Path, head: Any, parts: list[bytes]) -> None:
+    cache.store_parts("catalog", commands._catalog_key(), head, parts)
+    assert commands._checked(cache.load_parts("catalog", commands._catalog_key())) is None
     by_name, _ = parsed_catalog()
     assert commands.lookup("git") == by_name["git"]
+
+
+def test_an_entry_of_the_old_single_file_form_is_not_used(private: Path) -> None:
+    cache.store("catalog", commands._catalog_key(), ("6", {"git": 0}, (), (pickle.dumps("not a model"),)))
+    by_name, _ = parsed_catalog()
+    assert commands.lookup("git") == by_name["git"]
+
+
+def _stored_entry(private: Path) -> tuple[Any, cache.Parts, Path]:
+    commands._default()
+    hit = cache.load_parts("catalog", commands._catalog_key())
+    assert hit is not None
+    (parts_file,) = private.glob("catalog-*.parts")
+    return hit[0], hit[1], parts_file
+
+
+def _fresh() -> None:
+    commands._DEFAULT = None
+    commands._BUILT = None
+    commands._CATALOG.clear()
 
 
 def test_a_blob_that_does_not_decode_to_a_model_rebuilds_the_catalog(private: Path) -> None:
     by_name, _ = parsed_catalog()
-    commands._default()
-    key = commands._catalog_key(commands._catalog_texts())
-    entry = cache.load("catalog", key)
-    assert entry is not None
-    version, names, families, blobs = entry
-    bad = list(blobs)
+    head, parts, _ = _stored_entry(private)
+    names = head[1]
+    bad = [parts.get(i) or b"" for i in range(len(parts))]
     bad[names["git"]] = pickle.dumps("not a model")
     bad[names["rm"]] = b"\x80\x05torn"
-    cache.store("catalog", key, (version, names, families, tuple(bad)))
-    commands._DEFAULT = None
-    commands._BUILT = None
-    commands._CATALOG.clear()
+    cache.store_parts("catalog", commands._catalog_key(), head, bad)
+    _fresh()
     assert commands.lookup("git") == by_name["git"]
     assert commands.lookup("rm") == by_name["rm"]
     assert commands.lookup("ls") == by_name["ls"]
+
+
+def _rewrite(path: Path, data: bytes) -> None:
+    """Change a cache file as another process of the user could (same name, same owner and mode)."""
+    path.chmod(0o600)
+    path.write_bytes(data)
+
+
+@pytest.mark.parametrize("change", ["flipped-byte", "truncated", "replaced-by-a-link", "removed", "group-writable"])
+def test_a_changed_parts_file_is_never_decoded(private: Path, tmp_path: Path, change: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parts file is not sealed as a whole: each part must hash to what the sealed entry says,
+    and the file must be a private regular file, or the part reads as missing and the catalog is
+    parsed again; a planted pickle is never loaded."""
+    by_name, _ = parsed_catalog()
+    head, parts, parts_file = _stored_entry(private)
+    i = head[1]["git"]
+    offset, length, _ = parts.spans[i]
+    data = bytearray(parts_file.read_bytes())
+    original = bytes(data[offset:offset + length])
+    if change == "flipped-byte":
+        data[offset + length // 2] ^= 0x01
+        _rewrite(parts_file, bytes(data))
+    elif change == "truncated":
+        _rewrite(parts_file, bytes(data[:offset + length - 1]))
+    elif change == "replaced-by-a-link":
+        elsewhere = tmp_path / "elsewhere.parts"
+        elsewhere.write_bytes(bytes(data))
+        parts_file.unlink()
+        parts_file.symlink_to(elsewhere)
+    elif change == "removed":
+        parts_file.unlink()
+    else:
+        parts_file.chmod(0o620)
+    assert parts.get(i) is None
+    loaded: list[bytes] = []
+    monkeypatch.setattr(cache, "loads", lambda b: loaded.append(b) or pickle.loads(b))
+    _fresh()
+    assert commands.lookup("git") == by_name["git"]
+    assert commands._BUILT is not None  # parsed from the data files
+    changed = bytes(data[offset:offset + length])  # git's part as the file holds it now (flipped-byte)
+    assert original not in loaded and changed not in loaded  # git's part was never unpickled
+
+
+def test_a_parts_file_named_outside_the_cache_is_not_used(private: Path) -> None:
+    commands._default()
+    key = commands._catalog_key()
+    for name in ("../elsewhere.parts", "/tmp/x.parts", "grammar-x.parts"):
+        cache.store("catalog", key, ("parts/1", ("6", {}, ()), name, ()))
+        assert cache.load_parts("catalog", key) is None
+
+
+def test_the_key_follows_the_data_files(private: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edited data file (its size or mtime) is a new key: the old entry is not used."""
+    data = tmp_path / "pkg" / "data"
+    data.mkdir(parents=True)
+    (data / "a.toml").write_text("[x]\n", encoding="utf-8")
+    monkeypatch.setattr(commands, "__file__", str(tmp_path / "pkg" / "store.py"))
+    before = commands._catalog_key()
+    os.utime(data / "a.toml", ns=(1, 1))
+    touched = commands._catalog_key()
+    (data / "b.toml").write_text("", encoding="utf-8")
+    added = commands._catalog_key()
+    assert len({before, touched, added}) == 3
+    assert commands._catalog_key() == added
 
 
 def test_without_a_cache_the_catalog_is_parsed(private: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -509,6 +509,8 @@ NEVER = ("argparse", "tomllib", "lark", "jsonschema", "celpy", "tree_sitter", "c
          "policylang.lang.parse", "policylang.config.loader")
 # Nor dataclasses (with inspect) nor hashlib (with OpenSSL); nor, for a file tool, the shell analysis.
 NEVER += ("dataclasses", "inspect", "hashlib")
+# Nor the catalog's TOML loader (its models come from the cache), nor base64 (its decoders import it).
+NEVER += ("policylang.analysis.catalog.load", "policylang.analysis.catalog.grammar", "base64")
 FILE_TOOL = ("policylang.analysis.shell",)
 
 

@@ -209,7 +209,13 @@ def plain_decide_args(argv: Sequence[str]) -> Any | None:
 
 def entry() -> None:
     """The console script."""
-    sys.exit(main())
+    try:
+        code = main()
+    finally:
+        from ..frozen import keep_compiled
+
+        keep_compiled()  # the value classes' __init__ bodies, for the next process (policylang.frozen)
+    sys.exit(code)
 
 
 # ---- loading --------------------------------------------------------------------------------

@@ -48,16 +48,27 @@ MAX_POLICY_FILE_BYTES = 4 * 1024 * 1024
 
 # ---- the key ------------------------------------------------------------------------------------
 
+_STAMPED = (".py", ".lark", ".toml", ".policy", ".json")
+
+
 def _package_dirs() -> list[str]:
     """The package's directories: every subpackage with its data, and presets and schemas (presets/
     and schemas/ are mapped into the package from elsewhere in a source checkout, so they are looked
     up)."""
+    dirs: list[str] = []
+    _walk(_root(), dirs, None)
+    return dirs + _mapped_dirs()
+
+
+def _root() -> str:
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _mapped_dirs() -> list[str]:
+    """presets/ and schemas/ where they are not directories of the package (a source checkout)."""
     root_package = __package__.partition(".")[0]
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    dirs = []
-    for path, subdirs, _ in os.walk(here):
-        subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
-        dirs.append(path)
+    here = _root()
+    dirs: list[str] = []
     for sub in ("presets", "schemas"):
         inside = os.path.join(here, sub)
         if os.path.isfile(os.path.join(inside, "__init__.py")):  # an installed package: already walked
@@ -73,22 +84,39 @@ def _package_dirs() -> list[str]:
     return dirs
 
 
+def _walk(d: str, dirs: list[str], parts: list[str] | None, recurse: bool = True) -> None:
+    """``d`` and (with ``recurse``) its subdirectories but ``__pycache__``, depth first in name
+    order, into ``dirs``; with ``parts``, the stamp of each file that shapes a policy, from the
+    same listing (one ``scandir`` a directory)."""
+    dirs.append(d)
+    try:
+        with os.scandir(d) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError:
+        if parts is not None:
+            parts.append(f"{d}:-")
+        return
+    subdirs = []
+    for e in entries:
+        if parts is not None and e.name.endswith(_STAMPED):
+            try:
+                st = e.stat()
+            except OSError:
+                continue
+            parts.append(f"{d}/{e.name}:{st.st_size}:{st.st_mtime_ns}")
+        if recurse and e.name != "__pycache__" and e.is_dir(follow_symlinks=False):
+            subdirs.append(e.path)
+    for sub in subdirs:
+        _walk(sub, dirs, parts)
+
+
 def code_fingerprint() -> str:
     """Name, size and mtime of every file of the package that shapes a compiled policy."""
     parts: list[str] = []
-    for d in _package_dirs():
-        try:
-            entries = sorted(os.scandir(d), key=lambda e: e.name)
-        except OSError:
-            parts.append(f"{d}:-")
-            continue
-        for e in entries:
-            if e.name.endswith((".py", ".lark", ".toml", ".policy", ".json")):
-                try:
-                    st = e.stat()
-                except OSError:
-                    continue
-                parts.append(f"{d}/{e.name}:{st.st_size}:{st.st_mtime_ns}")
+    dirs: list[str] = []
+    _walk(_root(), dirs, parts)
+    for d in _mapped_dirs():
+        _walk(d, dirs, parts, recurse=False)
     return "\n".join(parts)
 
 

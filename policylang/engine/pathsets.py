@@ -212,6 +212,10 @@ def folded(pattern: PathPattern) -> PathPattern:
     return PathPattern(pattern.text, pattern.negated, pattern.root, rest, glob_to_regex(rest), pattern.prefix.lower())
 
 
+_Grouped = dict[str, tuple[RegexSet, list[tuple[int, ...]]]]  # root -> (RE2 set, owners of each pattern)
+_Sets = tuple[_Grouped, _Grouped, dict[str, tuple[list[str], list[int]]]]
+
+
 class PathIndex:
     """Many path patterns, each tagged with an owner (a rule index or a set id).
 
@@ -225,20 +229,30 @@ class PathIndex:
         tagged = list(tagged)
         self._tagged = tagged
         self._folded: PathIndex | None = None
-        pos: dict[str, list[tuple[int, PathPattern]]] = {r: [] for r in ROOTS}
-        neg: dict[str, list[tuple[int, PathPattern]]] = {r: [] for r in ROOTS}
-        for owner, pat in tagged:
-            (neg if pat.negated else pos)[pat.root].append((owner, pat))
-        self._pos = {r: _regex_set(v) for r, v in pos.items() if v}
-        self._neg = {r: _regex_set(v) for r, v in neg.items() if v}
-        # literal prefixes of anchored positive patterns, sorted, for the ancestry test
-        self._prefixes: dict[str, tuple[list[str], list[int]]] = {}
-        for r, v in pos.items():
-            if r == "any" or not v:
-                continue
-            pairs = sorted((p.prefix, o) for o, p in v)
-            self._prefixes[r] = ([k for k, _ in pairs], [o for _, o in pairs])
-        self.empty = not self._pos
+        self._sets: _Sets | None = None
+        self.empty = all(pat.negated for _, pat in tagged)
+
+    def _built(self) -> _Sets:
+        """The patterns grouped by root into RE2 sets (positive, negative) and the sorted literal
+        prefixes of the anchored positive ones; made on the first look-up (a policy holds a dozen
+        indexes, and a command that touches no path consults none).  Building is idempotent: two
+        threads that race each build one and either is kept."""
+        sets = self._sets
+        if sets is None:
+            pos: dict[str, list[tuple[int, PathPattern]]] = {r: [] for r in ROOTS}
+            neg: dict[str, list[tuple[int, PathPattern]]] = {r: [] for r in ROOTS}
+            for owner, pat in self._tagged:
+                (neg if pat.negated else pos)[pat.root].append((owner, pat))
+            # literal prefixes of anchored positive patterns, sorted, for the ancestry test
+            prefixes: dict[str, tuple[list[str], list[int]]] = {}
+            for r, v in pos.items():
+                if r == "any" or not v:
+                    continue
+                pairs = sorted((p.prefix, o) for o, p in v)
+                prefixes[r] = ([k for k, _ in pairs], [o for _, o in pairs])
+            sets = self._sets = ({r: _regex_set(v) for r, v in pos.items() if v},
+                                 {r: _regex_set(v) for r, v in neg.items() if v}, prefixes)
+        return sets
 
     def owners(self, path: str, roots: Roots, recursive: bool = False) -> set[int]:
         found: set[int] = set()
@@ -249,7 +263,8 @@ class PathIndex:
             if index is None:
                 index = self._folded = PathIndex((o, folded(p)) for o, p in self._tagged)
             return index.owners(path.lower(), _lowered(roots), recursive)
-        for root, (rset, owners) in self._pos.items():
+        pos, neg, _ = self._built()
+        for root, (rset, owners) in pos.items():
             if root == "any":
                 rem: str | None = path
             else:
@@ -260,12 +275,12 @@ class PathIndex:
                     found.update(owners[i])
             if recursive and root != "any":
                 self._ancestry(root, path, roots, found)
-        if found and self._neg:
+        if found and neg:
             found -= self._negated(path, roots)
         return found
 
     def _ancestry(self, root: str, path: str, roots: Roots, found: set[int]) -> None:
-        entry = self._prefixes.get(root)
+        entry = self._built()[2].get(root)
         base = roots.value(root)
         if entry is None or base is None:
             return
@@ -292,7 +307,7 @@ class PathIndex:
 
     def _negated(self, path: str, roots: Roots) -> set[int]:
         out: set[int] = set()
-        for root, (rset, owners) in self._neg.items():
+        for root, (rset, owners) in self._built()[1].items():
             base = None if root == "any" else roots.value(root)
             rem = path if root == "any" else (None if base is None else _remainder(path, base))
             if rem is not None:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from .argv import (canonical_flags, concerns_of, has_invisible, normalise_program, normalise_word, parse, parse_args,
                    risk_of)
-from .load import load_catalog
 from .model import HANDLERS, CatalogError, CommandModel, Condition, Parsed
-from .store import all_models, lookup
+from .store import all_models, load_catalog, lookup
 
 __all__ = [
     "HANDLERS", "CatalogError", "CommandModel", "Condition", "Parsed", "all_models", "canonical_flags", "concerns_of",

@@ -2,7 +2,6 @@
 arguments against its model (flags, bundles, values, subcommands, operands)."""
 from __future__ import annotations
 
-import unicodedata
 from typing import Sequence
 
 from ...diagnostics import shown
@@ -28,7 +27,9 @@ INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f\u0
 def normalise_word(word: str) -> str:
     """NFKC, and dash look-alikes at the start of a flag read as "-" (``‐‐hard`` is ``--hard``)."""
     if word.isascii():
-        return word
+        return word  # NFKC leaves ASCII as it is
+    import unicodedata  # here: most commands are ASCII, and the module is a shared library to load
+
     w = unicodedata.normalize("NFKC", word)
     if w and (w[0] in _DASH_LIKE or w[0] == "-"):
         name, eq, value = w.partition("=")

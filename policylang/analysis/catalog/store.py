@@ -6,15 +6,26 @@ A process that decides ``git status`` decodes the git model and nothing else.
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from .load import load_catalog
 from ...frozen import replace
 from .model import _MODEL_CLASSES, CommandModel, LazyModels
 
+if TYPE_CHECKING:
+    from ...cache import Parts
+
 # The layout of a cached catalog: bump when it or a model class changes, so an older entry is a miss.
-_CACHE_FORMAT = "5"
+_CACHE_FORMAT = "6"
 _DATA_DIR = "data"
+
+
+def load_catalog(texts: str | Sequence[tuple[str, str]]
+                 ) -> tuple[dict[str, CommandModel], tuple[tuple[str, CommandModel], ...]]:
+    """The catalog parsed from ``texts`` (load.py, which checks every key; raises CatalogError):
+    imported on a cache miss, not by every process that looks a program up."""
+    from .load import load_catalog as parse
+
+    return parse(texts)
 
 
 def _catalog_texts() -> tuple[tuple[str, str], ...]:
@@ -43,27 +54,28 @@ def _catalog_texts() -> tuple[tuple[str, str], ...]:
 class _Catalog:
     """The default catalog: each name's model index, the families, and the models decoded so far.
 
-    ``blobs[i]`` is the pickle of model ``i`` (None when the catalog was built in this process).
-    Decoding is idempotent, so two threads that race on one model build equal models and either one
-    is kept.
+    ``parts`` holds the pickle of each model in the cache (None when the catalog was built in this
+    process): a model is read, checked and decoded on its first look-up.  Decoding is idempotent,
+    so two threads that race on one model build equal models and either one is kept.
     """
 
-    __slots__ = ("names", "families", "models", "blobs")
+    __slots__ = ("names", "families", "models", "parts")
 
     def __init__(self, names: dict[str, int], families: tuple[tuple[str, int], ...],
-                 models: list[CommandModel | None], blobs: list[bytes | None]):
+                 models: list[CommandModel | None], parts: Parts | None):
         self.names = names
         self.families = families
         self.models = models
-        self.blobs = blobs
+        self.parts = parts
 
     def model(self, i: int) -> CommandModel:
         m = self.models[i]
         if m is None:
             from ...cache import loads
 
+            blob = None if self.parts is None else self.parts.get(i)
             try:
-                m = loads(self.blobs[i] or b"")
+                m = None if blob is None else loads(blob)
             except Exception:
                 m = None
             if not isinstance(m, CommandModel):  # a bad entry: the catalog is rebuilt, never used in part
@@ -89,45 +101,68 @@ def _pack(by_name: Mapping[str, CommandModel], families: Sequence[tuple[str, Com
     return names, tuple((prefix, number(m)) for prefix, m in families), models
 
 
-def _checked(entry: Any) -> _Catalog | None:
+def _checked(hit: tuple[Any, Parts] | None) -> _Catalog | None:
     """A cache entry as a catalog, or None when it is not one of this format."""
-    if not (isinstance(entry, tuple) and len(entry) == 4 and entry[0] == _CACHE_FORMAT):
+    if hit is None:
         return None
-    _, names, families, blobs = entry
-    if not (isinstance(names, dict) and isinstance(families, tuple) and isinstance(blobs, tuple)
-            and all(isinstance(b, bytes) for b in blobs)):
+    head, parts = hit
+    if not (isinstance(head, tuple) and len(head) == 3 and head[0] == _CACHE_FORMAT):
         return None
-    n = len(blobs)
+    _, names, families = head
+    if not (isinstance(names, dict) and isinstance(families, tuple)):
+        return None
+    n = len(parts)
     if not all(isinstance(i, int) and 0 <= i < n for i in names.values()):
         return None
     if not all(isinstance(f, tuple) and len(f) == 2 and isinstance(f[1], int) and 0 <= f[1] < n for f in families):
         return None
-    return _Catalog(names, families, [None] * n, list(blobs))
+    return _Catalog(names, families, [None] * n, parts)
 
 
-def _catalog_key(texts: Sequence[tuple[str, str]]) -> str:
-    """The cache key of the catalog built from ``texts``.  The models are pickled by position, so
-    their field layout is part of it: a field added in a checkout without a version bump cannot
-    decode an old entry with its fields shifted."""
+def _data_stamp() -> str | None:
+    """Name, size and modification time of every packaged data/*.toml, or None when the data is not
+    on a file system.  The catalog's cache key is made of these, as the compiled-policy cache's is
+    of the package's files: finding the entry reads no catalog text (what is not checked: an edit
+    that keeps a file's size and mtime)."""
+    try:
+        d = os.path.join(os.path.dirname(__file__), _DATA_DIR)
+        out = []
+        with os.scandir(d) as entries:
+            for e in entries:
+                if e.name.endswith(".toml"):
+                    st = e.stat()
+                    out.append(f"{e.name}:{st.st_size}:{st.st_mtime_ns}")
+        return "\n".join(sorted(out))
+    except OSError:
+        return None
+
+
+def _catalog_key(texts: Sequence[tuple[str, str]] | None = None) -> str:
+    """The cache key of the packaged catalog: over its data files' stamps, or over ``texts`` (read
+    when not given) where there are no stamps.  The models are pickled by position, so their field
+    layout is part of it: a field added in a checkout without a version bump cannot decode an old
+    entry with its fields shifted."""
     from ... import cache
 
     layout = repr([(c.__name__, getattr(c, "__record_fields__")) for c in _MODEL_CLASSES])
-    return cache.key_of(_CACHE_FORMAT, layout, *(part for pair in texts for part in pair))
+    stamp = _data_stamp() if texts is None else None
+    if stamp is not None:
+        return cache.key_of(_CACHE_FORMAT, layout, "stamp", stamp)
+    return cache.key_of(_CACHE_FORMAT, layout, *(part for pair in (texts or _catalog_texts()) for part in pair))
 
 
 def _load_default() -> _Catalog:
     """The packaged catalog, from the cache when its data files are unchanged; else parsed and cached."""
     from ... import cache
 
-    texts = _catalog_texts()
-    key = _catalog_key(texts)
-    hit = _checked(cache.load("catalog", key))
+    key = _catalog_key()
+    hit = _checked(cache.load_parts("catalog", key))
     if hit is not None:
         return hit
-    built = _built(texts)
+    built = _built()
     if cache.cache_dir() is not None:
-        blobs = tuple(cache.dumps(_lazy(built.model(i)), protocol=cache.PROTOCOL) for i in range(len(built.models)))
-        cache.store("catalog", key, (_CACHE_FORMAT, built.names, built.families, blobs))
+        blobs = [cache.dumps(_lazy(built.model(i)), protocol=cache.PROTOCOL) for i in range(len(built.models))]
+        cache.store_parts("catalog", key, (_CACHE_FORMAT, built.names, built.families), blobs)
     return built
 
 
@@ -158,7 +193,7 @@ def _built(texts: Sequence[tuple[str, str]] | None = None) -> _Catalog:
     if _BUILT is None:
         names, families, models = _pack(*load_catalog(_catalog_texts() if texts is None else texts))
         decoded: list[CommandModel | None] = list(models)
-        _BUILT = _Catalog(names, families, decoded, [None] * len(models))
+        _BUILT = _Catalog(names, families, decoded, None)
     return _BUILT
 
 

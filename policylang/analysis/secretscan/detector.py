@@ -8,7 +8,6 @@ test keys, data URIs).
 """
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
 
 from re2 import _re2  # type: ignore[import-untyped]
@@ -142,7 +141,9 @@ def entropy(value: str) -> float:
     counts: dict[str, int] = {}
     for c in value:
         counts[c] = counts.get(c, 0) + 1
-    return -sum(k / n * math.log2(k / n) for k in counts.values())
+    from math import log2  # here: only a candidate secret is measured (math is a shared library to load)
+
+    return -sum(k / n * log2(k / n) for k in counts.values())
 
 
 def _classes(value: str) -> int:

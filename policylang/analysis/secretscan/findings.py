@@ -23,7 +23,7 @@ _NETWORK_KINDS = ("network", "upload")
 _HEADER_FLAGS = frozenset({"-H", "--header", "--proxy-header"})
 
 
-_ENV_NAME_RE = re.compile("|".join(fnmatch.translate(g) for g in SECRET_ENV_NAMES))
+_ENV_NAME_RE: list[re.Pattern[str]] = []  # compiled on the first variable (about 2 ms: not every action has one)
 _ENV_NAMES: dict[str, bool] = {}
 
 
@@ -31,7 +31,9 @@ def secret_env_name(name: str) -> bool:
     """Does the variable's name say its value is a credential?  (Memoised: environments repeat.)"""
     known = _ENV_NAMES.get(name)
     if known is None:
-        known = _ENV_NAME_RE.match(name.upper()) is not None
+        if not _ENV_NAME_RE:
+            _ENV_NAME_RE.append(re.compile("|".join(fnmatch.translate(g) for g in SECRET_ENV_NAMES)))
+        known = _ENV_NAME_RE[0].match(name.upper()) is not None
         if len(_ENV_NAMES) < 65536:
             _ENV_NAMES[name] = known
     return known

@@ -2,19 +2,25 @@
 the catalog names a model's codec; what it decodes to is analysed like any other known text."""
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Callable, Sequence
 
 MAX_DECODED = 1 << 20  # characters of decoded text kept; a larger result is not known
 
 
+# base64 and binascii are imported by the decoders (base64 brings struct: about 1 ms of a start that
+# decodes nothing); binascii.Error is a ValueError.
+
+
 def _b64(text: str, args: Sequence[str]) -> str:
+    import base64
+
     data = "".join(text.split())
     return base64.b64decode(data + "=" * (-len(data) % 4), validate=False).decode("utf-8")
 
 
 def _b32(text: str, args: Sequence[str]) -> str:
+    import base64
+
     data = "".join(text.split()).upper()
     return base64.b32decode(data + "=" * (-len(data) % 8)).decode("utf-8")
 
@@ -26,6 +32,8 @@ def _hex(text: str, args: Sequence[str]) -> str:
         digits = "".join(ln.partition(":")[2].split("  ")[0] for ln in lines)
     else:
         digits = text
+    import binascii
+
     return binascii.unhexlify("".join(digits.split())).decode("utf-8")
 
 
@@ -88,7 +96,7 @@ def decode(codec: str, texts: Sequence[str], args: Sequence[str]) -> tuple[str, 
     for t in texts:
         try:
             decoded = fn(t, args)
-        except (ValueError, UnicodeDecodeError, binascii.Error):
+        except (ValueError, UnicodeDecodeError):  # binascii.Error is a ValueError
             return None
         if len(decoded) > MAX_DECODED:
             return None
