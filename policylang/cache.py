@@ -58,6 +58,12 @@ def cache_dir(create: bool = True) -> str | None:
     if not base:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         base = os.path.join(xdg, "policylang")
+    return _private_dir(base, create)
+
+
+def _private_dir(base: str, create: bool) -> str | None:
+    """``base`` (created 0700 when ``create``) when it is a directory of the user's that nobody else
+    can write; None when it is a link, someone else's, or writable by others: never load pickles from it."""
     try:
         if create:
             os.makedirs(base, mode=0o700, exist_ok=True)
@@ -65,7 +71,7 @@ def cache_dir(create: bool = True) -> str | None:
     except OSError:
         return None
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return None  # a link, someone else's, or writable by others: never load pickles from it
+        return None
     return base
 
 
@@ -106,15 +112,7 @@ def state_dir(create: bool = True) -> str | None:
     It holds the cache key and the self-protection state: files a process with the cache directory
     in reach must not be able to write through the cache."""
     base = os.environ.get("POLICYLANG_STATE_DIR") or os.path.join(os.path.expanduser("~"), ".policylang")
-    try:
-        if create:
-            os.makedirs(base, mode=0o700, exist_ok=True)
-        st = os.lstat(base)
-    except OSError:
-        return None
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return None
-    return base
+    return _private_dir(base, create)
 
 
 def key_path(create: bool = True) -> str | None:
