@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "policylang"
 MAX_LINES = 800
 
 # The value types and small shared services at the top of the package: every stage uses them.
-TOP = {"actions", "cache", "diagnostics", "effects", "frozen", "inputs", "regex", "resolve", "settings", "source",
+TOP = {"actions", "cache", "diagnostics", "effects", "frozen", "inputs", "lazy", "regex", "resolve", "settings", "source",
        "verdict", "_version"}
 # What each part may import (besides the top-level modules and itself), outside TYPE_CHECKING.
 MAY_IMPORT = {

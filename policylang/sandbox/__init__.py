@@ -11,8 +11,9 @@ the backend's report of whether the command started.  Running it is an executor'
 """
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import exports
 
 if TYPE_CHECKING:
     from .backends import Backend, available, detect
@@ -25,10 +26,4 @@ _LAZY = {"Backend": "backends", "available": "backends", "detect": "backends", "
          "SandboxError": "build", "wrap": "build"}
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = exports(__name__, _LAZY, globals())
